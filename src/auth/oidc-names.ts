@@ -1,0 +1,50 @@
+/**
+ * @module auth/oidc-names
+ * Maps the claims of an OpenID identity to the chat's display name: the configured claim (default
+ * `email`), then `preferred_username`, then one derived from `sub`, each checked against the user-name
+ * rule. Pure: no I/O, so it is unit-tested offline.
+ */
+import { createHash } from 'node:crypto';
+import { OidcError } from './oidc-errors.ts';
+
+/** The chat's user-name rule (PROTOCOL.md): an e-mail address is a valid name. */
+export const USER_NAME_RULE = /^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,63}$/;
+
+export type Claims = Readonly<Record<string, unknown>>;
+
+export interface NameChoice {
+  name: string;
+  /** Which claim gave the name: the configured one, `preferred_username`, `sub`, or `sub-hash`. */
+  from: string;
+}
+
+/** The claim's value if it is a string that is a valid user name as is (after trimming). */
+function validName(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const trimmed = value.trim();
+  return USER_NAME_RULE.test(trimmed) ? trimmed : undefined;
+}
+
+/**
+ * Chooses the display name. A claim that is present but breaks the rule is skipped rather than
+ * rewritten: rewriting (`Alice Smith` → `Alice_Smith`) could land on someone else's name. An `email`
+ * whose `email_verified` is explicitly false is skipped for the same reason. The last resort, a
+ * `sub` that breaks the rule, becomes `u-` plus 20 hex digits of SHA-256(issuer, sub): stable per
+ * identity, and always valid.
+ */
+export function chooseDisplayName(claims: Claims, nameClaim: string, issuer: string): NameChoice {
+  const order = nameClaim === 'preferred_username' ? [nameClaim] : [nameClaim, 'preferred_username'];
+  for (const claim of order) {
+    if (claim === 'email' && claims['email_verified'] === false) continue;
+    const name = validName(claims[claim]);
+    if (name !== undefined) return { name, from: claim };
+  }
+  const sub = claims['sub'];
+  if (typeof sub !== 'string' || sub.length === 0) {
+    throw new OidcError('invalid_username', 'the identity has no usable name claim and no subject');
+  }
+  const fromSub = validName(sub);
+  if (fromSub !== undefined) return { name: fromSub, from: 'sub' };
+  const digest = createHash('sha256').update(`${issuer}\n${sub}`).digest('hex').slice(0, 20);
+  return { name: `u-${digest}`, from: 'sub-hash' };
+}

@@ -1,0 +1,63 @@
+/**
+ * @module domain/errors
+ * Errors with a stable `code` that clients can act on, and the HTTP status each maps to.
+ */
+
+export type ErrorCode =
+  | 'invalid_username'
+  | 'invalid_frame'
+  | 'invalid_query'
+  | 'unknown_type'
+  | 'text_too_long'
+  | 'frame_too_large'
+  | 'user_offline'
+  | 'rate_limited'
+  | 'unauthorized'
+  | 'session_expired'
+  | 'session_revoked'
+  | 'invalid_token'
+  | 'forbidden'
+  | 'not_found'
+  | 'dev_login_disabled'
+  | 'too_many_sockets'
+  | 'server_full'
+  | 'shutting_down'
+  | 'internal_error';
+
+const STATUS: Partial<Record<ErrorCode, number>> = {
+  invalid_username: 400,
+  invalid_query: 400,
+  invalid_frame: 400,
+  unauthorized: 401,
+  session_expired: 401,
+  session_revoked: 401,
+  invalid_token: 401,
+  forbidden: 403,
+  not_found: 404,
+  dev_login_disabled: 404,
+  too_many_sockets: 429,
+  rate_limited: 429,
+  server_full: 503,
+  shutting_down: 503,
+  internal_error: 500,
+};
+
+export class ChatError extends Error {
+  override readonly name = 'ChatError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+
+  get status(): number {
+    return STATUS[this.code] ?? 400;
+  }
+}
+
+/** The JSON body every HTTP error carries (PROTOCOL.md). */
+export function errorBody(code: ErrorCode, message: string): { error: { code: ErrorCode; message: string } } {
+  return { error: { code, message } };
+}

@@ -1,0 +1,27 @@
+/**
+ * @module domain/snapshot
+ * Chat state to plain JSON and back: for checkpoints, durable snapshots and comparing a
+ * replay with the live node.
+ */
+import { createChatState, describeState, type ChatState } from './state.ts';
+
+export type StateSnapshot = ReturnType<typeof describeState>;
+
+export function toSnapshot(state: ChatState): StateSnapshot {
+  return describeState(state);
+}
+
+export function fromSnapshot(snapshot: StateSnapshot): ChatState {
+  const state = createChatState();
+  state.seq = snapshot.seq;
+  state.online = snapshot.online;
+  for (const [name, status] of snapshot.presence) state.presence.set(name, status);
+  for (const [user, count] of snapshot.sockets) state.sockets.set(user, count);
+  for (const [sid, session] of snapshot.sessions) state.sessions.set(sid, { ...session });
+  for (const [sid, exp] of snapshot.revoked) state.revoked.set(sid, exp);
+  return state;
+}
+
+export function cloneState(state: ChatState): ChatState {
+  return fromSnapshot(toSnapshot(state));
+}

@@ -1,0 +1,144 @@
+/**
+ * @module domain/state
+ * Chat state as a fold over domain events: presence list, sessions, revocations and the
+ * one message sequence. `evolve` applies one event in place (O(log n) per event); replaying
+ * the journal through it rebuilds exactly the live state.
+ */
+import type { DomainEvent, PresenceStatus } from './events.ts';
+import { SortedMap } from './sorted-map.ts';
+
+export type ListedStatus = Exclude<PresenceStatus, 'offline'>;
+
+export interface SessionEntry {
+  user: string;
+  exp: number;
+}
+
+export interface ChatState {
+  /** The newest message id handed out (group and direct share it). */
+  seq: number;
+  /** Users that are listed: online or in grace, sorted by name. */
+  presence: SortedMap<string, ListedStatus>;
+  /** How many of the listed users are online (not in grace). */
+  online: number;
+  /** Open sockets per user. */
+  sockets: Map<string, number>;
+  /** Sessions started and not ended, by session id. */
+  sessions: Map<string, SessionEntry>;
+  /** Revoked session ids with their token expiry (forgotten after it). */
+  revoked: Map<string, number>;
+}
+
+export function createChatState(): ChatState {
+  return {
+    seq: 0,
+    presence: new SortedMap<string, ListedStatus>(),
+    online: 0,
+    sockets: new Map(),
+    sessions: new Map(),
+    revoked: new Map(),
+  };
+}
+
+export function evolve(state: ChatState, event: DomainEvent): ChatState {
+  switch (event.type) {
+    case 'GroupMessagePosted':
+    case 'DirectMessagePosted':
+      state.seq = event.id;
+      return state;
+    case 'SessionStarted':
+      state.sessions.set(event.sid, { user: event.user, exp: event.exp });
+      return state;
+    case 'SessionEnded':
+      state.sessions.delete(event.sid);
+      state.revoked.set(event.sid, event.exp);
+      return state;
+    case 'SocketOpened':
+      state.sockets.set(event.user, (state.sockets.get(event.user) ?? 0) + 1);
+      return state;
+    case 'SocketClosed':
+      return closeSocket(state, event.user);
+    case 'PresenceChanged':
+      return setPresence(state, event.user, event.status);
+    case 'SessionsExpired':
+      return forgetExpired(state, event.at);
+  }
+}
+
+function closeSocket(state: ChatState, user: string): ChatState {
+  const open = (state.sockets.get(user) ?? 0) - 1;
+  if (open > 0) state.sockets.set(user, open);
+  else state.sockets.delete(user);
+  return state;
+}
+
+function setPresence(state: ChatState, user: string, status: PresenceStatus): ChatState {
+  const before = state.presence.get(user);
+  if (before === 'online') state.online -= 1;
+  if (status === 'offline') {
+    state.presence.delete(user);
+    return state;
+  }
+  state.presence.set(user, status);
+  if (status === 'online') state.online += 1;
+  return state;
+}
+
+function forgetExpired(state: ChatState, now: number): ChatState {
+  for (const [sid, session] of state.sessions) if (session.exp <= now) state.sessions.delete(sid);
+  for (const [sid, exp] of state.revoked) if (exp <= now) state.revoked.delete(sid);
+  return state;
+}
+
+export function replay(events: Iterable<DomainEvent>, state: ChatState = createChatState()): ChatState {
+  for (const event of events) evolve(state, event);
+  return state;
+}
+
+export function statusOf(state: ChatState, user: string): PresenceStatus {
+  return state.presence.get(user) ?? 'offline';
+}
+
+export interface UserPage {
+  users: Array<{ name: string; status: ListedStatus }>;
+  online: number;
+  total: number;
+  next: string | null;
+}
+
+/** One page of the presence list, sorted by name, strictly after `after`. */
+export function listUsers(state: ChatState, after: string | undefined, limit: number): UserPage {
+  const users: UserPage['users'] = [];
+  const start = after === undefined ? state.presence.minKey() : state.presence.nextHigherKey(after);
+  let next: string | null = null;
+  if (start !== undefined) {
+    for (const [name, status] of state.presence.entries(start)) {
+      if (users.length === limit) {
+        next = users[users.length - 1]!.name;
+        break;
+      }
+      users.push({ name, status });
+    }
+  }
+  return { users, online: state.online, total: state.presence.size, next };
+}
+
+/** A plain-JSON picture of the state, for comparing a replay with the live node and for snapshots. */
+export function describeState(state: ChatState): {
+  seq: number;
+  presence: Array<[string, ListedStatus]>;
+  online: number;
+  sockets: Array<[string, number]>;
+  sessions: Array<[string, SessionEntry]>;
+  revoked: Array<[string, number]>;
+} {
+  const sorted = <T>(entries: Iterable<[string, T]>) => [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return {
+    seq: state.seq,
+    presence: [...state.presence.entries()],
+    online: state.online,
+    sockets: sorted(state.sockets),
+    sessions: sorted(state.sessions),
+    revoked: sorted(state.revoked),
+  };
+}

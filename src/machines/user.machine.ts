@@ -1,0 +1,100 @@
+/**
+ * @module machines/user
+ * One actor per logged-in user: connecting → online → grace → offline.
+ * Pure: it counts sockets, waits out the grace period through the named delay `grace`,
+ * and reports every status change to its parent (a shard) through `reportStatus`.
+ */
+import { assign, sendParent, setup } from 'xstate';
+import type { PresenceStatus } from '../domain/events.ts';
+
+export interface UserInput {
+  user: string;
+  graceMs: number;
+}
+
+export interface UserContext {
+  user: string;
+  /** Open sockets of this user (tabs, devices). */
+  sockets: number;
+  graceMs: number;
+}
+
+export type UserEvent = { type: 'SOCKET_OPENED' } | { type: 'SOCKET_CLOSED' } | { type: 'LOGOUT' };
+
+/** What a user actor tells its parent whenever its status changes. */
+export interface UserStatusReport {
+  type: 'USER_STATUS';
+  user: string;
+  status: PresenceStatus;
+}
+
+export const userMachine = setup({
+  types: {
+    context: {} as UserContext,
+    input: {} as UserInput,
+    events: {} as UserEvent,
+  },
+  actions: {
+    addSocket: assign({ sockets: ({ context }) => context.sockets + 1 }),
+    removeSocket: assign({ sockets: ({ context }) => Math.max(0, context.sockets - 1) }),
+    reportStatus: sendParent(
+      ({ context }, params: { status: PresenceStatus }): UserStatusReport => ({
+        type: 'USER_STATUS',
+        user: context.user,
+        status: params.status,
+      }),
+    ),
+  },
+  guards: {
+    hasOtherSockets: ({ context }) => context.sockets > 1,
+  },
+  delays: {
+    grace: ({ context }) => context.graceMs,
+  },
+}).createMachine({
+  id: 'user',
+  initial: 'connecting',
+  context: ({ input }) => ({ user: input.user, sockets: 0, graceMs: input.graceMs }),
+  states: {
+    connecting: {
+      description: 'Logged in, no socket yet. Not listed. Dropped after the grace period if no socket opens.',
+      meta: { description: 'Logged in, no socket yet; not listed in presence.' },
+      on: {
+        SOCKET_OPENED: { target: 'online', actions: 'addSocket' },
+        LOGOUT: { target: 'offline' },
+      },
+      after: { grace: { target: 'offline' } },
+    },
+    online: {
+      description: 'At least one open socket. Listed as online; reachable by direct messages.',
+      meta: { description: 'At least one open socket; listed as online.' },
+      tags: ['listed', 'reachable'],
+      entry: { type: 'reportStatus', params: { status: 'online' } },
+      on: {
+        SOCKET_OPENED: { actions: 'addSocket' },
+        SOCKET_CLOSED: [
+          { guard: 'hasOtherSockets', actions: 'removeSocket' },
+          { target: 'grace', actions: 'removeSocket' },
+        ],
+        LOGOUT: { target: 'offline' },
+      },
+    },
+    grace: {
+      description: 'Last socket closed. Still listed (status grace) and reachable; a socket reopening returns to online with no leave/join flap.',
+      meta: { description: 'Last socket closed; still listed as grace until the grace period ends.' },
+      tags: ['listed', 'reachable'],
+      entry: { type: 'reportStatus', params: { status: 'grace' } },
+      on: {
+        SOCKET_OPENED: { target: 'online', actions: 'addSocket' },
+        LOGOUT: { target: 'offline' },
+      },
+      after: { grace: { target: 'offline' } },
+    },
+    offline: {
+      description: 'Logged out or grace period over. Final: the actor stops and the user leaves the list.',
+      meta: { description: 'Gone: logged out or the grace period ended.' },
+      type: 'final',
+      entry: { type: 'reportStatus', params: { status: 'offline' } },
+    },
+  },
+});

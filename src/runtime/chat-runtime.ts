@@ -1,0 +1,93 @@
+/**
+ * @module runtime/chat-runtime
+ * Runs the supervisor actor: rebuilds its state from the journal, provides the `record`
+ * action (journal append), and offers typed commands and read-only queries to the transport.
+ */
+import { createActor, type Actor, type InspectionEvent } from 'xstate';
+import type { Logger } from 'pino';
+import type { Journal } from '../journal/journal.ts';
+import type { ChatState } from '../domain/state.ts';
+import { supervisorMachine, type SupervisorEmitted, type SupervisorEvent } from '../machines/supervisor.machine.ts';
+
+export interface ChatRuntimeOptions {
+  journal: Journal;
+  graceMs: number;
+  shardSize: number;
+  logger: Logger;
+  now?: () => number;
+  inspect?: (event: InspectionEvent) => void;
+}
+
+type Emitted<T extends SupervisorEmitted['type']> = Extract<SupervisorEmitted, { type: T }>;
+
+export class ChatRuntime {
+  private readonly actor: Actor<typeof supervisorMachine>;
+
+  constructor(private readonly options: ChatRuntimeOptions) {
+    const { journal } = options;
+    const machine = supervisorMachine.provide({
+      actions: { record: (_, params) => journal.append(params.event) },
+    });
+    const actorOptions = {
+      input: {
+        chat: journal.rebuild(),
+        graceMs: options.graceMs,
+        shardSize: options.shardSize,
+        now: options.now ?? Date.now,
+      },
+      ...(options.inspect ? { inspect: options.inspect } : {}),
+    };
+    this.actor = createActor(machine, actorOptions);
+    this.actor.subscribe({
+      error: (error) => options.logger.fatal({ err: error }, 'supervisor actor failed; the node cannot go on'),
+    });
+  }
+
+  start(): void {
+    this.actor.start();
+  }
+
+  stop(): void {
+    this.actor.stop();
+  }
+
+  /** The folded state. Read-only for everyone but the supervisor. */
+  get state(): Readonly<ChatState> {
+    return this.actor.getSnapshot().context.chat;
+  }
+
+  get failed(): boolean {
+    return this.actor.getSnapshot().status === 'error';
+  }
+
+  get draining(): boolean {
+    return this.actor.getSnapshot().hasTag('draining');
+  }
+
+  send(command: SupervisorEvent): void {
+    this.actor.send(command);
+  }
+
+  on<T extends SupervisorEmitted['type']>(type: T, handler: (event: Emitted<T>) => void): void {
+    this.actor.on(type, handler as (event: SupervisorEmitted) => void);
+  }
+
+  history(after: number): ReturnType<Journal['history']> {
+    return this.options.journal.history(after);
+  }
+
+  /** Live user actors (connecting, online or grace); for metrics and tests. */
+  get liveActors(): number {
+    return this.actor.getSnapshot().context.placement.size;
+  }
+
+  /** The status of a user's actor (its state value), or undefined when it has none. */
+  userActorState(user: string): string | undefined {
+    const context = this.actor.getSnapshot().context;
+    const index = context.placement.get(user);
+    if (index === undefined) return undefined;
+    const shard = this.actor.getSnapshot().children[`shard-${index}`];
+    const child = shard?.getSnapshot().children[user];
+    return child ? String(child.getSnapshot().value) : undefined;
+  }
+}
