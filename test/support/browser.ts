@@ -119,6 +119,16 @@ export function readForms(page: Page): Form[] {
   }
 }
 
+/** The `href` of every `<a>` of a page, resolved against the page URL. */
+export function readLinks(page: Page): URL[] {
+  const links: URL[] = [];
+  for (let tag = findTag(page.body, 'a', 0); tag; tag = findTag(page.body, 'a', tag.end)) {
+    const href = tag.attributes.get('href');
+    if (href !== undefined) links.push(new URL(href, page.url));
+  }
+  return links;
+}
+
 /** The only form of a page (or the one with `id`); throws with the page text when it is not there. */
 export function theForm(page: Page, id?: string): Form {
   const forms = readForms(page).filter((f) => id === undefined || f.id === id);

@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair } from 'jose';
 import Provider, { type Account } from 'oidc-provider';
-import { Browser, theForm, type Page } from './browser.ts';
+import { Browser, readLinks, theForm, type Page } from './browser.ts';
 
 export interface TestAccount {
   /** What the user types on the login page; also the `sub`. */
@@ -47,6 +47,8 @@ export interface Idp {
   close(): Promise<void>;
   /** Plays the user: follows `authorizationUrl` through login and consent as `login`; returns the callback URL. */
   authorize(authorizationUrl: string | URL, login: string, callbackPrefix: string): Promise<URL>;
+  /** Plays the user: follows `authorizationUrl` and clicks Cancel on the login page; returns the callback URL. */
+  cancel(authorizationUrl: string | URL, callbackPrefix: string): Promise<URL>;
   /** Plays the user on the device verification page: enters `userCode`, logs in as `login`, consents. */
   approveDevice(userCode: string, login: string): Promise<void>;
   /** Plays the user on the device verification page: enters `userCode`, then aborts. */
@@ -74,6 +76,7 @@ export async function startIdp(options: IdpOptions): Promise<Idp> {
     clientSecret,
     close: () => closeServer(server),
     authorize: (url, login, callbackPrefix) => authorize(url, login, callbackPrefix),
+    cancel: (url, callbackPrefix) => cancel(url, callbackPrefix),
     approveDevice: (userCode, login) => deviceDecision(issuer, userCode, { login }),
     denyDevice: (userCode) => deviceDecision(issuer, userCode, { abort: true }),
   };
@@ -138,6 +141,18 @@ async function authorize(authorizationUrl: string | URL, login: string, callback
   const page = await browser.go(authorizationUrl, {}, stopAt);
   const done = await finishInteractions(browser, page, login, stopAt);
   if (!done.stoppedAt) throw new Error(`the IdP did not redirect to ${callbackPrefix}; last page ${done.url.href} (${done.status}):\n${done.body.slice(0, 1500)}`);
+  return done.stoppedAt;
+}
+
+/** Follows the authorization request to the login page and clicks its Cancel link. */
+async function cancel(authorizationUrl: string | URL, callbackPrefix: string): Promise<URL> {
+  const browser = new Browser();
+  const stopAt = (url: URL): boolean => url.href.startsWith(callbackPrefix);
+  const page = await browser.go(authorizationUrl, {}, stopAt);
+  const abort = readLinks(page).find((link) => link.pathname.endsWith('/abort'));
+  if (!abort) throw new Error(`no Cancel link on ${page.url.href}:\n${page.body.slice(0, 1500)}`);
+  const done = await browser.go(abort, {}, stopAt);
+  if (!done.stoppedAt) throw new Error(`cancel did not redirect to ${callbackPrefix}; last page ${done.url.href} (${done.status})`);
   return done.stoppedAt;
 }
 
