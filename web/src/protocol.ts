@@ -1,0 +1,183 @@
+/**
+ * Wire protocol v1 as the web client sees it (names from PROTOCOL.md), plus a defensive parser:
+ * a frame the client does not understand is dropped, never trusted into the UI.
+ */
+
+export type PresenceStatus = 'online' | 'grace' | 'offline';
+
+export interface UserEntry {
+  name: string;
+  status: PresenceStatus;
+}
+
+export interface WelcomeFrame {
+  type: 'welcome';
+  user: string;
+  seq: number;
+  online: number;
+  users: UserEntry[];
+  truncated: boolean;
+  /** Oldest message id still in the server's history window (server extension). */
+  oldest?: number;
+  /** Cursor for the next page of the presence list when `truncated` (server extension). */
+  next?: string | null;
+  /** Number of users listed in total (server extension). */
+  total?: number;
+}
+
+export interface ReceiveFrame {
+  type: 'receive';
+  id: number;
+  from: string;
+  text: string;
+  ts: number;
+  cid?: string;
+}
+
+export interface DirectFrame {
+  type: 'direct';
+  id: number;
+  from: string;
+  to: string;
+  text: string;
+  ts: number;
+  cid?: string;
+}
+
+export interface PresenceFrame {
+  type: 'presence';
+  changes: { user: string; status: PresenceStatus }[];
+}
+
+export interface UsersFrame {
+  type: 'users';
+  users: UserEntry[];
+  online: number;
+  next: string | null;
+}
+
+export interface ErrorFrame {
+  type: 'error';
+  code: string;
+  message: string;
+  cid?: string;
+}
+
+/** Sent on resume when `after` is older than the history window (server extension). */
+export interface HistoryGapFrame {
+  type: 'history-gap';
+  after: number;
+  oldest: number;
+}
+
+export type ServerFrame =
+  | WelcomeFrame
+  | ReceiveFrame
+  | DirectFrame
+  | PresenceFrame
+  | UsersFrame
+  | ErrorFrame
+  | HistoryGapFrame;
+
+export type ClientFrame =
+  | { type: 'message'; text: string; cid: string }
+  | { type: 'direct'; to: string; text: string; cid: string }
+  | { type: 'list-users'; after?: string; limit?: number };
+
+/** Same rule as the server's dev login (PROTOCOL.md). */
+export const USERNAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,63}$/;
+
+type Obj = Record<string, unknown>;
+
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isStr = (v: unknown): v is string => typeof v === 'string';
+const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const optStr = (v: unknown): string | undefined => (isStr(v) ? v : undefined);
+
+function toStatus(v: unknown): PresenceStatus | undefined {
+  return v === 'online' || v === 'grace' || v === 'offline' ? v : undefined;
+}
+
+function toUsers(v: unknown): UserEntry[] {
+  if (!Array.isArray(v)) return [];
+  const out: UserEntry[] = [];
+  for (const u of v) {
+    if (!isObj(u) || !isStr(u.name)) continue;
+    out.push({ name: u.name, status: toStatus(u.status) ?? 'online' });
+  }
+  return out;
+}
+
+function withCid<T extends object>(frame: T, cid: unknown): T & { cid?: string } {
+  const c = optStr(cid);
+  return c === undefined ? frame : { ...frame, cid: c };
+}
+
+function parseMessage(o: Obj): ReceiveFrame | DirectFrame | undefined {
+  if (!isNum(o.id) || !isStr(o.from) || !isStr(o.text)) return undefined;
+  const ts = isNum(o.ts) ? o.ts : Date.now();
+  if (o.type === 'receive') return withCid({ type: 'receive' as const, id: o.id, from: o.from, text: o.text, ts }, o.cid);
+  if (!isStr(o.to)) return undefined;
+  return withCid({ type: 'direct' as const, id: o.id, from: o.from, to: o.to, text: o.text, ts }, o.cid);
+}
+
+function parseWelcome(o: Obj): WelcomeFrame | undefined {
+  if (!isStr(o.user) || !isNum(o.seq)) return undefined;
+  const users = toUsers(o.users);
+  const frame: WelcomeFrame = {
+    type: 'welcome',
+    user: o.user,
+    seq: o.seq,
+    online: isNum(o.online) ? o.online : users.length,
+    users,
+    truncated: o.truncated === true,
+  };
+  if (isNum(o.oldest)) frame.oldest = o.oldest;
+  if (isStr(o.next) || o.next === null) frame.next = o.next;
+  if (isNum(o.total)) frame.total = o.total;
+  return frame;
+}
+
+function parsePresence(o: Obj): PresenceFrame | undefined {
+  if (!Array.isArray(o.changes)) return undefined;
+  const changes: PresenceFrame['changes'] = [];
+  for (const c of o.changes) {
+    const status = isObj(c) ? toStatus(c.status) : undefined;
+    if (isObj(c) && isStr(c.user) && status) changes.push({ user: c.user, status });
+  }
+  return { type: 'presence', changes };
+}
+
+/** Parses one text frame; undefined for anything malformed or unknown. */
+export function parseServerFrame(raw: string): ServerFrame | undefined {
+  let o: unknown;
+  try {
+    o = JSON.parse(raw);
+  } catch {
+    return undefined; // not JSON: the caller logs and drops it
+  }
+  if (!isObj(o)) return undefined;
+  switch (o.type) {
+    case 'welcome':
+      return parseWelcome(o);
+    case 'receive':
+    case 'direct':
+      return parseMessage(o);
+    case 'presence':
+      return parsePresence(o);
+    case 'users': {
+      const users = toUsers(o.users);
+      const online = isNum(o.online) ? o.online : users.length;
+      return { type: 'users', users, online, next: isStr(o.next) ? o.next : null };
+    }
+    case 'error':
+      return withCid(
+        { type: 'error' as const, code: optStr(o.code) ?? 'unknown', message: optStr(o.message) ?? 'Request refused' },
+        o.cid,
+      );
+    case 'history-gap':
+      return isNum(o.after) && isNum(o.oldest) ? { type: 'history-gap', after: o.after, oldest: o.oldest } : undefined;
+    default:
+      return undefined;
+  }
+}
