@@ -42,6 +42,7 @@ export interface PresenceChanged {
   type: 'PresenceChanged';
   user: string;
   status: PresenceStatus;
+  previous: PresenceStatus;
   at: number;
 }
 

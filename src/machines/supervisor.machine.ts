@@ -104,8 +104,9 @@ export const supervisorMachine = setup({
     }),
     recordPresence: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'USER_STATUS') return;
-      if (statusOf(context.chat, event.user) !== event.status) {
-        commit(named(enqueue), { type: 'PresenceChanged', user: event.user, status: event.status, at: context.now() });
+      const previous = statusOf(context.chat, event.user);
+      if (previous !== event.status) {
+        commit(named(enqueue), { type: 'PresenceChanged', user: event.user, status: event.status, previous, at: context.now() });
       }
       if (event.status === 'offline') named(enqueue)({ type: 'releaseUserActor', params: { user: event.user } });
     }),

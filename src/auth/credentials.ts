@@ -1,0 +1,36 @@
+/**
+ * @module auth/credentials
+ * Finds and checks the session a request presents: `Authorization: Bearer <token>` first,
+ * then the `session` cookie. Used by HTTP routes and the WebSocket upgrade alike.
+ */
+import { parse as parseCookie } from 'cookie';
+import { ChatError } from '../domain/errors.ts';
+import type { Session, Sessions } from './sessions.ts';
+
+export interface PresentedSession extends Session {
+  via: 'bearer' | 'cookie';
+}
+
+export function findToken(headers: Record<string, string>): { token: string; via: 'bearer' | 'cookie' } | undefined {
+  const authorization = headers.authorization;
+  if (authorization) {
+    const match = /^Bearer\s+(\S+)$/i.exec(authorization);
+    if (match) return { token: match[1]!, via: 'bearer' };
+  }
+  const cookieHeader = headers.cookie;
+  if (!cookieHeader) return undefined;
+  const token = parseCookie(cookieHeader).session;
+  return token ? { token, via: 'cookie' } : undefined;
+}
+
+export async function authenticate(
+  headers: Record<string, string>,
+  sessions: Sessions,
+  isRevoked: (sid: string) => boolean,
+): Promise<PresentedSession> {
+  const found = findToken(headers);
+  if (!found) throw new ChatError('unauthorized', 'log in first: send a session cookie or an Authorization: Bearer token');
+  const session = await sessions.verify(found.token);
+  if (isRevoked(session.sid)) throw new ChatError('session_revoked', 'this session was logged out');
+  return { ...session, via: found.via };
+}

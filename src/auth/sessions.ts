@@ -1,0 +1,96 @@
+/**
+ * @module auth/sessions
+ * Session tokens: JWTs (HS256) signed and verified with jose. The first configured secret
+ * signs; every configured secret verifies, so a key is rotated by adding a new one in front.
+ * Revocation is not here: it is a journaled event, checked against the supervisor's state.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
+import { ChatError } from '../domain/errors.ts';
+
+export const SESSION_ISSUER = 'actor-chat';
+export const SESSION_AUDIENCE = 'actor-chat';
+
+export interface Session {
+  user: string;
+  sid: string;
+  /** Expiry, epoch seconds. */
+  exp: number;
+}
+
+export interface IssuedSession extends Session {
+  token: string;
+}
+
+export interface SessionOptions {
+  secrets: readonly string[];
+  ttlSeconds: number;
+  now?: () => number;
+}
+
+export class Sessions {
+  private readonly keys: Uint8Array[];
+  readonly generated: boolean;
+
+  constructor(private readonly options: SessionOptions) {
+    this.generated = options.secrets.length === 0;
+    const secrets = this.generated ? [randomBytes(32).toString('base64url')] : options.secrets;
+    this.keys = secrets.map((secret) => new TextEncoder().encode(secret));
+  }
+
+  private now(): number {
+    return Math.floor((this.options.now ?? Date.now)() / 1000);
+  }
+
+  async issue(user: string, extra: Record<string, string> = {}): Promise<IssuedSession> {
+    const sid = randomUUID();
+    const iat = this.now();
+    const exp = iat + this.options.ttlSeconds;
+    const token = await new SignJWT({ ...extra })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setSubject(user)
+      .setJti(sid)
+      .setIssuer(SESSION_ISSUER)
+      .setAudience(SESSION_AUDIENCE)
+      .setIssuedAt(iat)
+      .setNotBefore(iat)
+      .setExpirationTime(exp)
+      .sign(this.keys[0]!);
+    return { user, sid, exp, token };
+  }
+
+  /** Verifies signature, algorithm, issuer, audience and time; throws ChatError with a stable code. */
+  async verify(token: string): Promise<Session> {
+    let lastError: unknown;
+    for (const key of this.keys) {
+      try {
+        const { payload } = await jwtVerify(token, key, {
+          algorithms: ['HS256'],
+          issuer: SESSION_ISSUER,
+          audience: SESSION_AUDIENCE,
+          currentDate: new Date(this.now() * 1000),
+        });
+        if (typeof payload.sub !== 'string' || typeof payload.jti !== 'string' || typeof payload.exp !== 'number') {
+          throw new ChatError('invalid_token', 'the session token lacks its subject, id or expiry');
+        }
+        return { user: payload.sub, sid: payload.jti, exp: payload.exp };
+      } catch (error) {
+        if (!(error instanceof joseErrors.JWSSignatureVerificationFailed)) throw toChatError(error);
+        lastError = error;
+      }
+    }
+    throw toChatError(lastError);
+  }
+}
+
+function toChatError(error: unknown): ChatError {
+  if (error instanceof ChatError) return error;
+  if (error instanceof joseErrors.JWTExpired) return new ChatError('session_expired', 'the session has expired; log in again', { cause: error });
+  if (error instanceof joseErrors.JWTClaimValidationFailed) {
+    return new ChatError('invalid_token', `the session token is not valid here (${error.claim}: ${error.reason})`, { cause: error });
+  }
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed) {
+    return new ChatError('invalid_token', 'the session token signature does not verify', { cause: error });
+  }
+  return new ChatError('invalid_token', 'the session token is malformed or uses a refused algorithm', { cause: error });
+}

@@ -1,0 +1,181 @@
+/**
+ * @module config
+ * The one place configuration is read: environment variables → a frozen, typed, validated
+ * object. A bad value stops start-up with a message naming the variable. Nothing else reads
+ * `process.env`.
+ */
+
+export type PresenceMode = 'all' | 'watch';
+export type JournalConfig = { kind: 'memory' } | { kind: 'file'; path: string };
+
+export interface Config {
+  host: string;
+  port: number;
+  publicUrl: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  logFormat: 'pretty' | 'json';
+  graceMs: number;
+  presence: PresenceMode;
+  presenceFlushMs: number;
+  /** Users in the welcome frame, at most. */
+  welcomeUsers: number;
+  /** Default and maximum `limit` of a presence page. */
+  pageSize: number;
+  session: {
+    /** Signing secrets: the first signs, all verify (rotation). Empty: generate one at start. */
+    secrets: string[];
+    ttlSeconds: number;
+  };
+  devLogin: boolean;
+  oidc?: { issuer: string; clientId: string; clientSecret: string; nameClaim: string };
+  tls?: { cert: string; key: string };
+  allowedOrigins: string[];
+  history: { maxMessages: number; maxAgeMs: number };
+  journal: JournalConfig;
+  limits: {
+    maxPayloadBytes: number;
+    maxTextLength: number;
+    maxBackpressureBytes: number;
+    idleTimeoutSeconds: number;
+    messagesPerSecond: number;
+    messageBurst: number;
+    socketsPerUser: number;
+    maxConnections: number;
+  };
+  shardSize: number;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly variable: string, message: string) {
+    super(`${variable}: ${message}`);
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(name, `expected a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${raw}"`);
+  }
+  return raw as T;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (['1', 'true', 'on', 'yes'].includes(raw)) return true;
+  if (['0', 'false', 'off', 'no'].includes(raw)) return false;
+  throw new ConfigError(name, `expected true or false, got "${env[name]}"`);
+}
+
+function list(env: Env, name: string): string[] {
+  return (env[name] ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+}
+
+function url(env: Env, name: string, fallback: string): string {
+  const raw = env[name] || fallback;
+  try {
+    return new URL(raw).toString().replace(/\/$/, '');
+  } catch (error) {
+    throw new ConfigError(name, `not a valid URL: "${raw}" (${(error as Error).message})`);
+  }
+}
+
+function secrets(env: Env): string[] {
+  const all = [env.CHAT_SESSION_SECRET, ...list(env, 'CHAT_SESSION_PREVIOUS_SECRETS')].filter(
+    (secret): secret is string => secret !== undefined && secret !== '',
+  );
+  for (const secret of all) {
+    if (secret.length < 32) throw new ConfigError('CHAT_SESSION_SECRET', 'each secret needs at least 32 characters');
+  }
+  return all;
+}
+
+function journal(env: Env): JournalConfig {
+  const raw = env.CHAT_JOURNAL ?? 'memory';
+  if (raw === 'memory' || raw === '') return { kind: 'memory' };
+  if (raw.startsWith('file:') && raw.length > 5) return { kind: 'file', path: raw.slice(5) };
+  throw new ConfigError('CHAT_JOURNAL', `expected "memory" or "file:<path>", got "${raw}"`);
+}
+
+function oidc(env: Env): Config['oidc'] {
+  const issuer = env.CHAT_OIDC_ISSUER;
+  if (!issuer) return undefined;
+  const clientId = env.CHAT_OIDC_CLIENT_ID;
+  const clientSecret = env.CHAT_OIDC_CLIENT_SECRET;
+  if (!clientId) throw new ConfigError('CHAT_OIDC_CLIENT_ID', 'required when CHAT_OIDC_ISSUER is set');
+  if (!clientSecret) throw new ConfigError('CHAT_OIDC_CLIENT_SECRET', 'required when CHAT_OIDC_ISSUER is set');
+  return { issuer: url(env, 'CHAT_OIDC_ISSUER', issuer), clientId, clientSecret, nameClaim: env.CHAT_OIDC_NAME_CLAIM || 'email' };
+}
+
+function tls(env: Env): Config['tls'] {
+  const cert = env.CHAT_TLS_CERT;
+  const key = env.CHAT_TLS_KEY;
+  if (!cert && !key) return undefined;
+  if (!cert) throw new ConfigError('CHAT_TLS_CERT', 'required when CHAT_TLS_KEY is set');
+  if (!key) throw new ConfigError('CHAT_TLS_KEY', 'required when CHAT_TLS_CERT is set');
+  return { cert, key };
+}
+
+export function loadConfig(env: Env = process.env, isTty = false): Readonly<Config> {
+  const host = env.CHAT_HOST || '127.0.0.1';
+  const port = int(env, 'CHAT_PORT', 5000, 0, 65535);
+  const tlsConfig = tls(env);
+  const scheme = tlsConfig ? 'https' : 'http';
+  const publicUrl = url(env, 'CHAT_PUBLIC_URL', `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`);
+  const oidcConfig = oidc(env);
+  const config: Config = {
+    host,
+    port,
+    publicUrl,
+    logLevel: oneOf(env, 'CHAT_LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
+    logFormat: oneOf(env, 'CHAT_LOG_FORMAT', ['pretty', 'json'], isTty ? 'pretty' : 'json'),
+    graceMs: int(env, 'CHAT_GRACE_MS', 10_000, 0, 86_400_000),
+    presence: oneOf(env, 'CHAT_PRESENCE', ['all', 'watch'], 'all'),
+    presenceFlushMs: int(env, 'CHAT_PRESENCE_FLUSH_MS', 50, 1, 60_000),
+    welcomeUsers: int(env, 'CHAT_WELCOME_USERS', 100, 0, 10_000),
+    pageSize: int(env, 'CHAT_PAGE_SIZE', 100, 1, 10_000),
+    session: { secrets: secrets(env), ttlSeconds: int(env, 'CHAT_SESSION_TTL_S', 43_200, 60, 31_536_000) },
+    devLogin: bool(env, 'CHAT_DEV_LOGIN', oidcConfig === undefined),
+    ...(oidcConfig ? { oidc: oidcConfig } : {}),
+    ...(tlsConfig ? { tls: tlsConfig } : {}),
+    allowedOrigins: env.CHAT_ALLOWED_ORIGINS ? list(env, 'CHAT_ALLOWED_ORIGINS') : [new URL(publicUrl).origin],
+    history: {
+      maxMessages: int(env, 'CHAT_HISTORY_MAX', 10_000, 0, 10_000_000),
+      maxAgeMs: int(env, 'CHAT_HISTORY_MAX_AGE_MS', 3_600_000, 1000, 2_592_000_000),
+    },
+    journal: journal(env),
+    limits: {
+      maxPayloadBytes: int(env, 'CHAT_MAX_PAYLOAD', 16_384, 256, 16_777_216),
+      maxTextLength: int(env, 'CHAT_MAX_TEXT', 4_000, 1, 1_000_000),
+      maxBackpressureBytes: int(env, 'CHAT_MAX_BACKPRESSURE', 1_048_576, 1024, 1_073_741_824),
+      idleTimeoutSeconds: int(env, 'CHAT_IDLE_TIMEOUT_S', 120, 8, 960),
+      messagesPerSecond: int(env, 'CHAT_RATE_PER_S', 20, 1, 1_000_000),
+      messageBurst: int(env, 'CHAT_RATE_BURST', 40, 1, 1_000_000),
+      socketsPerUser: int(env, 'CHAT_MAX_SOCKETS_PER_USER', 8, 1, 1000),
+      maxConnections: int(env, 'CHAT_MAX_CONNECTIONS', 100_000, 1, 10_000_000),
+    },
+    shardSize: int(env, 'CHAT_SHARD_SIZE', 128, 1, 100_000),
+  };
+  return deepFreeze(config);
+}
+
+function deepFreeze<T extends object>(value: T): Readonly<T> {
+  for (const child of Object.values(value)) if (child && typeof child === 'object') deepFreeze(child);
+  return Object.freeze(value);
+}

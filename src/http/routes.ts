@@ -1,0 +1,108 @@
+/**
+ * @module http/routes
+ * The HTTP routes of the original proof of concept (PROTOCOL.md): dev login, logout,
+ * presence list, health and readiness. Every route that acts for a user checks whose
+ * session it is.
+ */
+import { serialize as serializeCookie } from 'cookie';
+import type { Config } from '../config.ts';
+import { ChatError } from '../domain/errors.ts';
+import { isValidUsername } from '../domain/names.ts';
+import { listUsers } from '../domain/state.ts';
+import { authenticate, type PresentedSession } from '../auth/credentials.ts';
+import type { Sessions } from '../auth/sessions.ts';
+import type { ChatRuntime } from '../runtime/chat-runtime.ts';
+import type { HttpHandler, HttpReply, HttpRequestInfo, Route } from '../transport/types.ts';
+import { errorReply, jsonReply } from './reply.ts';
+
+export interface RouteDeps {
+  config: Readonly<Config>;
+  runtime: ChatRuntime;
+  sessions: Sessions;
+  /** Whether the node is ready for traffic (false while starting or draining). */
+  ready(): boolean;
+}
+
+/** Wraps a handler so that a ChatError becomes its JSON error reply. */
+function guarded(handler: HttpHandler): HttpHandler {
+  return async (request, body) => {
+    try {
+      return await handler(request, body);
+    } catch (error) {
+      if (error instanceof ChatError) return errorReply(error);
+      throw error;
+    }
+  };
+}
+
+export function sessionCookie(config: Readonly<Config>, token: string, maxAgeSeconds: number): string {
+  return serializeCookie('session', token, {
+    httpOnly: true,
+    sameSite: 'lax',
+    path: '/',
+    secure: config.tls !== undefined || config.publicUrl.startsWith('https:'),
+    maxAge: maxAgeSeconds,
+  });
+}
+
+export function createRoutes(deps: RouteDeps): Route[] {
+  const { config, runtime, sessions } = deps;
+  const whoIsThis = (request: HttpRequestInfo): Promise<PresentedSession> =>
+    authenticate(request.headers, sessions, (sid) => runtime.state.revoked.has(sid));
+
+  /** Starts a session for `user` (dev login now, OIDC later) and journals it. */
+  const startSession = async (user: string): Promise<{ reply: HttpReply }> => {
+    const issued = await sessions.issue(user);
+    runtime.send({ type: 'LOGIN', user, sid: issued.sid, exp: issued.exp });
+    const body = { user, token: issued.token, expiresAt: issued.exp * 1000 };
+    return { reply: jsonReply(200, body, { 'set-cookie': sessionCookie(config, issued.token, config.session.ttlSeconds) }) };
+  };
+
+  const login: HttpHandler = async (request) => {
+    if (!config.devLogin) throw new ChatError('dev_login_disabled', 'dev login is off on this node; use /auth/login');
+    if (runtime.draining) throw new ChatError('shutting_down', 'the node is shutting down');
+    const user = request.params[0] ?? '';
+    if (!isValidUsername(user)) {
+      throw new ChatError('invalid_username', 'a user name is 1 to 64 letters, digits or _.@+- and starts with a letter or digit');
+    }
+    return (await startSession(user)).reply;
+  };
+
+  const logout: HttpHandler = async (request) => {
+    const session = await whoIsThis(request);
+    const user = request.params[0] ?? '';
+    if (user !== session.user) throw new ChatError('forbidden', `this session belongs to ${session.user}, not ${user}`);
+    runtime.send({ type: 'LOGOUT', user, sid: session.sid, exp: session.exp });
+    return jsonReply(200, { user, loggedOut: true }, { 'set-cookie': sessionCookie(config, '', 0) });
+  };
+
+  const users: HttpHandler = async (request) => {
+    await whoIsThis(request);
+    const after = request.query.get('after') || undefined;
+    const rawLimit = request.query.get('limit');
+    if (after !== undefined && !isValidUsername(after)) throw new ChatError('invalid_query', '"after" must be a user name');
+    let limit = config.pageSize;
+    if (rawLimit !== null && rawLimit !== '') {
+      if (!/^\d{1,6}$/.test(rawLimit) || Number(rawLimit) < 1) throw new ChatError('invalid_query', '"limit" must be a positive whole number');
+      limit = Math.min(Number(rawLimit), config.pageSize);
+    }
+    return jsonReply(200, listUsers(runtime.state, after, limit));
+  };
+
+  const notFound: HttpHandler = (request) => {
+    throw new ChatError('not_found', `no route for ${request.method.toUpperCase()} ${request.path.slice(0, 200)}`);
+  };
+
+  return [
+    { method: 'get', pattern: '/login/:username', handler: guarded(login) },
+    { method: 'get', pattern: '/logout/:username', handler: guarded(logout) },
+    { method: 'get', pattern: '/list-users', handler: guarded(users) },
+    { method: 'get', pattern: '/healthz', handler: () => jsonReply(200, { status: 'ok' }) },
+    {
+      method: 'get',
+      pattern: '/readyz',
+      handler: () => (deps.ready() ? jsonReply(200, { ready: true }) : jsonReply(503, { ready: false })),
+    },
+    { method: 'any', pattern: '/*', handler: guarded(notFound) },
+  ];
+}

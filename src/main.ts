@@ -1,0 +1,58 @@
+/**
+ * @module main
+ * `npm start`: reads the configuration, starts the node, and stops it cleanly on SIGINT/SIGTERM.
+ */
+import { ConfigError, loadConfig } from './config.ts';
+import { createLogger } from './logger.ts';
+import { createChatNode } from './node.ts';
+
+const SHUTDOWN_DEADLINE_MS = 10_000;
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(process.env, process.stdout.isTTY === true);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`actor-chat: bad configuration: ${error.message}\n`);
+    process.exit(2);
+  }
+  const logger = createLogger(config);
+  const node = createChatNode(config, logger);
+  if (node.sessions.generated) {
+    logger.warn('no CHAT_SESSION_SECRET configured: generated a signing key; sessions end when the node restarts');
+  }
+  if (config.devLogin) logger.warn('dev login is ON: anyone can log in as any name at /login/:username');
+  const { url } = await node.start();
+  logger.info({ url, presence: config.presence, graceMs: config.graceMs }, `actor-chat listening on ${url}`);
+
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: closing sockets and flushing the journal');
+    const deadline = setTimeout(() => {
+      logger.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS);
+    deadline.unref();
+    node
+      .stop()
+      .then(() => {
+        logger.info('stopped');
+        logger.flush();
+        process.exit(0);
+      })
+      .catch((error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`actor-chat: failed to start: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,99 @@
+/**
+ * @module node
+ * Assembles one chat node from its parts: journal → supervisor runtime → gateway and HTTP
+ * routes → uWebSockets.js server. `start` listens; `stop` drains and closes.
+ */
+import type { Logger } from 'pino';
+import type { InspectionEvent } from 'xstate';
+import type { Config } from './config.ts';
+import { Sessions } from './auth/sessions.ts';
+import { MemoryJournal } from './journal/memory.ts';
+import type { Journal } from './journal/journal.ts';
+import { ChatRuntime } from './runtime/chat-runtime.ts';
+import { Gateway } from './transport/gateway.ts';
+import { CloseCode } from './transport/close-codes.ts';
+import { startServer } from './transport/uws.ts';
+import type { Route, RunningServer } from './transport/types.ts';
+import { createRoutes } from './http/routes.ts';
+
+export interface ChatNodeOptions {
+  journal?: Journal;
+  inspect?: (event: InspectionEvent) => void;
+  /** Extra routes mounted before the built-in ones (static site, OIDC). */
+  extraRoutes?: (parts: { runtime: ChatRuntime; sessions: Sessions }) => Route[];
+}
+
+export interface ChatNode {
+  readonly runtime: ChatRuntime;
+  readonly gateway: Gateway;
+  readonly sessions: Sessions;
+  start(): Promise<{ port: number; url: string }>;
+  stop(): Promise<void>;
+}
+
+const EXPIRY_SWEEP_MS = 60_000;
+
+export function createJournal(config: Readonly<Config>): Journal {
+  if (config.journal.kind === 'memory') {
+    return new MemoryJournal({ ...config.history, maxEvents: Math.max(100_000, config.history.maxMessages * 4) });
+  }
+  throw new Error(`journal kind "${config.journal.kind}" is not available in this build`);
+}
+
+export function createChatNode(config: Readonly<Config>, logger: Logger, options: ChatNodeOptions = {}): ChatNode {
+  const journal = options.journal ?? createJournal(config);
+  const sessions = new Sessions(config.session);
+  const runtime = new ChatRuntime({
+    journal,
+    graceMs: config.graceMs,
+    shardSize: config.shardSize,
+    logger,
+    ...(options.inspect ? { inspect: options.inspect } : {}),
+  });
+  const gateway = new Gateway(config, runtime, sessions, logger);
+  let server: RunningServer | undefined;
+  let ready = false;
+  let sweep: ReturnType<typeof setInterval> | undefined;
+
+  const routes = [
+    ...(options.extraRoutes?.({ runtime, sessions }) ?? []),
+    ...createRoutes({ config, runtime, sessions, ready: () => ready && !runtime.draining }),
+  ];
+
+  return {
+    runtime,
+    gateway,
+    sessions,
+    async start() {
+      runtime.start();
+      server = await startServer({
+        host: config.host,
+        port: config.port,
+        ...(config.tls ? { tls: config.tls } : {}),
+        routes,
+        socketPath: '/ws',
+        sockets: gateway,
+        limits: config.limits,
+        onHandlerError: (error, request) => logger.error({ err: error, path: request.path }, 'request handler failed'),
+      });
+      gateway.attach(server.publish);
+      sweep = setInterval(() => runtime.send({ type: 'EXPIRE_SESSIONS' }), EXPIRY_SWEEP_MS);
+      sweep.unref();
+      ready = true;
+      const scheme = config.tls ? 'https' : 'http';
+      const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+      return { port: server.port, url: `${scheme}://${host}:${server.port}` };
+    },
+    async stop() {
+      ready = false;
+      if (sweep) clearInterval(sweep);
+      runtime.send({ type: 'DRAIN' });
+      server?.stopListening();
+      gateway.closeAll(CloseCode.GoingAway, 'server shutting down; reconnect and resume');
+      gateway.flushPresence();
+      gateway.stop();
+      runtime.stop();
+      await journal.close();
+    },
+  };
+}

@@ -1,0 +1,276 @@
+/**
+ * @module transport/gateway
+ * The WebSocket side of the node: authenticates upgrades, turns frames into supervisor
+ * commands, and delivers what the supervisor commits (one publish per message, the C++
+ * side copies it to every subscriber). Holds per-socket state in typed user data.
+ */
+import type { Logger } from 'pino';
+import type { Config } from '../config.ts';
+import { ChatError } from '../domain/errors.ts';
+import { isVisibleTo, type DomainEvent } from '../domain/events.ts';
+import { listUsers, statusOf } from '../domain/state.ts';
+import { authenticate } from '../auth/credentials.ts';
+import type { Sessions } from '../auth/sessions.ts';
+import type { ChatRuntime } from '../runtime/chat-runtime.ts';
+import { PresenceBatcher } from '../runtime/presence-batcher.ts';
+import { parseClientFrame, type ClientFrame, type FrameLimits } from '../protocol/client-frames.ts';
+import * as frames from '../protocol/server-frames.ts';
+import { RateLimiter } from './rate-limit.ts';
+import { CloseCode } from './close-codes.ts';
+import { jsonReply } from '../http/reply.ts';
+import type { ChatSocket, HttpRequestInfo, SocketHandlers, UpgradeResult } from './types.ts';
+
+export interface SocketData {
+  id: number;
+  user: string;
+  sid: string;
+  /** Session expiry, epoch seconds. */
+  exp: number;
+  /** Resume point from `?after=`, if any. */
+  after: number | undefined;
+  closed: boolean;
+}
+
+type Socket = ChatSocket<SocketData>;
+
+export const TOPIC_ALL = 'all';
+export const TOPIC_PRESENCE = 'presence';
+export const userTopic = (user: string): string => `u:${user}`;
+export const presenceTopic = (user: string): string => `p:${user}`;
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+export class Gateway implements SocketHandlers<SocketData> {
+  private nextId = 1;
+  private readonly sockets = new Map<number, Socket>();
+  private readonly byUser = new Map<string, Socket[]>();
+  private readonly limiter: RateLimiter;
+  private readonly frameLimits: FrameLimits;
+  private readonly presence: PresenceBatcher;
+  private publish: (topic: string, message: string) => void = () => {};
+
+  constructor(
+    private readonly config: Readonly<Config>,
+    private readonly runtime: ChatRuntime,
+    private readonly sessions: Sessions,
+    private readonly logger: Logger,
+  ) {
+    this.frameLimits = { maxTextLength: config.limits.maxTextLength, pageSize: config.pageSize };
+    this.limiter = new RateLimiter(config.limits.messagesPerSecond, config.limits.messageBurst);
+    this.presence = new PresenceBatcher(config.presenceFlushMs, (changes) => this.publishPresence(changes));
+    runtime.on('committed', ({ event }) => this.deliver(event));
+    runtime.on('rejected', ({ socket, code, message, cid }) => this.sendTo(socket, frames.encodeError(code, message, cid)));
+  }
+
+  attach(publish: (topic: string, message: string) => void): void {
+    this.publish = publish;
+  }
+
+  get connections(): number {
+    return this.sockets.size;
+  }
+
+  async upgrade(request: HttpRequestInfo): Promise<UpgradeResult<SocketData>> {
+    try {
+      if (this.runtime.draining) throw new ChatError('shutting_down', 'the node is shutting down; reconnect shortly');
+      if (this.sockets.size >= this.config.limits.maxConnections) throw new ChatError('server_full', 'the node is at its connection limit');
+      const after = parseAfter(request.query.get('after'));
+      const session = await authenticate(request.headers, this.sessions, (sid) => this.runtime.state.revoked.has(sid));
+      if (session.via === 'cookie') this.checkOrigin(request.headers.origin);
+      if ((this.byUser.get(session.user)?.length ?? 0) >= this.config.limits.socketsPerUser) {
+        throw new ChatError('too_many_sockets', `at most ${this.config.limits.socketsPerUser} sockets per user`);
+      }
+      const data: SocketData = { id: this.nextId++, user: session.user, sid: session.sid, exp: session.exp, after, closed: false };
+      return { ok: true, data };
+    } catch (error) {
+      if (!(error instanceof ChatError)) throw error;
+      return { ok: false, reply: jsonReply(error.status, { error: { code: error.code, message: error.message } }) };
+    }
+  }
+
+  private checkOrigin(origin: string | undefined): void {
+    // Browsers always send Origin on WebSocket upgrades; a cookie must not let another site open a socket as the user.
+    if (origin !== undefined && !this.config.allowedOrigins.includes(origin)) {
+      throw new ChatError('forbidden', `origin ${origin} may not open a cookie-authenticated socket`);
+    }
+  }
+
+  open(socket: Socket): void {
+    const data = socket.getUserData();
+    this.sockets.set(data.id, socket);
+    const mine = this.byUser.get(data.user);
+    if (mine) mine.push(socket);
+    else this.byUser.set(data.user, [socket]);
+    socket.subscribe(TOPIC_ALL);
+    socket.subscribe(userTopic(data.user));
+    if (this.config.presence === 'all') socket.subscribe(TOPIC_PRESENCE);
+    this.runtime.send({ type: 'SOCKET_OPEN', user: data.user, sid: data.sid, socket: data.id });
+    if (data.closed) return; // refused by the supervisor (session revoked meanwhile)
+    socket.cork(() => this.greet(socket, data));
+  }
+
+  private greet(socket: Socket, data: SocketData): void {
+    const state = this.runtime.state;
+    const page = listUsers(state, undefined, this.config.welcomeUsers);
+    const history = this.runtime.history(data.after ?? state.seq);
+    socket.send(frames.encodeWelcome(data.user, state.seq, history.oldest, page));
+    if (data.after === undefined) return;
+    if (data.after < state.seq && (history.oldest === 0 || history.oldest > data.after + 1)) {
+      socket.send(frames.encodeHistoryGap(data.after, history.oldest));
+    }
+    for (const message of history.messages) {
+      if (isVisibleTo(message, data.user)) socket.send(frames.encodeMessage(message));
+    }
+  }
+
+  message(socket: Socket, message: ArrayBuffer, isBinary: boolean): void {
+    const data = socket.getUserData();
+    if (data.exp * 1000 <= Date.now()) {
+      this.closeSocket(socket, CloseCode.SessionExpired, 'session expired');
+      return;
+    }
+    let frame: ClientFrame;
+    try {
+      if (isBinary) throw new ChatError('invalid_frame', 'frames are UTF-8 JSON text, not binary');
+      frame = parseClientFrame(decoder.decode(message), this.frameLimits);
+    } catch (error) {
+      this.refuse(socket, error, undefined);
+      return;
+    }
+    this.handle(socket, data, frame);
+  }
+
+  private handle(socket: Socket, data: SocketData, frame: ClientFrame): void {
+    switch (frame.type) {
+      case 'message':
+      case 'direct': {
+        if (!this.limiter.take(data.user)) {
+          socket.send(frames.encodeError('rate_limited', 'slow down: too many messages', frame.cid));
+          return;
+        }
+        if (frame.type === 'message') {
+          this.runtime.send({ type: 'POST_GROUP', from: data.user, text: frame.text, cid: frame.cid, socket: data.id });
+        } else {
+          this.runtime.send({ type: 'POST_DIRECT', from: data.user, to: frame.to, text: frame.text, cid: frame.cid, socket: data.id });
+        }
+        return;
+      }
+      case 'list-users':
+        socket.send(frames.encodeUsers(listUsers(this.runtime.state, frame.after, frame.limit ?? this.config.pageSize)));
+        return;
+      case 'watch':
+      case 'unwatch':
+        return this.watch(socket, frame.type, frame.users);
+      case 'ping':
+        socket.send('{"type":"pong"}');
+        return;
+    }
+  }
+
+  private watch(socket: Socket, kind: 'watch' | 'unwatch', users: string[]): void {
+    if (this.config.presence !== 'watch') return; // in `all` mode every socket already sees every change
+    const state = this.runtime.state;
+    const current: frames.PresenceChange[] = [];
+    for (const user of users) {
+      if (kind === 'watch') {
+        socket.subscribe(presenceTopic(user));
+        current.push({ user, status: statusOf(state, user) });
+      } else socket.unsubscribe(presenceTopic(user));
+    }
+    // A new watcher learns where the watched users stand now, then follows their changes.
+    if (current.length > 0) socket.send(frames.encodePresence(current));
+  }
+
+  private refuse(socket: Socket, error: unknown, cid: string | undefined): void {
+    if (!(error instanceof ChatError)) {
+      this.logger.error({ err: error }, 'unexpected error handling a frame');
+      socket.send(frames.encodeError('internal_error', 'the node failed to handle this frame', cid));
+      return;
+    }
+    socket.send(frames.encodeError(error.code, error.message, cid));
+  }
+
+  drain(_socket: Socket): void {
+    // Backpressure is bounded by maxBackpressure with closeOnBackpressureLimit: a reader too slow
+    // to keep up is closed and resumes with ?after=, so nothing needs queueing here.
+  }
+
+  close(socket: Socket, code: number, _reason: ArrayBuffer): void {
+    const data = socket.getUserData();
+    data.closed = true;
+    this.sockets.delete(data.id);
+    const mine = this.byUser.get(data.user);
+    if (mine) {
+      const rest = mine.filter((other) => other !== socket);
+      if (rest.length > 0) this.byUser.set(data.user, rest);
+      else this.byUser.delete(data.user);
+    }
+    this.logger.debug({ user: data.user, socket: data.id, code }, 'socket closed');
+    this.runtime.send({ type: 'SOCKET_CLOSE', user: data.user, socket: data.id });
+  }
+
+  /** Delivers one committed domain event: the only place outbound traffic starts. */
+  private deliver(event: DomainEvent): void {
+    switch (event.type) {
+      case 'GroupMessagePosted':
+        this.logger.info({ id: event.id, from: event.from }, `${event.from}: ${event.text}`);
+        this.publish(TOPIC_ALL, frames.encodeMessage(event));
+        return;
+      case 'DirectMessagePosted': {
+        this.logger.info({ id: event.id, from: event.from, to: event.to }, `${event.from} → ${event.to}: ${event.text}`);
+        const frame = frames.encodeMessage(event);
+        this.publish(userTopic(event.to), frame);
+        if (event.from !== event.to) this.publish(userTopic(event.from), frame);
+        return;
+      }
+      case 'PresenceChanged':
+        return this.presence.add(event.user, event.previous, event.status);
+      case 'SessionEnded':
+        return this.closeUser(event.user, CloseCode.LoggedOut, 'logged out');
+      default:
+        return;
+    }
+  }
+
+  private publishPresence(changes: frames.PresenceChange[]): void {
+    if (this.config.presence === 'all') {
+      this.publish(TOPIC_PRESENCE, frames.encodePresence(changes));
+      return;
+    }
+    for (const change of changes) this.publish(presenceTopic(change.user), frames.encodePresence([change]));
+  }
+
+  private sendTo(id: number, frame: string): void {
+    const socket = this.sockets.get(id);
+    if (socket) socket.send(frame);
+  }
+
+  private closeSocket(socket: Socket, code: number, reason: string): void {
+    const data = socket.getUserData();
+    if (data.closed) return;
+    data.closed = true;
+    socket.end(code, reason);
+  }
+
+  closeUser(user: string, code: number, reason: string): void {
+    for (const socket of [...(this.byUser.get(user) ?? [])]) this.closeSocket(socket, code, reason);
+  }
+
+  closeAll(code: number, reason: string): void {
+    for (const socket of [...this.sockets.values()]) this.closeSocket(socket, code, reason);
+  }
+
+  flushPresence(): void {
+    this.presence.flush();
+  }
+
+  stop(): void {
+    this.presence.stop();
+  }
+}
+
+function parseAfter(raw: string | null): number | undefined {
+  if (raw === null || raw === '') return undefined;
+  if (!/^\d{1,15}$/.test(raw)) throw new ChatError('invalid_query', '"after" must be a message id (a whole number)');
+  return Number(raw);
+}
