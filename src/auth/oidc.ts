@@ -36,6 +36,11 @@ export interface OidcOptions {
   scopes?: string;
   /** Key material for the flow cookie and device handles; the first seals, all unseal (rotation). */
   sealSecret: SealSecret | readonly SealSecret[];
+  /**
+   * A separate client for the device flow, where the issuer needs one (Google: a "TVs and Limited Input
+   * devices" client; its web client is refused at the device endpoint). Default: the main client.
+   */
+  deviceClient?: { clientId: string; clientSecret: string };
   /** How the node authenticates at the token endpoint; default `client_secret_basic`. */
   tokenEndpointAuthMethod?: 'client_secret_basic' | 'client_secret_post';
   /** Timeout of each request to the issuer, seconds; default 10. */
@@ -94,13 +99,21 @@ export async function createOidc(options: OidcOptions): Promise<Oidc> {
   const nameClaim = options.nameClaim ?? 'email';
   const issuer = metadata.issuer;
 
-  const identify = async (tokens: TokensForIdentity, claims: Claims): Promise<OidcIdentity> => {
-    const merged = await withUserInfo(config, tokens, claims, nameClaim);
+  const identify = async (used: client.Configuration, tokens: TokensForIdentity, claims: Claims): Promise<OidcIdentity> => {
+    const merged = await withUserInfo(used, tokens, claims, nameClaim);
     const choice = chooseDisplayName(merged, nameClaim, issuer);
     return { issuer, subject: String(claims['sub']), name: choice.name, nameFrom: choice.from };
   };
 
-  const device = createDeviceBroker({ config, sealer, scopes, identify, mapError: toOidcError, logger: log });
+  const deviceConfig = options.deviceClient ? clientConfig(options, metadata, options.deviceClient) : config;
+  const device = createDeviceBroker({
+    config: deviceConfig,
+    sealer,
+    scopes,
+    identify: (tokens, claims) => identify(deviceConfig, tokens, claims),
+    mapError: toOidcError,
+    logger: log,
+  });
 
   return {
     issuer,
@@ -134,7 +147,7 @@ export async function createOidc(options: OidcOptions): Promise<Oidc> {
         });
         const claims = tokens.claims();
         if (!claims) throw new OidcError('oidc_callback_failed', 'the issuer returned no ID token');
-        const identity = await identify(tokens, claims);
+        const identity = await identify(config, tokens, claims);
         log?.info({ sub: identity.subject, name: identity.name, nameFrom: identity.nameFrom }, 'oidc login');
         return identity;
       } catch (err) {
@@ -149,26 +162,44 @@ export async function createOidc(options: OidcOptions): Promise<Oidc> {
   };
 }
 
-async function discover(options: OidcOptions): Promise<client.Configuration> {
-  const insecure = options.issuer.protocol === 'http:';
-  if (insecure && !LOOPBACK.has(options.issuer.hostname)) {
-    throw new OidcError('oidc_insecure_issuer', `issuer ${options.issuer.href} must use https (http is allowed on loopback only)`);
+function isInsecure(issuer: URL): boolean {
+  if (issuer.protocol !== 'http:') return false;
+  if (!LOOPBACK.has(issuer.hostname)) {
+    throw new OidcError('oidc_insecure_issuer', `issuer ${issuer.href} must use https (http is allowed on loopback only)`);
   }
-  const auth =
-    options.tokenEndpointAuthMethod === 'client_secret_post'
-      ? client.ClientSecretPost(options.clientSecret)
-      : client.ClientSecretBasic(options.clientSecret);
+  return true;
+}
+
+function clientAuth(options: OidcOptions, secret: string): client.ClientAuth {
+  return options.tokenEndpointAuthMethod === 'client_secret_post' ? client.ClientSecretPost(secret) : client.ClientSecretBasic(secret);
+}
+
+/** Applies what every client configuration gets: loopback http, timeout, ID token signature checks. */
+function harden(options: OidcOptions, config: client.Configuration): client.Configuration {
+  if (isInsecure(options.issuer)) client.allowInsecureRequests(config);
+  config.timeout = options.timeoutSeconds ?? 10;
+  // Verify ID token signatures against the issuer's JWKS too, not only TLS to the token endpoint.
+  client.enableNonRepudiationChecks(config);
+  return config;
+}
+
+/** A second client at the same issuer, from the metadata already discovered. */
+function clientConfig(options: OidcOptions, metadata: client.ServerMetadata, credentials: { clientId: string; clientSecret: string }): client.Configuration {
+  const config = new client.Configuration(metadata, credentials.clientId, {}, clientAuth(options, credentials.clientSecret));
+  return harden(options, config);
+}
+
+async function discover(options: OidcOptions): Promise<client.Configuration> {
+  const insecure = isInsecure(options.issuer);
   try {
     const config = await client.discovery(
       options.issuer,
       options.clientId,
       { redirect_uris: [options.redirectUri], response_types: ['code'] },
-      auth,
+      clientAuth(options, options.clientSecret),
       { execute: insecure ? [client.allowInsecureRequests] : [], timeout: options.timeoutSeconds ?? 10 },
     );
-    // Verify ID token signatures against the issuer's JWKS too, not only TLS to the token endpoint.
-    client.enableNonRepudiationChecks(config);
-    return config;
+    return harden(options, config);
   } catch (err) {
     throw new OidcError('oidc_discovery_failed', `discovery at ${options.issuer.href} failed: ${describe(err)}`, { cause: err });
   }

@@ -5,6 +5,9 @@
  */
 import btree from 'sorted-btree';
 
-// sorted-btree is CommonJS with `exports.default`; under Node's ESM interop the class sits on `.default`.
-export const SortedMap = btree.default;
+type BTreeClass = typeof btree.default;
+// sorted-btree is CommonJS with `exports.default`: Node's ESM interop puts the class on `.default`,
+// bundler-style interop (vitest) hands it over directly.
+const interop = btree as unknown as { default?: BTreeClass };
+export const SortedMap: BTreeClass = interop.default ?? (btree as unknown as BTreeClass);
 export type SortedMap<K, V> = InstanceType<typeof btree.default<K, V>>;

@@ -32,6 +32,11 @@ export interface IdpOptions {
   tokenEndpointAuthMethod?: 'client_secret_basic' | 'client_secret_post';
   /** Offer the device flow (default true). */
   deviceFlow?: boolean;
+  /**
+   * Register a separate device-only client (as Google needs); the main client then has the code grant
+   * only. Default: the main client has both grants.
+   */
+  deviceClient?: { clientId: string; clientSecret: string };
   /** Seconds a device code lives (default 600). */
   deviceCodeTtl?: number;
   accounts?: readonly TestAccount[];
@@ -92,19 +97,33 @@ async function configuration(
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
   const jwk = { ...(await exportJWK(privateKey)), use: 'sig', alg: 'RS256', kid: 'test-idp' };
   const deviceFlow = options.deviceFlow ?? true;
-  const grantTypes = ['authorization_code', ...(deviceFlow ? ['urn:ietf:params:oauth:grant-type:device_code'] : [])];
+  const deviceGrant = 'urn:ietf:params:oauth:grant-type:device_code';
+  const authMethod = options.tokenEndpointAuthMethod ?? 'client_secret_basic';
+  const mainGrants = ['authorization_code', ...(deviceFlow && !options.deviceClient ? [deviceGrant] : [])];
+  const clients: Array<Record<string, unknown>> = [
+    {
+      client_id: clientId,
+      client_secret: clientSecret,
+      client_name: 'actor-chat',
+      redirect_uris: options.redirectUris,
+      grant_types: mainGrants,
+      response_types: ['code'],
+      token_endpoint_auth_method: authMethod,
+    },
+  ];
+  if (options.deviceClient) {
+    clients.push({
+      client_id: options.deviceClient.clientId,
+      client_secret: options.deviceClient.clientSecret,
+      client_name: 'actor-chat console',
+      redirect_uris: [],
+      grant_types: [deviceGrant],
+      response_types: [],
+      token_endpoint_auth_method: authMethod,
+    });
+  }
   return {
-    clients: [
-      {
-        client_id: clientId,
-        client_secret: clientSecret,
-        client_name: 'actor-chat',
-        redirect_uris: options.redirectUris,
-        grant_types: grantTypes,
-        response_types: ['code'],
-        token_endpoint_auth_method: options.tokenEndpointAuthMethod ?? 'client_secret_basic',
-      },
-    ],
+    clients,
     jwks: { keys: [jwk] },
     cookies: { keys: ['actor-chat-test-idp-cookie-key'] },
     claims: {

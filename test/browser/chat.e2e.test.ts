@@ -1,0 +1,174 @@
+/**
+ * End-to-end tests of the web client in a real browser (Debian's Chromium via playwright-core)
+ * against a real chat node started in-process on port 0, serving the freshly built client.
+ */
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connected, launchChromium, message, person, say, signIn, type Person } from './chromium.ts';
+import { startNode, type RunningNode } from './harness.ts';
+import { buildWebClient } from './web-build.ts';
+
+const GRACE_MS = 1_500;
+const repo = resolve(import.meta.dirname, '../..');
+
+describe('web client in Chromium', { timeout: 60_000 }, () => {
+  let browser: Browser;
+  let node: RunningNode;
+  const people: Person[] = [];
+
+  const join = async (name: string): Promise<Person> => {
+    const p = await signIn(browser, node.url, name);
+    people.push(p);
+    return p;
+  };
+
+  beforeAll(async () => {
+    const [dist, launched] = await Promise.all([buildWebClient(), launchChromium()]);
+    browser = launched;
+    node = await startNode({ graceMs: GRACE_MS, staticRoot: dist });
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const p of people) await p.context.close().catch(() => undefined);
+    await browser?.close();
+    await node?.close();
+  });
+
+  it('lets two people see each other and talk in the group and in private', async () => {
+    const alice = await join('alice');
+    const bob = await join('bob');
+    await person(alice.page, 'people', 'bob', 'online').waitFor();
+    await person(bob.page, 'people', 'alice', 'online').waitFor();
+
+    await say(alice.page, 'Hi everyone! Anyone around?');
+    await message(bob.page, 'Hi everyone! Anyone around?').waitFor();
+    await message(alice.page, 'Hi everyone! Anyone around?').waitFor();
+    await say(bob.page, 'Hey Alice 👋 the new node is fast.');
+    await message(alice.page, 'Hey Alice 👋 the new node is fast.').waitFor();
+
+    await person(bob.page, 'people', 'alice').locator('button').click();
+    await bob.page.locator('#conv-title', { hasText: 'alice' }).waitFor();
+    await say(bob.page, 'Psst, lunch at noon?');
+    await message(bob.page, 'Psst, lunch at noon?').waitFor();
+    const dm = person(alice.page, 'dm', 'bob');
+    await dm.locator('.badge', { hasText: '1' }).waitFor();
+    expect(await message(alice.page, 'Psst, lunch at noon?').count()).toBe(0);
+
+    await say(alice.page, 'Group messages and direct messages live in separate conversations.');
+    await message(bob.page, 'Group messages and direct messages live in separate conversations.').waitFor({ state: 'detached' }).catch(() => undefined);
+    await alice.page.locator('#conv-group').focus();
+    mkdirSync(resolve(repo, 'test-artifacts'), { recursive: true });
+    const shot = resolve(repo, 'test-artifacts/two-users.png');
+    await alice.page.screenshot({ path: shot });
+    if (process.env.UPDATE_SCREENSHOT === '1') copyFileSync(shot, resolve(repo, 'docs/screenshot.png'));
+
+    await dm.locator('button').click();
+    await message(alice.page, 'Psst, lunch at noon?').waitFor();
+    await dm.locator('.badge').waitFor({ state: 'hidden' });
+    await say(alice.page, 'Sure!');
+    await message(bob.page, 'Sure!').waitFor();
+    expect(await bob.page.locator('#messages li.msg').count()).toBe(2);
+  });
+
+  it('renders injected markup as text and wraps a very long message', async () => {
+    const carol = await join('carol');
+    const dave = await join('dave');
+    const attack = '<script>alert(1)</script><img src=x onerror="alert(2)">';
+    await say(carol.page, attack);
+    const received = message(dave.page, attack);
+    await received.waitFor();
+    expect(await received.locator('.msg-text').textContent()).toBe(attack);
+    expect(await dave.page.locator('#messages script, #messages img').count()).toBe(0);
+
+    const long = 'x'.repeat(3000);
+    await say(carol.page, long);
+    const row = message(dave.page, long);
+    await row.waitFor();
+    const rowBox = await row.boundingBox();
+    const listBox = await dave.page.locator('#messages').boundingBox();
+    expect(rowBox && listBox && rowBox.width <= listBox.width).toBe(true);
+    expect(carol.dialogs).toEqual([]);
+    expect(dave.dialogs).toEqual([]);
+  });
+
+  it('shows a person away during grace, then offline, and retries a refused direct message', async () => {
+    const erin = await join('erin');
+    let frank = await join('frank');
+    await person(erin.page, 'people', 'frank', 'online').locator('button').click();
+    await erin.page.locator('#conv-sub', { hasText: 'online' }).waitFor();
+
+    await frank.context.close();
+    await person(erin.page, 'people', 'frank', 'grace').locator('.status', { hasText: 'away' }).waitFor();
+    await erin.page.locator('#conv-sub', { hasText: 'away' }).waitFor();
+    await person(erin.page, 'people', 'frank').waitFor({ state: 'detached' });
+    await person(erin.page, 'dm', 'frank', 'offline').waitFor();
+
+    await say(erin.page, 'Are you there?');
+    const failed = message(erin.page, 'Are you there?', 'failed');
+    await failed.locator('.error-text', { hasText: 'user_offline' }).waitFor();
+
+    frank = await join('frank');
+    await person(erin.page, 'dm', 'frank', 'online').waitFor();
+    await failed.getByRole('button', { name: 'Retry' }).focus();
+    await erin.page.keyboard.press('Enter');
+    await message(erin.page, 'Are you there?').waitFor();
+    await person(frank.page, 'dm', 'erin').locator('.badge', { hasText: '1' }).waitFor();
+  });
+
+  it('reconnects by itself and shows the messages it missed, in order, once', async () => {
+    const gina = await join('gina');
+    const hank = await join('hank');
+    await gina.context.setOffline(true);
+    await gina.page.locator('body[data-conn="waiting"]').waitFor();
+    const missed = ['missed one', 'missed two', 'missed three'];
+    for (const text of missed) {
+      await say(hank.page, text);
+      await message(hank.page, text).waitFor();
+    }
+    await say(gina.page, 'typed while offline');
+    await message(gina.page, 'typed while offline', 'failed').waitFor();
+
+    await gina.context.setOffline(false);
+    await connected(gina.page);
+    await message(gina.page, 'missed three').waitFor();
+    const texts = await gina.page.locator('#messages li.msg[data-state="confirmed"] .msg-text').allTextContents();
+    expect(texts).toEqual(missed);
+
+    await message(gina.page, 'typed while offline', 'failed').getByRole('button', { name: 'Retry' }).click();
+    await message(hank.page, 'typed while offline').waitFor();
+    await message(gina.page, 'typed while offline').waitFor();
+  });
+
+  it('can be used with the keyboard alone', async () => {
+    const ivy = await join('ivy');
+    const { page } = await join('jack');
+    await person(page, 'people', 'ivy').waitFor();
+    await page.locator('#composer-input').focus();
+    for (let i = 0; i < 30; i += 1) {
+      await page.keyboard.press('Shift+Tab');
+      const on = await page.evaluate('document.activeElement?.closest("li")?.dataset.user ?? null');
+      if (on === 'ivy') break;
+    }
+    const outline = await page.evaluate('getComputedStyle(document.activeElement).outlineStyle');
+    expect(outline).not.toBe('none');
+    await page.keyboard.press('Enter');
+    await page.locator('#conv-title', { hasText: 'ivy' }).waitFor();
+    expect(await page.evaluate('document.activeElement?.id')).toBe('composer-input');
+    await page.keyboard.type('sent with the keyboard');
+    await page.keyboard.press('Enter');
+    await message(ivy.page, 'sent with the keyboard').waitFor({ state: 'attached' });
+    await person(ivy.page, 'dm', 'jack').locator('.badge', { hasText: '1' }).waitFor();
+  });
+
+  it('signs out with the logout button and shows the others that person offline at once', async () => {
+    const kim = await join('kim');
+    const leo = await join('leo');
+    await person(leo.page, 'people', 'kim', 'online').waitFor();
+    await kim.page.getByRole('button', { name: 'Log out' }).click();
+    await kim.page.locator('#login-view:not([hidden])').waitFor();
+    await kim.page.getByText('You have logged out.').waitFor();
+    await person(leo.page, 'people', 'kim').waitFor({ state: 'detached' });
+  });
+});

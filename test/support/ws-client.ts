@@ -1,0 +1,101 @@
+/**
+ * A WebSocket test client on `ws`: buffers every frame, awaits the next frame matching a
+ * predicate, and offers `sync()` — a ping/pong round trip that proves every frame the
+ * server sent before it has arrived (frames on one socket are ordered), so a test can
+ * assert that something was NOT sent without sleeping.
+ */
+import WebSocket from 'ws';
+
+export type Frame = Record<string, unknown> & { type: string };
+
+interface Waiter {
+  match: (frame: Frame) => boolean;
+  resolve: (frame: Frame) => void;
+}
+
+export class TestClient {
+  readonly frames: Frame[] = [];
+  private cursor = 0;
+  private waiters: Waiter[] = [];
+  closed: { code: number; reason: string } | undefined;
+  private closeWaiters: Array<(value: { code: number; reason: string }) => void> = [];
+
+  private constructor(readonly socket: WebSocket) {
+    socket.on('message', (data: WebSocket.RawData) => this.receive(JSON.parse(data.toString()) as Frame));
+    socket.on('close', (code: number, reason: Buffer) => {
+      this.closed = { code, reason: reason.toString() };
+      for (const waiter of this.closeWaiters) waiter(this.closed);
+      this.closeWaiters = [];
+    });
+  }
+
+  static connect(url: string, headers: Record<string, string> = {}): Promise<TestClient> {
+    return new Promise((resolve, reject) => {
+      const socket = new WebSocket(url, { headers });
+      const client = new TestClient(socket);
+      socket.once('open', () => resolve(client));
+      socket.once('unexpected-response', (_request, response) => {
+        let body = '';
+        response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        response.on('end', () => reject(Object.assign(new Error(`upgrade refused: ${response.statusCode}`), { status: response.statusCode, body })));
+      });
+      socket.once('error', reject);
+    });
+  }
+
+  private receive(frame: Frame): void {
+    this.frames.push(frame);
+    const waiter = this.waiters.find((candidate) => candidate.match(frame));
+    if (waiter) {
+      this.waiters = this.waiters.filter((candidate) => candidate !== waiter);
+      this.cursor = this.frames.length;
+      waiter.resolve(frame);
+    }
+  }
+
+  /** The next frame (after those already consumed) matching `match`. */
+  next(match: (frame: Frame) => boolean = () => true): Promise<Frame> {
+    for (let i = this.cursor; i < this.frames.length; i++) {
+      const frame = this.frames[i]!;
+      if (match(frame)) {
+        this.cursor = i + 1;
+        return Promise.resolve(frame);
+      }
+    }
+    return new Promise((resolve) => this.waiters.push({ match, resolve }));
+  }
+
+  nextOfType(type: string): Promise<Frame> {
+    return this.next((frame) => frame.type === type);
+  }
+
+  send(frame: unknown): void {
+    this.socket.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
+  }
+
+  /** Round trip through the server: afterwards every frame sent before it is in `frames`. */
+  async sync(): Promise<void> {
+    this.send({ type: 'ping' });
+    await this.nextOfType('pong');
+  }
+
+  ofType(type: string): Frame[] {
+    return this.frames.filter((frame) => frame.type === type);
+  }
+
+  close(): Promise<{ code: number; reason: string }> {
+    if (this.closed) return Promise.resolve(this.closed);
+    const done = this.waitClosed();
+    this.socket.close();
+    return done;
+  }
+
+  waitClosed(): Promise<{ code: number; reason: string }> {
+    if (this.closed) return Promise.resolve(this.closed);
+    return new Promise((resolve) => this.closeWaiters.push(resolve));
+  }
+}
+
+export function bearer(token: string): Record<string, string> {
+  return { authorization: `Bearer ${token}` };
+}
