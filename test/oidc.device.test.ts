@@ -129,3 +129,27 @@ describe('oidc device flow', () => {
     await expectCode(plain.startDevice(), 'device_flow_unsupported');
   });
 });
+
+describe('oidc device flow with a separate device client', () => {
+  const deviceClient = { clientId: 'actor-chat-console', clientSecret: 'console-secret-0123456789abcdef' };
+
+  it('brokers the device flow with the device client where the web client has no device grant', async () => {
+    await idp.close();
+    idp = await startIdp({ redirectUris: [REDIRECT_URI], deviceClient });
+
+    const webOnly = await newOidc();
+    await expectCode(webOnly.startDevice(), 'oidc_device_failed');
+
+    const withDeviceClient = await createOidc({
+      issuer: idp.issuer,
+      clientId: idp.clientId,
+      clientSecret: idp.clientSecret,
+      redirectUri: REDIRECT_URI,
+      sealSecret: SEAL_SECRET,
+      deviceClient,
+    });
+    const start = await withDeviceClient.startDevice();
+    await idp.approveDevice(start.userCode, 'alice');
+    expect(await withDeviceClient.pollDevice(start.handle)).toMatchObject({ status: 'ok', identity: { subject: 'alice', name: 'alice@example.com' } });
+  });
+});

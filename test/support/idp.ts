@@ -94,8 +94,54 @@ async function configuration(
   clientSecret: string,
   accounts: Map<string, TestAccount>,
 ): Promise<Record<string, unknown>> {
-  const { privateKey } = await generateKeyPair('RS256', { extractable: true });
-  const jwk = { ...(await exportJWK(privateKey)), use: 'sig', alg: 'RS256', kid: 'test-idp' };
+  const jwk = await signingKey();
+  const clients = registeredClients(options, clientId, clientSecret);
+  return {
+    clients,
+    jwks: { keys: [jwk] },
+    cookies: { keys: ['actor-chat-test-idp-cookie-key'] },
+    claims: {
+      openid: ['sub'],
+      email: ['email', 'email_verified'],
+      profile: ['name', 'preferred_username'],
+    },
+    findAccount: (_ctx: unknown, id: string): Account | undefined => {
+      const account = accounts.get(id);
+      if (!account) return undefined;
+      return { accountId: id, claims: () => ({ sub: id, ...account.claims }) };
+    },
+    features: {
+      devInteractions: { enabled: true },
+      deviceFlow: { enabled: options.deviceFlow ?? true },
+      revocation: { enabled: true },
+    },
+    pkce: { required: () => true },
+    ttl: {
+      DeviceCode: options.deviceCodeTtl ?? 600,
+      AccessToken: 3600,
+      IdToken: 3600,
+      Interaction: 600,
+      Session: 3600,
+      Grant: 3600,
+    },
+  };
+}
+
+let signingJwk: Promise<Record<string, unknown>> | undefined;
+
+/** One RS256 signing key per process (RSA generation is the slowest part of starting an IdP). */
+function signingKey(): Promise<Record<string, unknown>> {
+  signingJwk ??= generateKeyPair('RS256', { extractable: true }).then(async ({ privateKey }) => ({
+    ...(await exportJWK(privateKey)),
+    use: 'sig',
+    alg: 'RS256',
+    kid: 'test-idp',
+  }));
+  return signingJwk;
+}
+
+/** The node's confidential client, and the device-only client when asked for. */
+function registeredClients(options: IdpOptions, clientId: string, clientSecret: string): Array<Record<string, unknown>> {
   const deviceFlow = options.deviceFlow ?? true;
   const deviceGrant = 'urn:ietf:params:oauth:grant-type:device_code';
   const authMethod = options.tokenEndpointAuthMethod ?? 'client_secret_basic';
@@ -122,35 +168,7 @@ async function configuration(
       token_endpoint_auth_method: authMethod,
     });
   }
-  return {
-    clients,
-    jwks: { keys: [jwk] },
-    cookies: { keys: ['actor-chat-test-idp-cookie-key'] },
-    claims: {
-      openid: ['sub'],
-      email: ['email', 'email_verified'],
-      profile: ['name', 'preferred_username'],
-    },
-    findAccount: (_ctx: unknown, id: string): Account | undefined => {
-      const account = accounts.get(id);
-      if (!account) return undefined;
-      return { accountId: id, claims: () => ({ sub: id, ...account.claims }) };
-    },
-    features: {
-      devInteractions: { enabled: true },
-      deviceFlow: { enabled: deviceFlow },
-      revocation: { enabled: true },
-    },
-    pkce: { required: () => true },
-    ttl: {
-      DeviceCode: options.deviceCodeTtl ?? 600,
-      AccessToken: 3600,
-      IdToken: 3600,
-      Interaction: 600,
-      Session: 3600,
-      Grant: 3600,
-    },
-  };
+  return clients;
 }
 
 /** Follows the authorization request through login and consent; stops at the redirect to the node. */
