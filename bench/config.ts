@@ -1,0 +1,32 @@
+/**
+ * Benchmark sizes: the full run (the issue's numbers, ≲ 10 minutes on a 2-core machine) and the
+ * quick smoke run for CI (~30 s), each overridable from the command line.
+ */
+import type { BenchConfig } from './lib/env.ts';
+
+export const FULL: BenchConfig = {
+  quick: false,
+  fanout: {
+    clients: 500,
+    senders: 10,
+    probes: 10,
+    rates: [100, 200, 400, 800, 1200, 1600, 2400, 3200, 4000, 4800, 5600, 6400, 8000, 10000],
+    stepMs: 2000,
+    p99LimitMs: 200,
+  },
+  idle: { users: 5000, presence: 'all' },
+  churn: { cycles: 2000, concurrency: 8 },
+  storm: { watchSizes: [1000, 10000, 50000], allSizes: [1000, 5000], loginConcurrency: 32, connectConcurrency: 256 },
+  resume: { clients: 1000, missed: 100 },
+  scenarioTimeoutMs: 240_000,
+};
+
+export const QUICK: BenchConfig = {
+  quick: true,
+  fanout: { clients: 100, senders: 4, probes: 5, rates: [200, 1000, 4000], stepMs: 400, p99LimitMs: 200 },
+  idle: { users: 300, presence: 'all' },
+  churn: { cycles: 100, concurrency: 8 },
+  storm: { watchSizes: [300, 1500], allSizes: [300], loginConcurrency: 16, connectConcurrency: 128 },
+  resume: { clients: 100, missed: 20 },
+  scenarioTimeoutMs: 30_000,
+};

@@ -1,0 +1,36 @@
+/**
+ * What a scenario gets from the runner: the target, a way to start a fresh server of it (pinned,
+ * tracked, stopped by the runner), the scope to register sockets in, sizes, and a progress logger.
+ */
+import type { Scope } from './clients.ts';
+import type { ServerProc } from './proc.ts';
+import type { PresenceMode, Target } from './targets.ts';
+
+export interface BenchConfig {
+  quick: boolean;
+  fanout: { clients: number; senders: number; probes: number; rates: number[]; stepMs: number; p99LimitMs: number };
+  idle: { users: number; presence: PresenceMode };
+  churn: { cycles: number; concurrency: number };
+  storm: { watchSizes: number[]; allSizes: number[]; loginConcurrency: number; connectConcurrency: number };
+  resume: { clients: number; missed: number };
+  scenarioTimeoutMs: number;
+}
+
+export interface ScenarioEnv {
+  target: Target;
+  scope: Scope;
+  config: BenchConfig;
+  start(presence: PresenceMode): Promise<ServerProc>;
+  log(message: string): void;
+}
+
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[index] as number;
+}
+
+export function round(value: number, digits = 2): number {
+  const factor = 10 ** digits;
+  return Math.round(value * factor) / factor;
+}

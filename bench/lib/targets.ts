@@ -1,0 +1,67 @@
+/**
+ * The three servers under test and how to drive each: how to start it, where its WebSocket lives,
+ * and how a chat message is framed for it. Everything else in the scenarios is the same for all.
+ */
+export type TargetId = 'bare-uws' | 'socketio' | 'actor-chat';
+export type PresenceMode = 'all' | 'watch';
+
+export interface Target {
+  id: TargetId;
+  label: string;
+  /** Engine.IO/Socket.IO framing on the socket */
+  eio: boolean;
+  /** node arguments that start the server (cwd: the repository root) */
+  nodeArgs(profileDir: string | undefined): string[];
+  env(port: number, presence: PresenceMode): Record<string, string>;
+  readyPath: string;
+  wsPath(after?: number): string;
+  /** the client → server frame for a group message */
+  messageFrame(text: string, cid: string): string;
+}
+
+function chatMessage(text: string, cid: string): string {
+  return JSON.stringify({ type: 'message', text, cid });
+}
+
+function profileArgs(profileDir: string | undefined): string[] {
+  return profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
+}
+
+export const TARGETS: Record<TargetId, Target> = {
+  'bare-uws': {
+    id: 'bare-uws',
+    label: 'bare uWebSockets.js',
+    eio: false,
+    nodeArgs: (profileDir) => [...profileArgs(profileDir), '--import', 'tsx', 'bench/servers/bare-uws.ts'],
+    env: (port) => ({ BENCH_HOST: '127.0.0.1', BENCH_PORT: String(port) }),
+    readyPath: '/healthz',
+    wsPath: (after) => (after === undefined ? '/ws' : `/ws?after=${after}`),
+    messageFrame: chatMessage,
+  },
+  socketio: {
+    id: 'socketio',
+    label: 'Socket.IO 4.8',
+    eio: true,
+    nodeArgs: (profileDir) => [...profileArgs(profileDir), '--import', 'tsx', 'bench/servers/socketio.ts'],
+    env: (port) => ({ BENCH_HOST: '127.0.0.1', BENCH_PORT: String(port) }),
+    readyPath: '/healthz',
+    wsPath: (after) => `/socket.io/?EIO=4&transport=websocket${after === undefined ? '' : `&after=${after}`}`,
+    messageFrame: (text, cid) => `42${JSON.stringify(['message', { type: 'message', text, cid }])}`,
+  },
+  'actor-chat': {
+    id: 'actor-chat',
+    label: 'actor-chat',
+    eio: false,
+    nodeArgs: (profileDir) => [...profileArgs(profileDir), '--import', 'tsx', 'src/main.ts'],
+    env: (port, presence) => ({
+      CHAT_HOST: '127.0.0.1',
+      CHAT_PORT: String(port),
+      CHAT_LOG_LEVEL: 'warn',
+      CHAT_PRESENCE: presence,
+      CHAT_PRESENCE_FLUSH_MS: '50',
+    }),
+    readyPath: '/healthz',
+    wsPath: (after) => (after === undefined ? '/ws' : `/ws?after=${after}`),
+    messageFrame: chatMessage,
+  },
+};

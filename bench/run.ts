@@ -1,0 +1,237 @@
+/**
+ * `npm run bench`: runs the scenarios against bare uWebSockets.js, Socket.IO 4.8 and actor-chat,
+ * each server a child process pinned to core 1 while this process (the load generator) is pinned to
+ * core 0, then writes the table (docs/benchmarks.md), the chart (docs/benchmarks.svg) and the JSON
+ * (bench/results/latest.json). `--quick` is the ~30-second smoke run; `--help` lists the flags.
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { FULL, QUICK } from './config.ts';
+import { retag, Scope } from './lib/clients.ts';
+import type { BenchConfig, ScenarioEnv } from './lib/env.ts';
+import {
+  freePort,
+  hasCommand,
+  installCleanup,
+  pinToCore,
+  raiseFileLimit,
+  type ServerProc,
+  startServer,
+} from './lib/proc.ts';
+import { TARGETS, type TargetId } from './lib/targets.ts';
+import { writeReport } from './report.ts';
+import { churn } from './scenarios/churn.ts';
+import { fanout } from './scenarios/fanout.ts';
+import { idle } from './scenarios/idle.ts';
+import { resume } from './scenarios/resume.ts';
+import { storm } from './scenarios/storm.ts';
+
+const SCENARIOS = { fanout, idle, churn, storm, resume } as const;
+export type ScenarioId = keyof typeof SCENARIOS;
+const SCENARIO_IDS = Object.keys(SCENARIOS) as ScenarioId[];
+const TARGET_IDS = Object.keys(TARGETS) as TargetId[];
+const ROOT = resolve(dirname(new URL(import.meta.url).pathname), '..');
+const USAGE = `npm run bench -- [flags]
+  --quick, --smoke          ~30 s smoke run with small sizes (writes bench/results/quick.*)
+  --scenarios=a,b           subset of ${SCENARIO_IDS.join(',')}
+  --servers=a,b             subset of ${TARGET_IDS.join(',')}
+  --out=FILE                markdown report (default docs/benchmarks.md; the chart goes next to it as .svg)
+  --json=FILE               JSON results (default bench/results/latest.json)
+  --storm-sizes=1000,10000,50000   --storm-all-sizes=1000,5000
+  --fanout-clients=N --rates=100,200,… --step-ms=N --idle-users=N --churn-cycles=N --resume-clients=N
+  --profile                 run actor-chat under --cpu-prof (profiles in bench/results/profiles/)`;
+
+export interface RunResult {
+  error?: string;
+  [key: string]: unknown;
+}
+
+export interface BenchResults {
+  meta: Record<string, unknown>;
+  config: BenchConfig;
+  servers: TargetId[];
+  results: Partial<Record<ScenarioId, Partial<Record<TargetId, RunResult>>>>;
+}
+
+function numbers(value: string | undefined): number[] | undefined {
+  return value === undefined ? undefined : value.split(',').map((v) => Number(v.trim())).filter((n) => n > 0);
+}
+
+function parseCli(): { config: BenchConfig; scenarios: ScenarioId[]; servers: TargetId[]; out: string; json: string; profile: boolean } {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      smoke: { type: 'boolean', default: false },
+      scenarios: { type: 'string' },
+      servers: { type: 'string' },
+      out: { type: 'string' },
+      json: { type: 'string' },
+      'storm-sizes': { type: 'string' },
+      'storm-all-sizes': { type: 'string' },
+      'fanout-clients': { type: 'string' },
+      rates: { type: 'string' },
+      'step-ms': { type: 'string' },
+      'idle-users': { type: 'string' },
+      'churn-cycles': { type: 'string' },
+      'resume-clients': { type: 'string' },
+      profile: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const quick = values.quick || values.smoke;
+  const base = structuredClone(quick ? QUICK : FULL);
+  base.storm.watchSizes = numbers(values['storm-sizes']) ?? base.storm.watchSizes;
+  base.storm.allSizes = numbers(values['storm-all-sizes']) ?? base.storm.allSizes;
+  base.fanout.clients = numbers(values['fanout-clients'])?.[0] ?? base.fanout.clients;
+  base.fanout.rates = numbers(values.rates) ?? base.fanout.rates;
+  base.fanout.stepMs = numbers(values['step-ms'])?.[0] ?? base.fanout.stepMs;
+  base.idle.users = numbers(values['idle-users'])?.[0] ?? base.idle.users;
+  base.churn.cycles = numbers(values['churn-cycles'])?.[0] ?? base.churn.cycles;
+  base.resume.clients = numbers(values['resume-clients'])?.[0] ?? base.resume.clients;
+  const pick = <T extends string>(value: string | undefined, all: readonly T[], what: string): T[] => {
+    if (value === undefined) return [...all];
+    const chosen = value.split(',').map((v) => v.trim()) as T[];
+    const unknown = chosen.filter((v) => !all.includes(v));
+    if (unknown.length > 0) throw new Error(`unknown ${what}: ${unknown.join(', ')} (known: ${all.join(', ')})`);
+    return chosen;
+  };
+  return {
+    config: base,
+    scenarios: pick(values.scenarios, SCENARIO_IDS, 'scenario'),
+    servers: pick(values.servers, TARGET_IDS, 'server'),
+    out: resolve(values.out ?? (quick ? 'bench/results/quick.md' : 'docs/benchmarks.md')),
+    json: resolve(values.json ?? (quick ? 'bench/results/quick.json' : 'bench/results/latest.json')),
+    profile: values.profile,
+  };
+}
+
+const startedAt = Date.now();
+function log(message: string): void {
+  const seconds = ((Date.now() - startedAt) / 1000).toFixed(1).padStart(6);
+  console.log(`[${seconds}s] ${message}`);
+}
+
+async function runOne(
+  scenario: ScenarioId,
+  targetId: TargetId,
+  config: BenchConfig,
+  profileDir: string | undefined,
+): Promise<RunResult> {
+  const target = TARGETS[targetId];
+  const scope = new Scope();
+  const servers: ServerProc[] = [];
+  const env: ScenarioEnv = {
+    target,
+    scope,
+    config,
+    log: (message) => log(`  ${scenario}/${targetId}: ${message}`),
+    start: async (presence) => {
+      if (scope.aborted) throw new Error('scenario aborted');
+      const port = await freePort();
+      const server = await startServer({
+        name: targetId,
+        args: target.nodeArgs(targetId === 'actor-chat' ? profileDir : undefined),
+        env: target.env(port, presence),
+        port,
+        readyPath: target.readyPath,
+        core: 1,
+        startTimeoutMs: 30_000,
+      });
+      servers.push(server);
+      return server;
+    },
+  };
+  retag();
+  let timer: NodeJS.Timeout | undefined;
+  const work = SCENARIOS[scenario](env);
+  work.catch(() => undefined); // its outcome is read through the race below
+  try {
+    const result = await Promise.race([
+      work,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`timed out after ${config.scenarioTimeoutMs} ms`)), config.scenarioTimeoutMs);
+      }),
+    ]);
+    return result as unknown as RunResult;
+  } catch (error) {
+    const message = (error as Error).message;
+    const tails = servers.map((s) => (s.exited() ? `\n${s.name} exited:\n${s.tail()}` : '')).join('');
+    log(`  ${scenario}/${targetId}: FAILED ${message}${tails}`);
+    return { error: message };
+  } finally {
+    clearTimeout(timer);
+    scope.dispose();
+    for (const server of servers) await server.stop(profileDir !== undefined && targetId === 'actor-chat');
+  }
+}
+
+async function main(): Promise<void> {
+  const cli = parseCli();
+  process.chdir(ROOT);
+  if (!hasCommand('taskset')) throw new Error('taskset (util-linux) is required to pin server and load generator');
+  installCleanup();
+  const limit = raiseFileLimit(process.pid, 200_000);
+  const notes: string[] = [];
+  const maxSockets = limit - 1000; // each socket is a descriptor on both sides; leave room for the rest
+  const capped = (sizes: number[]): number[] => [...new Set(sizes.map((n) => Math.min(n, maxSockets)))];
+  const { storm, idle } = cli.config;
+  if ([...storm.watchSizes, ...storm.allSizes, idle.users].some((n) => n > maxSockets)) {
+    const note =
+      `the open-files hard limit here is ${limit} and cannot be raised (no CAP_SYS_RESOURCE), so no process ` +
+      `can hold more than ~${maxSockets} sockets: sizes above that were capped to ${maxSockets}`;
+    notes.push(note);
+    log(`note: ${note}`);
+    storm.watchSizes = capped(storm.watchSizes);
+    storm.allSizes = capped(storm.allSizes);
+    idle.users = Math.min(idle.users, maxSockets);
+  }
+  pinToCore(process.pid, 0);
+  let servers = cli.servers;
+  if (servers.includes('actor-chat') && !existsSync('src/main.ts')) {
+    log('actor-chat: src/main.ts does not exist yet, skipping it');
+    servers = servers.filter((s) => s !== 'actor-chat');
+  }
+  const profileDir = cli.profile ? resolve('bench/results/profiles') : undefined;
+  if (profileDir !== undefined) mkdirSync(profileDir, { recursive: true });
+  const results: BenchResults = {
+    meta: {
+      date: new Date().toISOString(),
+      node: process.version,
+      cpus: (await import('node:os')).cpus().map((c) => c.model)[0],
+      quick: cli.config.quick,
+      pinning: 'servers on core 1, load generator on core 0 (taskset)',
+      openFilesLimit: limit,
+      notes,
+    },
+    config: cli.config,
+    servers,
+    results: {},
+  };
+  log(`bench ${cli.config.quick ? '(quick)' : '(full)'}: ${cli.scenarios.join(', ')} on ${servers.join(', ')}`);
+  for (const scenario of cli.scenarios) {
+    const byTarget: Partial<Record<TargetId, RunResult>> = {};
+    results.results[scenario] = byTarget;
+    for (const targetId of servers) {
+      log(`${scenario} / ${targetId}`);
+      byTarget[targetId] = await runOne(scenario, targetId, cli.config, profileDir);
+    }
+  }
+  results.meta.seconds = Math.round((Date.now() - startedAt) / 1000);
+  mkdirSync(dirname(cli.json), { recursive: true });
+  writeFileSync(cli.json, `${JSON.stringify(results, null, 2)}\n`);
+  await writeReport(results, cli.out, cli.json);
+  log(`wrote ${cli.out}, ${cli.out.replace(/\.md$/, '.svg')} and ${cli.json}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

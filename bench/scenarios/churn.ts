@@ -1,0 +1,52 @@
+/**
+ * (c) Churn: N cycles of login → connect (until the welcome) → disconnect (close frame, until the
+ * server closed), a few in parallel. Server CPU time over the cycles, plus the tail of work the
+ * server still does after the last one (until its CPU clock stops moving), divided by N.
+ */
+import { connect, login, mapLimit, userNames } from '../lib/clients.ts';
+import { round, type ScenarioEnv } from '../lib/env.ts';
+import { cpuMicros, sleep } from '../lib/proc.ts';
+
+export interface ChurnResult {
+  cycles: number;
+  concurrency: number;
+  serverUsPerCycle: number;
+  wallUsPerCycle: number;
+}
+
+async function settle(pid: number, maxMs: number): Promise<void> {
+  let last = cpuMicros(pid);
+  const deadline = Date.now() + maxMs;
+  let quiet = 0;
+  while (Date.now() < deadline && quiet < 2) {
+    await sleep(250);
+    const now = cpuMicros(pid);
+    quiet = now - last <= 10_000 ? quiet + 1 : 0; // at most one 10 ms tick in 250 ms: idle
+    last = now;
+  }
+}
+
+export async function churn(env: ScenarioEnv): Promise<ChurnResult> {
+  const { cycles, concurrency } = env.config.churn;
+  const server = await env.start('all');
+  const pool = env.scope.pool(server, concurrency);
+  const cycle = async (name: string, index: number): Promise<void> => {
+    const token = await login(pool, name);
+    const ws = await connect(env.scope, env.target, server, token, index);
+    await ws.close();
+  };
+  await mapLimit(env.scope, userNames('w', 20), concurrency, cycle);
+  await settle(server.pid, 3000);
+  const cpu0 = cpuMicros(server.pid);
+  const started = performance.now();
+  await mapLimit(env.scope, userNames('c', cycles), concurrency, cycle);
+  const wallUs = (performance.now() - started) * 1000;
+  await settle(server.pid, 5000);
+  const cpuUs = cpuMicros(server.pid) - cpu0;
+  return {
+    cycles,
+    concurrency,
+    serverUsPerCycle: round(cpuUs / cycles, 1),
+    wallUsPerCycle: round(wallUs / cycles, 1),
+  };
+}

@@ -1,0 +1,75 @@
+/**
+ * (d) Login storm: N fresh users log in and connect as fast as the server lets them, on a fresh
+ * server per size. Time per user (wall) and server CPU per user at each size: flat means the cost of
+ * adding a user does not grow with the users already there.
+ */
+import { connectAll, loginAll, userNames } from '../lib/clients.ts';
+import { round, type ScenarioEnv } from '../lib/env.ts';
+import { cpuMicros, rssBytes, sleep } from '../lib/proc.ts';
+import type { PresenceMode } from '../lib/targets.ts';
+
+export interface StormPoint {
+  users: number;
+  presence: PresenceMode;
+  loginUsPerUser: number;
+  connectUsPerUser: number;
+  totalUsPerUser: number;
+  serverUsPerUser: number;
+  rssMB: number;
+}
+
+export interface StormResult {
+  watch: StormPoint[];
+  all: StormPoint[];
+  /** time per user at the largest watch size over that at the smallest */
+  flatness: number | null;
+}
+
+async function stormOnce(env: ScenarioEnv, users: number, presence: PresenceMode): Promise<StormPoint> {
+  const { loginConcurrency, connectConcurrency } = env.config.storm;
+  const server = await env.start(presence);
+  try {
+    const pool = env.scope.pool(server, loginConcurrency);
+    const names = userNames(`s${users}_`, users);
+    const cpu0 = cpuMicros(server.pid);
+    const t0 = performance.now();
+    const tokens = await loginAll(env.scope, pool, names, loginConcurrency);
+    const t1 = performance.now();
+    const sockets = await connectAll(env.scope, env.target, server, tokens, connectConcurrency, { timeoutMs: 60_000 });
+    const t2 = performance.now();
+    const cpuUs = cpuMicros(server.pid) - cpu0;
+    await sleep(200);
+    const point: StormPoint = {
+      users,
+      presence,
+      loginUsPerUser: round(((t1 - t0) * 1000) / users, 1),
+      connectUsPerUser: round(((t2 - t1) * 1000) / users, 1),
+      totalUsPerUser: round(((t2 - t0) * 1000) / users, 1),
+      serverUsPerUser: round(cpuUs / users, 1),
+      rssMB: round(rssBytes(server.pid) / 2 ** 20, 1),
+    };
+    env.log(
+      `${users} users (${presence}): ${point.totalUsPerUser} µs/user wall ` +
+        `(login ${point.loginUsPerUser}, connect ${point.connectUsPerUser}), server ${point.serverUsPerUser} µs/user`,
+    );
+    await server.stop(); // before the client side lets go of tens of thousands of sockets
+    for (const ws of sockets) ws.destroy();
+    pool.close();
+    return point;
+  } finally {
+    await server.stop();
+  }
+}
+
+export async function storm(env: ScenarioEnv): Promise<StormResult> {
+  const watch: StormPoint[] = [];
+  for (const users of env.config.storm.watchSizes) watch.push(await stormOnce(env, users, 'watch'));
+  const all: StormPoint[] = [];
+  if (env.target.id === 'actor-chat') {
+    for (const users of env.config.storm.allSizes) all.push(await stormOnce(env, users, 'all'));
+  }
+  const first = watch[0];
+  const last = watch[watch.length - 1];
+  const flatness = first !== undefined && last !== undefined && watch.length > 1 ? round(last.totalUsPerUser / first.totalUsPerUser) : null;
+  return { watch, all, flatness };
+}
