@@ -3,7 +3,8 @@
  * sealed, single-use flow tokens (`oidc-seal.ts`).
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { chooseDisplayName, USER_NAME_RULE } from '../src/auth/oidc-names.ts';
+import { USERNAME_PATTERN } from '../src/domain/names.ts';
+import { chooseDisplayName } from '../src/auth/oidc-names.ts';
 import { Sealer, UsedTokens } from '../src/auth/oidc-seal.ts';
 
 const ISS = 'https://accounts.example.com';
@@ -41,7 +42,7 @@ describe('chooseDisplayName', () => {
   it('derives a stable, valid name from issuer and sub when sub itself breaks the rule', () => {
     const first = chooseDisplayName({ sub: 'auth0|abc def' }, 'email', ISS);
     expect(first.from).toBe('sub-hash');
-    expect(first.name).toMatch(USER_NAME_RULE);
+    expect(first.name).toMatch(USERNAME_PATTERN);
     expect(chooseDisplayName({ sub: 'auth0|abc def' }, 'email', ISS)).toEqual(first);
     expect(chooseDisplayName({ sub: 'auth0|abc def' }, 'email', 'https://other.example.com').name).not.toBe(first.name);
   });

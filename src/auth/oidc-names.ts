@@ -2,13 +2,11 @@
  * @module auth/oidc-names
  * Maps the claims of an OpenID identity to the chat's display name: the configured claim (default
  * `email`), then `preferred_username`, then one derived from `sub`, each checked against the user-name
- * rule. Pure: no I/O, so it is unit-tested offline.
+ * rule of `domain/names.ts`. Pure: no I/O, so it is unit-tested offline.
  */
 import { createHash } from 'node:crypto';
+import { isValidUsername } from '../domain/names.ts';
 import { OidcError } from './oidc-errors.ts';
-
-/** The chat's user-name rule (PROTOCOL.md): an e-mail address is a valid name. */
-export const USER_NAME_RULE = /^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,63}$/;
 
 export type Claims = Readonly<Record<string, unknown>>;
 
@@ -22,7 +20,7 @@ export interface NameChoice {
 function validName(value: unknown): string | undefined {
   if (typeof value !== 'string') return undefined;
   const trimmed = value.trim();
-  return USER_NAME_RULE.test(trimmed) ? trimmed : undefined;
+  return isValidUsername(trimmed) ? trimmed : undefined;
 }
 
 /**
