@@ -76,7 +76,7 @@ export function createChatNode(config: Readonly<Config>, logger: Logger, options
         limits: config.limits,
         onHandlerError: (error, request) => logger.error({ err: error, path: request.path }, 'request handler failed'),
       });
-      gateway.attach(server.publish);
+      gateway.attach(server.publish, server.port);
       sweep = setInterval(() => runtime.send({ type: 'EXPIRE_SESSIONS' }), EXPIRY_SWEEP_MS);
       sweep.unref();
       ready = true;

@@ -44,12 +44,16 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
 
 export class ChatError extends Error {
   override readonly name = 'ChatError';
+  /** The client's id of the refused command, when it had a usable one. */
+  readonly cid: string | undefined;
+
   constructor(
     readonly code: ErrorCode,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; cid?: string },
   ) {
-    super(message, options);
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.cid = options?.cid;
   }
 
   get status(): number {

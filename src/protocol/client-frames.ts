@@ -36,6 +36,19 @@ export function parseClientFrame(raw: string, limits: FrameLimits): ClientFrame 
     throw new ChatError('invalid_frame', 'a frame must be one JSON object');
   }
   const frame = value as Json;
+  try {
+    return parseObject(frame, limits);
+  } catch (error) {
+    // Refusals carry the frame's cid when it has a usable one, so the client can match them to its pending send.
+    const cid = frame.cid;
+    if (error instanceof ChatError && typeof cid === 'string' && cid.length <= MAX_CID_LENGTH && !FORBIDDEN_TEXT.test(cid)) {
+      throw new ChatError(error.code, error.message, { cause: error.cause, cid });
+    }
+    throw error;
+  }
+}
+
+function parseObject(frame: Json, limits: FrameLimits): ClientFrame {
   switch (frame.type) {
     case 'message':
       return withCid<ClientFrame & { type: 'message' }>(frame, { type: 'message', text: text(frame, limits) });

@@ -62,8 +62,12 @@ export class Gateway implements SocketHandlers<SocketData> {
     runtime.on('rejected', ({ socket, code, message, cid }) => this.sendTo(socket, frames.encodeError(code, message, cid)));
   }
 
-  attach(publish: (topic: string, message: string) => void): void {
+  private ownOrigins: string[] = [];
+
+  /** Connects the gateway to the running server; `port` is the one actually listened on. */
+  attach(publish: (topic: string, message: string) => void, port: number): void {
     this.publish = publish;
+    this.ownOrigins = ownOrigins(this.config, port);
   }
 
   get connections(): number {
@@ -90,7 +94,7 @@ export class Gateway implements SocketHandlers<SocketData> {
 
   private checkOrigin(origin: string | undefined): void {
     // Browsers always send Origin on WebSocket upgrades; a cookie must not let another site open a socket as the user.
-    if (origin !== undefined && !this.config.allowedOrigins.includes(origin)) {
+    if (origin !== undefined && !this.config.allowedOrigins.includes(origin) && !this.ownOrigins.includes(origin)) {
       throw new ChatError('forbidden', `origin ${origin} may not open a cookie-authenticated socket`);
     }
   }
@@ -134,7 +138,7 @@ export class Gateway implements SocketHandlers<SocketData> {
       if (isBinary) throw new ChatError('invalid_frame', 'frames are UTF-8 JSON text, not binary');
       frame = parseClientFrame(decoder.decode(message), this.frameLimits);
     } catch (error) {
-      this.refuse(socket, error, undefined);
+      this.refuse(socket, error);
       return;
     }
     this.handle(socket, data, frame);
@@ -181,13 +185,13 @@ export class Gateway implements SocketHandlers<SocketData> {
     if (current.length > 0) socket.send(frames.encodePresence(current));
   }
 
-  private refuse(socket: Socket, error: unknown, cid: string | undefined): void {
+  private refuse(socket: Socket, error: unknown): void {
     if (!(error instanceof ChatError)) {
       this.logger.error({ err: error }, 'unexpected error handling a frame');
-      socket.send(frames.encodeError('internal_error', 'the node failed to handle this frame', cid));
+      socket.send(frames.encodeError('internal_error', 'the node failed to handle this frame'));
       return;
     }
-    socket.send(frames.encodeError(error.code, error.message, cid));
+    socket.send(frames.encodeError(error.code, error.message, error.cid));
   }
 
   drain(_socket: Socket): void {
@@ -267,6 +271,16 @@ export class Gateway implements SocketHandlers<SocketData> {
   stop(): void {
     this.presence.stop();
   }
+}
+
+/** The node's own origins: its public URL, and on loopback both names of the listening port. */
+function ownOrigins(config: Readonly<Config>, port: number): string[] {
+  const scheme = config.tls ? 'https' : 'http';
+  const origins = [new URL(config.publicUrl).origin];
+  if (['127.0.0.1', 'localhost', '::1'].includes(config.host)) {
+    origins.push(`${scheme}://127.0.0.1:${port}`, `${scheme}://localhost:${port}`, `${scheme}://[::1]:${port}`);
+  }
+  return origins;
 }
 
 function parseAfter(raw: string | null): number | undefined {
