@@ -45,8 +45,8 @@ describe('web client in Chromium', { timeout: 60_000 }, () => {
     await say(alice.page, 'Hi everyone! Anyone around?');
     await message(bob.page, 'Hi everyone! Anyone around?').waitFor();
     await message(alice.page, 'Hi everyone! Anyone around?').waitFor();
-    await say(bob.page, 'Hey Alice 👋 the new node is fast.');
-    await message(alice.page, 'Hey Alice 👋 the new node is fast.').waitFor();
+    await say(bob.page, 'Hey Alice, the new node is fast.');
+    await message(alice.page, 'Hey Alice, the new node is fast.').waitFor();
 
     await person(bob.page, 'people', 'alice').locator('button').click();
     await bob.page.locator('#conv-title', { hasText: 'alice' }).waitFor();
@@ -57,8 +57,8 @@ describe('web client in Chromium', { timeout: 60_000 }, () => {
     expect(await message(alice.page, 'Psst, lunch at noon?').count()).toBe(0);
 
     await say(alice.page, 'Group messages and direct messages live in separate conversations.');
-    await message(bob.page, 'Group messages and direct messages live in separate conversations.').waitFor({ state: 'detached' }).catch(() => undefined);
-    await alice.page.locator('#conv-group').focus();
+    await message(alice.page, 'Group messages and direct messages live in separate conversations.').waitFor();
+    await alice.page.locator('#composer-input').blur();
     mkdirSync(resolve(repo, 'test-artifacts'), { recursive: true });
     const shot = resolve(repo, 'test-artifacts/two-users.png');
     await alice.page.screenshot({ path: shot });
@@ -158,7 +158,7 @@ describe('web client in Chromium', { timeout: 60_000 }, () => {
     expect(await page.evaluate('document.activeElement?.id')).toBe('composer-input');
     await page.keyboard.type('sent with the keyboard');
     await page.keyboard.press('Enter');
-    await message(ivy.page, 'sent with the keyboard').waitFor({ state: 'attached' });
+    await message(page, 'sent with the keyboard').waitFor();
     await person(ivy.page, 'dm', 'jack').locator('.badge', { hasText: '1' }).waitFor();
   });
 

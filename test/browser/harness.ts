@@ -1,7 +1,38 @@
-// TEMPORARY (not committed): starts the throwaway mock until the real node's starter exists.
-export interface RunningNode { url: string; close(): Promise<void> }
-export async function startNode(opts: { graceMs: number; staticRoot: string }): Promise<RunningNode> {
-  const mod = (await import('/tmp/mock/server.mjs' as string)) as { startMock(o: object): Promise<{ port: number; close(): Promise<void> }> };
-  const s = await mod.startMock({ graceMs: opts.graceMs, root: opts.staticRoot });
-  return { url: `http://127.0.0.1:${s.port}`, close: () => s.close() };
+/**
+ * Starts a real chat node in-process (the shared test helper, port 0) that also serves a built web
+ * client from `staticRoot` through src/http/static.ts, mounted as extra routes.
+ */
+import { createStaticSite } from '../../src/http/static.ts';
+import type { HttpHandler, Route } from '../../src/transport/types.ts';
+import { startTestNode, type TestNode } from '../support/node.ts';
+
+export interface RunningNode {
+  url: string;
+  test: TestNode;
+  close(): Promise<void>;
+}
+
+export interface NodeOptions {
+  graceMs: number;
+  staticRoot: string;
+  /** More CHAT_* variables for the node's config. */
+  env?: Record<string, string>;
+}
+
+export function staticRoutes(root: string): Route[] {
+  const site = createStaticSite(root);
+  const handler: HttpHandler = (request) => {
+    const found = site.lookup(request.path, request.headers['if-none-match']);
+    if (found) return found;
+    return { status: 404, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'not found' };
+  };
+  return ['/', '/index.html', '/assets/*'].map((pattern) => ({ method: 'get', pattern, handler }));
+}
+
+export async function startNode(opts: NodeOptions): Promise<RunningNode> {
+  const test = await startTestNode(
+    { CHAT_GRACE_MS: String(opts.graceMs), ...opts.env },
+    { extraRoutes: () => staticRoutes(opts.staticRoot) },
+  );
+  return { url: test.url, test, close: () => test.close() };
 }

@@ -74,6 +74,14 @@ export class Connection {
     this.connect();
   }
 
+  /** Gives up on the current socket as if it had closed (the browser just said the network is gone). */
+  drop(reason: string): void {
+    const ws = this.detach();
+    if (this.stopped || !ws) return;
+    ws.close(4000, reason);
+    void this.handleDrop({ opened: true, code: 4000, reason });
+  }
+
   private setState(state: ConnState): void {
     this.state = state;
     this.opts.onState(state);

@@ -86,6 +86,8 @@ class ChatApp {
     byId('logout').addEventListener('click', () => void this.logout());
     byId('conn-retry').addEventListener('click', () => this.conn.retryNow());
     window.addEventListener('online', () => this.wake());
+    // The browser knows the network is gone before TCP does: say so now, retry when it is back.
+    window.addEventListener('offline', () => this.conn.drop('network offline'));
     document.addEventListener('visibilitychange', () => {
       this.store.setAttentive(!document.hidden);
       if (!document.hidden) this.wake();
