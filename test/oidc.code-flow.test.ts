@@ -180,6 +180,14 @@ describe('oidc code flow', () => {
   });
 });
 
+describe('oidc issuer outage', () => {
+  it('fails with oidc_idp_unavailable when the issuer goes away before the code exchange', async () => {
+    const { callback, flowCookie } = await loginAs('alice');
+    await idp.close();
+    await expect(oidc.finishLogin(callback, flowCookie)).rejects.toMatchObject({ code: 'oidc_idp_unavailable', status: 502 });
+  });
+});
+
 describe('oidc discovery', () => {
   it('refuses an http issuer that is not on loopback (oidc_insecure_issuer)', async () => {
     await expectCode(
@@ -189,11 +197,9 @@ describe('oidc discovery', () => {
   });
 
   it('fails with oidc_discovery_failed when the issuer does not answer', async () => {
-    const gone = idp.issuer;
     await idp.close();
-    idp = await startIdp({ redirectUris: [REDIRECT_URI] });
     await expectCode(
-      createOidc({ issuer: gone, clientId: 'c', clientSecret: 's', redirectUri: REDIRECT_URI, sealSecret: SEAL_SECRET }),
+      createOidc({ issuer: idp.issuer, clientId: 'c', clientSecret: 's', redirectUri: REDIRECT_URI, sealSecret: SEAL_SECRET }),
       'oidc_discovery_failed',
     );
   });

@@ -89,23 +89,33 @@ export type TokensForIdentity = Pick<client.TokenEndpointResponse, 'access_token
 
 const LOOPBACK = new Set(['127.0.0.1', '[::1]', 'localhost']);
 
+/** What the login functions share, built once by `createOidc`. */
+interface LoginContext {
+  options: OidcOptions;
+  config: client.Configuration;
+  sealer: Sealer;
+  usedFlows: UsedTokens;
+  scopes: string;
+  identify: (config: client.Configuration, tokens: TokensForIdentity, claims: Claims) => Promise<OidcIdentity>;
+  log: Logger | undefined;
+}
+
 export async function createOidc(options: OidcOptions): Promise<Oidc> {
   const log = options.logger?.child({ component: 'oidc' });
   const config = await discover(options);
-  const metadata = config.serverMetadata();
-  const sealer = new Sealer(options.sealSecret);
-  const usedFlows = new UsedTokens();
-  const scopes = options.scopes ?? DEFAULT_SCOPES;
+  const issuer = config.serverMetadata().issuer;
   const nameClaim = options.nameClaim ?? 'email';
-  const issuer = metadata.issuer;
+  const sealer = new Sealer(options.sealSecret);
+  const scopes = options.scopes ?? DEFAULT_SCOPES;
 
   const identify = async (used: client.Configuration, tokens: TokensForIdentity, claims: Claims): Promise<OidcIdentity> => {
     const merged = await withUserInfo(used, tokens, claims, nameClaim);
     const choice = chooseDisplayName(merged, nameClaim, issuer);
     return { issuer, subject: String(claims['sub']), name: choice.name, nameFrom: choice.from };
   };
+  const ctx: LoginContext = { options, config, sealer, usedFlows: new UsedTokens(), scopes, identify, log };
 
-  const deviceConfig = options.deviceClient ? clientConfig(options, metadata, options.deviceClient) : config;
+  const deviceConfig = options.deviceClient ? clientConfig(options, config.serverMetadata(), options.deviceClient) : config;
   const device = createDeviceBroker({
     config: deviceConfig,
     sealer,
@@ -118,48 +128,50 @@ export async function createOidc(options: OidcOptions): Promise<Oidc> {
   return {
     issuer,
     deviceFlowSupported: device.supported,
-
-    async startLogin() {
-      const flow: LoginFlow = { v: client.randomPKCECodeVerifier(), s: client.randomState(), n: client.randomNonce() };
-      const redirectTo = client.buildAuthorizationUrl(config, {
-        redirect_uri: options.redirectUri,
-        scope: scopes,
-        code_challenge: await client.calculatePKCECodeChallenge(flow.v),
-        code_challenge_method: 'S256',
-        state: flow.s,
-        nonce: flow.n,
-      });
-      const flowCookie = await sealer.seal(LOGIN_PURPOSE, flow, LOGIN_FLOW_TTL_SECONDS);
-      return { redirectTo: redirectTo.href, flowCookie };
-    },
-
-    async finishLogin(callback, flowCookie) {
-      try {
-        const params = callback instanceof URL ? callback.searchParams : callback;
-        const flow = await openFlow(sealer, usedFlows, params, flowCookie);
-        const currentUrl = new URL(options.redirectUri);
-        currentUrl.search = params.toString();
-        const tokens = await client.authorizationCodeGrant(config, currentUrl, {
-          pkceCodeVerifier: flow.v,
-          expectedState: flow.s,
-          expectedNonce: flow.n,
-          idTokenExpected: true,
-        });
-        const claims = tokens.claims();
-        if (!claims) throw new OidcError('oidc_callback_failed', 'the issuer returned no ID token');
-        const identity = await identify(config, tokens, claims);
-        log?.info({ sub: identity.subject, name: identity.name, nameFrom: identity.nameFrom }, 'oidc login');
-        return identity;
-      } catch (err) {
-        const mapped = toOidcError(err, 'oidc_callback_failed');
-        log?.warn({ code: mapped.code, reason: mapped.message }, 'oidc login refused');
-        throw mapped;
-      }
-    },
-
+    startLogin: () => startLogin(ctx),
+    finishLogin: (callback, flowCookie) => finishLogin(ctx, callback, flowCookie),
     startDevice: () => device.start(),
     pollDevice: (handle) => device.poll(handle),
   };
+}
+
+async function startLogin(ctx: LoginContext): Promise<LoginStart> {
+  const flow: LoginFlow = { v: client.randomPKCECodeVerifier(), s: client.randomState(), n: client.randomNonce() };
+  const redirectTo = client.buildAuthorizationUrl(ctx.config, {
+    redirect_uri: ctx.options.redirectUri,
+    scope: ctx.scopes,
+    code_challenge: await client.calculatePKCECodeChallenge(flow.v),
+    code_challenge_method: 'S256',
+    state: flow.s,
+    nonce: flow.n,
+  });
+  const flowCookie = await ctx.sealer.seal(LOGIN_PURPOSE, flow, LOGIN_FLOW_TTL_SECONDS);
+  return { redirectTo: redirectTo.href, flowCookie };
+}
+
+async function finishLogin(ctx: LoginContext, callback: URL | URLSearchParams, flowCookie: string | undefined): Promise<OidcIdentity> {
+  try {
+    const params = callback instanceof URL ? callback.searchParams : callback;
+    const flow = await openFlow(ctx.sealer, ctx.usedFlows, params, flowCookie);
+    // Rebuilt from configuration: behind a proxy the node does not see the public URL it was called at.
+    const currentUrl = new URL(ctx.options.redirectUri);
+    currentUrl.search = params.toString();
+    const tokens = await client.authorizationCodeGrant(ctx.config, currentUrl, {
+      pkceCodeVerifier: flow.v,
+      expectedState: flow.s,
+      expectedNonce: flow.n,
+      idTokenExpected: true,
+    });
+    const claims = tokens.claims();
+    if (!claims) throw new OidcError('oidc_callback_failed', 'the issuer returned no ID token');
+    const identity = await ctx.identify(ctx.config, tokens, claims);
+    ctx.log?.info({ sub: identity.subject, name: identity.name, nameFrom: identity.nameFrom }, 'oidc login');
+    return identity;
+  } catch (err) {
+    const mapped = toOidcError(err, 'oidc_callback_failed');
+    ctx.log?.warn({ code: mapped.code, reason: mapped.message }, 'oidc login refused');
+    throw mapped;
+  }
 }
 
 function isInsecure(issuer: URL): boolean {

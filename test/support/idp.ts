@@ -49,6 +49,7 @@ export interface Idp {
   issuer: URL;
   clientId: string;
   clientSecret: string;
+  /** Stops the IdP; calling it again is harmless. */
   close(): Promise<void>;
   /** Plays the user: follows `authorizationUrl` through login and consent as `login`; returns the callback URL. */
   authorize(authorizationUrl: string | URL, login: string, callbackPrefix: string): Promise<URL>;
@@ -75,11 +76,12 @@ export async function startIdp(options: IdpOptions): Promise<Idp> {
   const provider = new Provider(issuer.href.replace(/\/$/, ''), await configuration(options, clientId, clientSecret, accounts));
   server.on('request', provider.callback());
 
+  let closing: Promise<void> | undefined;
   const idp: Idp = {
     issuer,
     clientId,
     clientSecret,
-    close: () => closeServer(server),
+    close: () => (closing ??= closeServer(server)),
     authorize: (url, login, callbackPrefix) => authorize(url, login, callbackPrefix),
     cancel: (url, callbackPrefix) => cancel(url, callbackPrefix),
     approveDevice: (userCode, login) => deviceDecision(issuer, userCode, { login }),
