@@ -37,6 +37,8 @@ export const userMachine = setup({
   actions: {
     addSocket: assign({ sockets: ({ context }) => context.sockets + 1 }),
     removeSocket: assign({ sockets: ({ context }) => Math.max(0, context.sockets - 1) }),
+    /** Logout closes every socket of the user. */
+    dropSockets: assign({ sockets: 0 }),
     reportStatus: sendParent(
       ({ context }, params: { status: PresenceStatus }): UserStatusReport => ({
         type: 'USER_STATUS',
@@ -61,7 +63,7 @@ export const userMachine = setup({
       meta: { description: 'Logged in, no socket yet; not listed in presence.' },
       on: {
         SOCKET_OPENED: { target: 'online', actions: 'addSocket' },
-        LOGOUT: { target: 'offline' },
+        LOGOUT: { target: 'offline', actions: 'dropSockets' },
       },
       after: { grace: { target: 'offline' } },
     },
@@ -76,7 +78,7 @@ export const userMachine = setup({
           { guard: 'hasOtherSockets', actions: 'removeSocket' },
           { target: 'grace', actions: 'removeSocket' },
         ],
-        LOGOUT: { target: 'offline' },
+        LOGOUT: { target: 'offline', actions: 'dropSockets' },
       },
     },
     grace: {
@@ -86,7 +88,7 @@ export const userMachine = setup({
       entry: { type: 'reportStatus', params: { status: 'grace' } },
       on: {
         SOCKET_OPENED: { target: 'online', actions: 'addSocket' },
-        LOGOUT: { target: 'offline' },
+        LOGOUT: { target: 'offline', actions: 'dropSockets' },
       },
       after: { grace: { target: 'offline' } },
     },

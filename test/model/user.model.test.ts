@@ -1,0 +1,143 @@
+/**
+ * Model-based tests generated from the user machine with xstate/graph: one path per
+ * transition (the shortest path to its source state, then the transition), each replayed
+ * against a real node over real WebSockets. A second user watches presence; time moves
+ * only through fake timers.
+ */
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { getAdjacencyMap, getShortestPaths, type StatePath } from 'xstate/graph';
+import type { SnapshotFrom } from 'xstate';
+import { userMachine, type UserEvent } from '../../src/machines/user.machine.ts';
+import { startTestNode, type TestNode } from '../support/node.ts';
+import { TestClient, bearer, type Frame } from '../support/ws-client.ts';
+
+const GRACE_MS = 10_000;
+const FLUSH_MS = 50;
+const MAX_SOCKETS = 2;
+
+type UserSnapshot = SnapshotFrom<typeof userMachine>;
+type ModelEvent = UserEvent | { type: `xstate.after.${string}` };
+
+// The model is the machine itself; only the report to a parent is stubbed, as there is no parent in a traversal.
+const model = userMachine.provide({ actions: { reportStatus: () => {} } });
+
+const traversal = {
+  input: { user: 'bob', graceMs: GRACE_MS },
+  // Bound the model: more than two tabs adds states but no new behaviour.
+  filterEvents: (snapshot: UserSnapshot, event: { type: string }) => !(event.type === 'SOCKET_OPENED' && snapshot.context.sockets >= MAX_SOCKETS),
+};
+
+function serialize(snapshot: UserSnapshot): string {
+  return JSON.stringify([snapshot.value, snapshot.context.sockets]);
+}
+
+/** One path per transition of the model: reach its source state, then take it. */
+function transitionPaths(): Array<{ name: string; steps: Array<{ event: ModelEvent; state: UserSnapshot }> }> {
+  const shortest = getShortestPaths(model, traversal) as Array<StatePath<UserSnapshot, ModelEvent>>;
+  const toState = new Map(shortest.map((path) => [serialize(path.state), path]));
+  const adjacency = getAdjacencyMap(model, { ...traversal, serializeState: (s: UserSnapshot) => serialize(s) } as never);
+  const paths: Array<{ name: string; steps: Array<{ event: ModelEvent; state: UserSnapshot }> }> = [];
+  for (const [stateKey, { transitions }] of Object.entries(adjacency)) {
+    const prefix = toState.get(stateKey);
+    if (!prefix) throw new Error(`no path reaches ${stateKey}`);
+    for (const { event, state } of Object.values(transitions) as Array<{ event: ModelEvent; state: UserSnapshot }>) {
+      const steps = [...prefix.steps.slice(1), { event, state }];
+      paths.push({ name: `${stateKey} --${event.type}--> ${serialize(state)}`, steps });
+    }
+  }
+  return paths;
+}
+
+const expectedStatus = (snapshot: UserSnapshot): string =>
+  snapshot.hasTag('listed') ? String(snapshot.value) : 'offline';
+
+let node: TestNode;
+let watcher: TestClient;
+let bobToken: string;
+let bobSockets: TestClient[];
+
+async function flush(): Promise<void> {
+  vi.advanceTimersByTime(FLUSH_MS);
+  await watcher.sync();
+}
+
+function lastSeenStatus(): string {
+  const changes = watcher
+    .ofType('presence')
+    .flatMap((frame: Frame) => frame.changes as Array<{ user: string; status: string }>)
+    .filter((change) => change.user === 'bob');
+  return changes.at(-1)?.status ?? 'offline';
+}
+
+async function perform(event: ModelEvent): Promise<void> {
+  switch (event.type) {
+    case 'SOCKET_OPENED': {
+      const socket = await TestClient.connect(node.wsUrl, bearer(bobToken));
+      await socket.nextOfType('welcome');
+      bobSockets.push(socket);
+      return;
+    }
+    case 'SOCKET_CLOSED':
+      await bobSockets.pop()!.close();
+      return;
+    case 'LOGOUT': {
+      const response = await fetch(`${node.url}/logout/bob`, { headers: bearer(bobToken) });
+      expect(response.status).toBe(200);
+      for (const socket of bobSockets.splice(0)) expect((await socket.waitClosed()).code).toBe(4001);
+      return;
+    }
+    default:
+      // xstate.after.grace.*: the grace period elapses.
+      vi.advanceTimersByTime(GRACE_MS);
+  }
+}
+
+async function assertMatches(snapshot: UserSnapshot): Promise<void> {
+  await flush();
+  const status = expectedStatus(snapshot);
+  expect(lastSeenStatus(), 'presence seen by the watcher').toBe(status);
+  const list = (await fetch(`${node.url}/list-users`, { headers: bearer((await node.login('lister')).token) }).then((r) => r.json())) as {
+    users: Array<{ name: string; status: string }>;
+  };
+  expect(list.users.find((user) => user.name === 'bob')?.status ?? 'offline', '/list-users').toBe(status);
+  const actor = node.node.runtime.userActorState('bob');
+  expect(actor ?? 'offline', 'the live user actor').toBe(snapshot.status === 'done' ? 'offline' : String(snapshot.value));
+  expect(node.node.runtime.state.sockets.get('bob') ?? 0, 'open sockets').toBe(snapshot.context.sockets);
+}
+
+const paths = transitionPaths();
+const covered = new Set<string>();
+
+describe('user machine, model-based against a real node', () => {
+  beforeEach(async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    node = await startTestNode({ CHAT_GRACE_MS: String(GRACE_MS), CHAT_PRESENCE_FLUSH_MS: String(FLUSH_MS), CHAT_LOG_LEVEL: 'warn' });
+    watcher = await TestClient.connect(node.wsUrl, bearer((await node.login('watcher')).token));
+    await watcher.nextOfType('welcome');
+    bobToken = (await node.login('bob')).token;
+    bobSockets = [];
+  });
+
+  afterEach(async () => {
+    await Promise.all([...bobSockets, watcher].map((socket) => socket.close()));
+    await node.close();
+    vi.useRealTimers();
+  });
+
+  it('generates a path for every transition of the bounded model', () => {
+    expect(paths.length).toBeGreaterThanOrEqual(9);
+  });
+
+  it.each(paths.map((path) => [path.name, path] as const))('%s', async (_name, path) => {
+    for (const step of path.steps) {
+      await perform(step.event);
+      await assertMatches(step.state);
+      covered.add(`${String(step.event.type)}→${serialize(step.state)}`);
+    }
+  });
+
+  afterAll(() => {
+    const states = new Set([...covered].map((edge) => JSON.parse(edge.split('→')[1]!)[0] as string));
+    console.log(`user model: ${paths.length} transition paths replayed; states reached: ${[...states].sort().join(', ')}`);
+  });
+});
