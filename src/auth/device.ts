@@ -103,9 +103,29 @@ class PollPacer {
   }
 }
 
+/**
+ * Google answers the device authorization request with `verification_url`, not RFC 8628's
+ * `verification_uri`, which openid-client rightly refuses; rename it on that one endpoint's answers.
+ */
+function acceptVerificationUrl(config: client.Configuration, endpoint: string): void {
+  config[client.customFetch] = async (url, options) => {
+    const response = await fetch(url, options);
+    if (url !== endpoint || !response.ok || !response.headers.get('content-type')?.includes('json')) return response;
+    const body: unknown = await response.json();
+    if (typeof body !== 'object' || body === null) throw new OidcError('oidc_device_failed', 'the device authorization answer is not a JSON object');
+    const fields = body as Record<string, unknown>;
+    if (fields['verification_uri'] === undefined && typeof fields['verification_url'] === 'string') {
+      fields['verification_uri'] = fields['verification_url'];
+    }
+    return new Response(JSON.stringify(fields), { status: response.status, headers: response.headers });
+  };
+}
+
 export function createDeviceBroker(deps: DeviceBrokerDeps): DeviceBroker {
   const { config, sealer, logger: log } = deps;
-  const supported = typeof config.serverMetadata().device_authorization_endpoint === 'string';
+  const endpoint = config.serverMetadata().device_authorization_endpoint;
+  const supported = typeof endpoint === 'string';
+  if (supported) acceptVerificationUrl(config, endpoint);
   const used = new UsedTokens();
   const pacer = new PollPacer();
 

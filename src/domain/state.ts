@@ -84,9 +84,11 @@ function setPresence(state: ChatState, user: string, status: PresenceStatus): Ch
   return state;
 }
 
+/** `now` is epoch milliseconds; session expiries are epoch seconds, as in the JWT. */
 function forgetExpired(state: ChatState, now: number): ChatState {
-  for (const [sid, session] of state.sessions) if (session.exp <= now) state.sessions.delete(sid);
-  for (const [sid, exp] of state.revoked) if (exp <= now) state.revoked.delete(sid);
+  const nowSeconds = now / 1000;
+  for (const [sid, session] of state.sessions) if (session.exp <= nowSeconds) state.sessions.delete(sid);
+  for (const [sid, exp] of state.revoked) if (exp <= nowSeconds) state.revoked.delete(sid);
   return state;
 }
 
