@@ -5,36 +5,53 @@
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { TestClient, bearer } from '../support/ws-client.ts';
 import { connected, launchChromium, message, person, say, signIn, type Person } from './chromium.ts';
-import { startNode, type RunningNode } from './harness.ts';
+import { startNode, type NodeOptions, type RunningNode } from './harness.ts';
 import { buildWebClient } from './web-build.ts';
 
 const GRACE_MS = 1_500;
 const repo = resolve(import.meta.dirname, '../..');
 
-describe('web client in Chromium', { timeout: 60_000 }, () => {
-  let browser: Browser;
-  let node: RunningNode;
-  const people: Person[] = [];
+let browser: Browser;
+let dist: string;
 
+beforeAll(async () => {
+  const [built, launched] = await Promise.all([buildWebClient(), launchChromium()]);
+  dist = built;
+  browser = launched;
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+/** A node for one describe block, plus sign-in that remembers every page for checks and cleanup. */
+function useNode(env: NodeOptions['env'] = {}) {
+  const ctx = { node: undefined as unknown as RunningNode, people: [] as Person[] };
+  beforeAll(async () => {
+    ctx.node = await startNode({ graceMs: GRACE_MS, staticRoot: dist, env });
+  });
+  afterEach(async () => {
+    const people = ctx.people.splice(0);
+    for (const p of people) await p.context.close().catch(() => undefined);
+    expect(people.flatMap((p) => p.errors)).toEqual([]);
+    expect(people.flatMap((p) => p.dialogs)).toEqual([]);
+  });
+  afterAll(async () => {
+    await ctx.node?.close();
+  });
   const join = async (name: string): Promise<Person> => {
-    const p = await signIn(browser, node.url, name);
-    people.push(p);
+    const p = await signIn(browser, ctx.node.url, name);
+    ctx.people.push(p);
     return p;
   };
+  return { ctx, join };
+}
 
-  beforeAll(async () => {
-    const [dist, launched] = await Promise.all([buildWebClient(), launchChromium()]);
-    browser = launched;
-    node = await startNode({ graceMs: GRACE_MS, staticRoot: dist });
-  }, 60_000);
-
-  afterAll(async () => {
-    for (const p of people) await p.context.close().catch(() => undefined);
-    await browser?.close();
-    await node?.close();
-  });
+describe('web client in Chromium', { timeout: 60_000 }, () => {
+  const { join } = useNode();
 
   it('lets two people see each other and talk in the group and in private', async () => {
     const alice = await join('alice');
@@ -89,8 +106,6 @@ describe('web client in Chromium', { timeout: 60_000 }, () => {
     const rowBox = await row.boundingBox();
     const listBox = await dave.page.locator('#messages').boundingBox();
     expect(rowBox && listBox && rowBox.width <= listBox.width).toBe(true);
-    expect(carol.dialogs).toEqual([]);
-    expect(dave.dialogs).toEqual([]);
   });
 
   it('shows a person away during grace, then offline, and retries a refused direct message', async () => {
@@ -170,5 +185,47 @@ describe('web client in Chromium', { timeout: 60_000 }, () => {
     await kim.page.locator('#login-view:not([hidden])').waitFor();
     await kim.page.getByText('You have logged out.').waitFor();
     await person(leo.page, 'people', 'kim').waitFor({ state: 'detached' });
+  });
+  it('sends every window of a person back to sign-in when one of them logs out', async () => {
+    const mia = await join('mia');
+    const second = await mia.context.newPage();
+    await second.goto('/');
+    await connected(second);
+    await second.locator('#me-name', { hasText: 'mia' }).waitFor();
+    await second.getByRole('button', { name: 'Log out' }).click();
+    await mia.page.locator('#login-view:not([hidden])').waitFor();
+    await mia.page.getByText('You have logged out (in this or another window).').waitFor();
+  });
+});
+
+describe('web client with a long people list', { timeout: 60_000 }, () => {
+  const { ctx, join } = useNode({ CHAT_WELCOME_USERS: '5', CHAT_PAGE_SIZE: '5' });
+  const clients: TestClient[] = [];
+
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.close()));
+  });
+
+  it('pages in the rest of the list as it scrolls and filters it', async () => {
+    const names = Array.from({ length: 30 }, (_, i) => `member${String(i).padStart(2, '0')}`);
+    for (const name of names) {
+      const { token } = await ctx.node.test.login(name);
+      clients.push(await TestClient.connect(ctx.node.test.wsUrl, bearer(token)));
+    }
+    const { page } = await join('viewer');
+    const rows = page.locator('#people-list li');
+    await rows.first().waitFor();
+    for (let round = 0; round < 20; round += 1) {
+      const count = await rows.count();
+      if (count >= names.length) break;
+      await page.locator('#people-more').scrollIntoViewIfNeeded();
+      await rows.nth(count).waitFor();
+    }
+    expect(await rows.locator('.item-name').allTextContents()).toEqual(names);
+    expect(await page.locator('#people-list li[data-status="online"]').count()).toBe(names.length);
+    await page.locator('#people-more').waitFor({ state: 'hidden' });
+    await page.locator('#online-count', { hasText: '31 online' }).waitFor();
+    await page.locator('#people-filter').fill('member2');
+    expect(await rows.count()).toBe(10);
   });
 });

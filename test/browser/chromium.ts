@@ -32,6 +32,8 @@ export interface Person {
   page: Page;
   /** Texts of every dialog the page tried to open (alert, confirm…): must stay empty. */
   dialogs: string[];
+  /** Uncaught exceptions in the page: must stay empty. */
+  errors: string[];
 }
 
 /** Opens a fresh browser profile (own cookie jar), signs in by name and waits for "Connected". */
@@ -39,15 +41,17 @@ export async function signIn(browser: Browser, baseUrl: string, name: string): P
   const context = await browser.newContext({ baseURL: baseUrl, viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
   const dialogs: string[] = [];
+  const errors: string[] = [];
   page.on('dialog', (d) => {
     dialogs.push(d.message());
     void d.dismiss();
   });
+  page.on('pageerror', (e) => errors.push(String(e)));
   await page.goto('/');
   await page.locator('#login-name').fill(name);
   await page.locator('#login-name').press('Enter');
   await connected(page);
-  return { name, context, page, dialogs };
+  return { name, context, page, dialogs, errors };
 }
 
 export async function connected(page: Page): Promise<void> {

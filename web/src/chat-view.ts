@@ -29,6 +29,7 @@ export class ChatView {
   private renderedConv: ConvKey | undefined;
   private dirty = { users: false, conversations: false, messages: false };
   private scheduled = false;
+  private moreInView = false;
 
   constructor(
     private readonly store: ChatStore,
@@ -43,8 +44,11 @@ export class ChatView {
     this.groupButton.addEventListener('click', () => this.openConversation(GROUP));
     this.filter.addEventListener('input', () => this.mark('users'));
     this.more.addEventListener('click', () => this.actions.loadMorePeople());
+    // Load the next page of people when the "Load more" button scrolls into view (and keep going
+    // while it stays in view after a page arrives); the button itself works for keyboard users.
     new IntersectionObserver((entries) => {
-      if (entries.some((e) => e.isIntersecting)) this.actions.loadMorePeople();
+      this.moreInView = entries.some((e) => e.isIntersecting);
+      if (this.moreInView) this.actions.loadMorePeople();
     }).observe(this.more);
     byId<HTMLFormElement>('composer').addEventListener('submit', (ev) => {
       ev.preventDefault();
@@ -155,6 +159,7 @@ export class ChatView {
     setText(byId('online-count'), `${store.online} online`);
     byId('people-empty').hidden = names.length > 0;
     this.more.hidden = store.usersCursor === null;
+    if (!this.more.hidden && this.moreInView) queueMicrotask(() => this.actions.loadMorePeople());
   }
 
   private personItem(cache: Map<string, HTMLLIElement>, name: string, kind: 'dm' | 'person'): HTMLLIElement {

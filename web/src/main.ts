@@ -17,6 +17,12 @@ const TICK_MS = 5_000;
 /** A timer tick this late means the machine slept: the socket may be dead without knowing it. */
 const SLEPT_MS = 15_000;
 const PROBE_TIMEOUT_MS = 5_000;
+/** Close codes after which this session must not reconnect (src/transport/close-codes.ts). */
+const FINAL_CLOSE: Record<number, string> = {
+  4001: 'You have logged out (in this or another window).',
+  4002: 'Your session was revoked. Please sign in again.',
+  4003: 'Your session has expired. Please sign in again.',
+};
 
 function loadSession(): Session | null {
   const raw = sessionStorage.getItem(SESSION_KEY);
@@ -140,6 +146,11 @@ class ChatApp {
     this.requests = [];
     clearTimeout(this.probeTimer);
     this.store.failAllPending('disconnected', 'the connection dropped before the server confirmed it');
+    const final = FINAL_CLOSE[info.code];
+    if (final !== undefined) {
+      leave(final);
+      return 'stop';
+    }
     let valid: boolean;
     try {
       valid = await sessionIsValid();
