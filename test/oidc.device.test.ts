@@ -129,6 +129,19 @@ describe('oidc device flow', () => {
   });
 });
 
+describe('oidc device flow with Google-style answers', () => {
+  it('accepts verification_url in place of verification_uri', async () => {
+    await idp.close();
+    idp = await startIdp({ redirectUris: [REDIRECT_URI], googleStyleDeviceAnswer: true });
+    const googley = await newOidc();
+    const start = await googley.startDevice();
+    expect(start.verificationUri).toBe(new URL('/device', idp.issuer).href);
+    expect(start.verificationUriComplete).toBeUndefined();
+    await idp.approveDevice(start.userCode, 'bob');
+    expect(await googley.pollDevice(start.handle)).toMatchObject({ status: 'ok', identity: { name: 'bob@example.com' } });
+  });
+});
+
 describe('oidc device flow with a separate device client', () => {
   const deviceClient = { clientId: 'actor-chat-console', clientSecret: 'console-secret-0123456789abcdef' };
 

@@ -117,7 +117,7 @@ function acceptVerificationUrl(config: client.Configuration, endpoint: string): 
     if (fields['verification_uri'] === undefined && typeof fields['verification_url'] === 'string') {
       fields['verification_uri'] = fields['verification_url'];
     }
-    return new Response(JSON.stringify(fields), { status: response.status, headers: response.headers });
+    return new Response(JSON.stringify(fields), { status: response.status, headers: { 'content-type': 'application/json' } });
   };
 }
 

@@ -37,6 +37,8 @@ export interface IdpOptions {
    * only. Default: the main client has both grants.
    */
   deviceClient?: { clientId: string; clientSecret: string };
+  /** Answer device authorization with Google's `verification_url` instead of `verification_uri`. */
+  googleStyleDeviceAnswer?: boolean;
   /** Seconds a device code lives (default 600). */
   deviceCodeTtl?: number;
   accounts?: readonly TestAccount[];
@@ -74,6 +76,7 @@ export async function startIdp(options: IdpOptions): Promise<Idp> {
   const { port } = server.address() as AddressInfo;
   const issuer = new URL(`http://${host}:${port}`);
   const provider = new Provider(issuer.href.replace(/\/$/, ''), await configuration(options, clientId, clientSecret, accounts));
+  if (options.googleStyleDeviceAnswer) provider.use(renameVerificationUri);
   server.on('request', provider.callback());
 
   let closing: Promise<void> | undefined;
@@ -127,6 +130,13 @@ async function configuration(
       Grant: 3600,
     },
   };
+}
+
+async function renameVerificationUri(ctx: { path: string; body: unknown }, next: () => Promise<void>): Promise<void> {
+  await next();
+  if (ctx.path !== '/device/auth' || typeof ctx.body !== 'object' || ctx.body === null) return;
+  const { verification_uri: uri, verification_uri_complete: _complete, ...rest } = ctx.body as Record<string, unknown>;
+  ctx.body = { ...rest, verification_url: uri };
 }
 
 let signingJwk: Promise<Record<string, unknown>> | undefined;

@@ -25,5 +25,7 @@ declare module 'oidc-provider' {
     readonly issuer: string;
     proxy: boolean;
     callback(): (req: IncomingMessage, res: ServerResponse) => void;
+    /** Adds a Koa middleware in front of the provider's routes. */
+    use(middleware: (ctx: { path: string; body: unknown }, next: () => Promise<void>) => Promise<void>): void;
   }
 }
