@@ -10,6 +10,7 @@ import { TestClient, bearer } from '../support/ws-client.ts';
 import { connected, launchChromium, message, person, say, signIn, type Person } from './chromium.ts';
 import { startNode, type NodeOptions, type RunningNode } from './harness.ts';
 import { buildWebClient } from './web-build.ts';
+import type { Route } from '../../src/transport/types.ts';
 
 const GRACE_MS = 1_500;
 const repo = resolve(import.meta.dirname, '../..');
@@ -28,10 +29,10 @@ afterAll(async () => {
 });
 
 /** A node for one describe block, plus sign-in that remembers every page for checks and cleanup. */
-function useNode(env: NodeOptions['env'] = {}) {
+function useNode(env: NodeOptions['env'] = {}, routes: NodeOptions['routes'] = []) {
   const ctx = { node: undefined as unknown as RunningNode, people: [] as Person[] };
   beforeAll(async () => {
-    ctx.node = await startNode({ graceMs: GRACE_MS, staticRoot: dist, env });
+    ctx.node = await startNode({ graceMs: GRACE_MS, staticRoot: dist, env, routes });
   });
   afterEach(async () => {
     const people = ctx.people.splice(0);
@@ -227,5 +228,25 @@ describe('web client with a long people list', { timeout: 60_000 }, () => {
     await page.locator('#online-count', { hasText: '31 online' }).waitFor();
     await page.locator('#people-filter').fill('member2');
     expect(await rows.count()).toBe(10);
+  });
+});
+
+describe('web client on a node with OpenID Connect', { timeout: 60_000 }, () => {
+  const config: Route = {
+    method: 'get',
+    pattern: '/auth/config',
+    handler: () => ({ status: 200, headers: { 'content-type': 'application/json' }, body: '{"oidc":true,"devLogin":false}' }),
+  };
+  const { ctx } = useNode({}, [config]);
+
+  it('offers "Sign in with OpenID" and hides the dev login when /auth/config says so', async () => {
+    const context = await browser.newContext({ baseURL: ctx.node.url });
+    const page = await context.newPage();
+    await page.goto('/');
+    const link = page.getByRole('link', { name: 'Sign in with OpenID' });
+    await link.waitFor();
+    expect(await link.getAttribute('href')).toBe('/auth/login');
+    expect(await page.locator('#login-form').isHidden()).toBe(true);
+    await context.close();
   });
 });

@@ -17,6 +17,8 @@ export interface NodeOptions {
   staticRoot: string;
   /** More CHAT_* variables for the node's config. */
   env?: Record<string, string>;
+  /** More routes, mounted before the static site and the node's own. */
+  routes?: Route[];
 }
 
 export function staticRoutes(root: string): Route[] {
@@ -32,7 +34,7 @@ export function staticRoutes(root: string): Route[] {
 export async function startNode(opts: NodeOptions): Promise<RunningNode> {
   const test = await startTestNode(
     { CHAT_GRACE_MS: String(opts.graceMs), ...opts.env },
-    { extraRoutes: () => staticRoutes(opts.staticRoot) },
+    { extraRoutes: () => [...(opts.routes ?? []), ...staticRoutes(opts.staticRoot)] },
   );
   return { url: test.url, test, close: () => test.close() };
 }

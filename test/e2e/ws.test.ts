@@ -169,6 +169,17 @@ describe('bad frames', () => {
     expect(await alice.nextOfType('receive')).toMatchObject({ text: 'still here' });
   });
 
+  it('closes the connection of a socket that sends a text frame with invalid UTF-8, and the node goes on', async () => {
+    const n = await start();
+    const alice = await connect('alice');
+    const bob = await connect('bob');
+    alice.socket.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false });
+    expect((await alice.waitClosed()).code).toBe(1006); // uWebSockets.js drops the connection (RFC 6455 §8.1)
+    bob.send({ type: 'message', text: 'fine' });
+    expect(await bob.nextOfType('receive')).toMatchObject({ text: 'fine' });
+    expect(n.node.gateway.connections).toBe(1);
+  });
+
   it('answers text over the limit with text_too_long', async () => {
     await start({ CHAT_MAX_TEXT: '10' });
     const alice = await connect('alice');
