@@ -193,20 +193,18 @@ class ChatApp {
 
   private showState(state: ConnState): void {
     document.body.dataset.conn = state.kind;
-    byId('conn-retry').hidden = state.kind !== 'waiting';
     clearInterval(this.countdown);
-    const label = byId('conn-state');
-    if (state.kind === 'waiting') {
-      const render = (): void => {
-        const s = Math.max(0, Math.ceil((state.retryAt - Date.now()) / 1000));
-        setText(label, `Offline · retrying in ${s}s`);
-      };
-      render();
-      this.countdown = setInterval(render, 1000);
-      return;
-    }
-    const text = { connecting: state.kind === 'connecting' && state.attempt > 0 ? 'Reconnecting…' : 'Connecting…', open: 'Connected', stopped: 'Disconnected' };
-    setText(label, text[state.kind]);
+    const short = { connecting: 'Connecting…', open: 'Connected', waiting: 'Offline', stopped: 'Disconnected' };
+    setText(byId('conn-state'), state.kind === 'connecting' && state.attempt > 0 ? 'Reconnecting…' : short[state.kind]);
+    const banner = byId('conn-banner');
+    banner.hidden = state.kind !== 'waiting';
+    if (state.kind !== 'waiting') return;
+    const render = (): void => {
+      const s = Math.max(0, Math.ceil((state.retryAt - Date.now()) / 1000));
+      setText(byId('conn-banner-text'), `Connection lost. Retrying in ${s}s; messages you send meanwhile can be retried.`);
+    };
+    render();
+    this.countdown = setInterval(render, 1000);
   }
 
   private async logout(): Promise<void> {
