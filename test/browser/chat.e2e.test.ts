@@ -250,3 +250,19 @@ describe('web client on a node with OpenID Connect', { timeout: 60_000 }, () => 
     await context.close();
   });
 });
+
+describe('web client on a node in presence mode "watch"', { timeout: 60_000 }, () => {
+  const { join } = useNode({ CHAT_PRESENCE: 'watch' });
+
+  it('follows the presence of the people it has a direct conversation with', async () => {
+    const nora = await join('nora');
+    const omar = await join('omar');
+    await nora.page.reload();
+    await connected(nora.page);
+    await person(nora.page, 'people', 'omar', 'online').locator('button').click();
+    await nora.page.locator('#conv-title', { hasText: 'omar' }).waitFor();
+    await omar.context.close();
+    await person(nora.page, 'dm', 'omar', 'grace').waitFor();
+    await person(nora.page, 'dm', 'omar', 'offline').waitFor();
+  });
+});

@@ -17,6 +17,8 @@ const TICK_MS = 5_000;
 /** A timer tick this late means the machine slept: the socket may be dead without knowing it. */
 const SLEPT_MS = 15_000;
 const PROBE_TIMEOUT_MS = 5_000;
+/** The node accepts 1–1000 names per watch frame. */
+const WATCH_BATCH = 1000;
 /** Close codes after which this session must not reconnect (src/transport/close-codes.ts). */
 const FINAL_CLOSE: Record<number, string> = {
   4001: 'You have logged out (in this or another window).',
@@ -58,6 +60,8 @@ class ChatApp {
   /** What each outstanding list-users request was for; the server answers in order. */
   private requests: ('page' | 'probe')[] = [];
   private probeTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Users sent in a `watch` frame on the current socket. */
+  private readonly watched = new Set<string>();
   private lastTick = Date.now();
   private countdown: ReturnType<typeof setInterval> | undefined;
 
@@ -76,6 +80,7 @@ class ChatApp {
     });
     this.store.subscribe((c) => {
       if (c.kind === 'notice') toast(c.text);
+      if (c.kind === 'conversations') this.watchPeers();
     });
     this.bindPage();
   }
@@ -121,6 +126,8 @@ class ChatApp {
         this.conn.markHealthy();
         if (this.session?.user !== frame.user) this.session = { user: frame.user };
         this.store.welcome(frame);
+        this.watched.clear();
+        this.watchPeers();
         return;
       case 'receive':
       case 'direct':
@@ -173,6 +180,20 @@ class ChatApp {
     if (!this.conn.send({ type: 'list-users', limit: 1 })) return;
     this.requests.push('probe');
     this.probeTimer = setTimeout(() => this.conn.restart(), PROBE_TIMEOUT_MS);
+  }
+
+  /**
+   * Follows the presence of everyone we have a direct conversation with. Needed when the node runs
+   * presence mode `watch`; the node ignores `watch` in mode `all`, so it is always safe to send.
+   */
+  private watchPeers(): void {
+    if (this.conn.state.kind !== 'open') return;
+    const fresh = this.store.peers().filter((p) => !this.watched.has(p));
+    for (let i = 0; i < fresh.length; i += WATCH_BATCH) {
+      const users = fresh.slice(i, i + WATCH_BATCH);
+      if (!this.conn.send({ type: 'watch', users })) return;
+      for (const u of users) this.watched.add(u);
+    }
   }
 
   private loadMorePeople(): void {

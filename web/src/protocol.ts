@@ -82,7 +82,8 @@ export type ServerFrame =
 export type ClientFrame =
   | { type: 'message'; text: string; cid: string }
   | { type: 'direct'; to: string; text: string; cid: string }
-  | { type: 'list-users'; after?: string; limit?: number };
+  | { type: 'list-users'; after?: string; limit?: number }
+  | { type: 'watch' | 'unwatch'; users: string[] };
 
 /** Same rule as the server's dev login (PROTOCOL.md). */
 export const USERNAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,63}$/;

@@ -218,17 +218,24 @@ export class ChatStore {
     conv.messages = conv.messages.filter((m) => m !== entry.msg);
   }
 
+  /** Applies presence changes; `online` counts users whose status is online (grace excluded). */
   presence(frame: PresenceFrame): void {
-    const complete = this.usersCursor === null;
     for (const { user, status } of frame.changes) {
-      const was = this.users.has(user);
+      const was = this.users.get(user) === 'online';
       if (status === 'offline') this.users.delete(user);
       else this.users.set(user, status);
-      const is = status !== 'offline';
-      if (!complete && was !== is) this.online += is ? 1 : -1;
+      const is = status === 'online';
+      if (was !== is) this.online += is ? 1 : -1;
     }
-    if (complete) this.online = this.users.size;
+    if (this.usersCursor === null) this.online = [...this.users.values()].filter((s) => s === 'online').length;
     this.emit({ kind: 'users' });
+  }
+
+  /** People with a direct conversation here: the users a `watch` presence mode must follow. */
+  peers(): string[] {
+    const out: string[] = [];
+    for (const conv of this.conversations.values()) if (conv.peer !== undefined) out.push(conv.peer);
+    return out;
   }
 
   usersPage(frame: UsersFrame): void {
