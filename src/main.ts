@@ -2,7 +2,10 @@
  * @module main
  * `npm start`: reads the configuration, starts the node, and stops it cleanly on SIGINT/SIGTERM.
  */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig } from './config.ts';
+import { staticRoutes } from './http/static-routes.ts';
 import { createLogger } from './logger.ts';
 import { createChatNode } from './node.ts';
 
@@ -18,7 +21,10 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const logger = createLogger(config);
-  const node = createChatNode(config, logger);
+  const webRoot = fileURLToPath(new URL('../web/dist', import.meta.url));
+  const site = existsSync(webRoot) ? staticRoutes(webRoot) : { routes: [], files: 0 };
+  if (site.files === 0) logger.warn({ webRoot }, 'web client not built (npm run build): serving the API only');
+  const node = createChatNode(config, logger, { extraRoutes: () => site.routes });
   if (node.sessions.generated) {
     logger.warn('no CHAT_SESSION_SECRET configured: generated a signing key; sessions end when the node restarts');
   }
