@@ -152,7 +152,8 @@ export class Connection {
     if (id <= this.seenFloor || this.seen.has(id)) return false;
     this.seen.add(id);
     if (this.seen.size > SEEN_LIMIT) {
-      const oldest = Math.min(...this.seen);
+      // Ids arrive in increasing order, so the first inserted is the oldest.
+      const oldest = this.seen.values().next().value ?? 0;
       this.seen.delete(oldest);
       this.seenFloor = Math.max(this.seenFloor, oldest);
     }

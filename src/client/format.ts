@@ -34,8 +34,10 @@ export function formatUserList(users: UserEntry[]): string {
   return users.map((user) => (user.status === 'online' ? user.name : `${user.name} (${STATUS_WORD[user.status] ?? user.status})`)).join(', ');
 }
 
+/** `* 2 online, 1 away: alice, bob, carol (away)` (users in grace are listed but not counted online). */
 export function formatUsers(users: UserEntry[], online: number): string {
-  return `* ${online} online: ${formatUserList(users)}`;
+  const away = users.filter((user) => user.status === 'grace').length;
+  return `* ${online} online${away > 0 ? `, ${away} away` : ''}: ${formatUserList(users)}`;
 }
 
 /** The greeting on the first connection, or a short note on each resumed one. */

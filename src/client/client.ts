@@ -1,0 +1,281 @@
+/**
+ * The console client's behaviour: log in (retrying while the node is unreachable), keep a connection,
+ * run typed lines as commands one at a time — each send waits for the node's echo of its cid, so lines
+ * keep their order and nothing is lost across reconnects — and log out on `x` or end of input.
+ */
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isValidUsername } from '../domain/names.ts';
+import { Backoff, type BackoffOptions, formatDelay } from './backoff.ts';
+import { parseCommand, type Command } from './commands.ts';
+import { Connection, type SessionEnd } from './connection.ts';
+import * as format from './format.ts';
+import type { ClientFrame, ErrorFrame, ServerFrame, UsersFrame } from './frames.ts';
+import { HttpError, type Session, UnreachableError, login, logout } from './http.ts';
+import type { Terminal } from './terminal.ts';
+
+export interface ClientOptions {
+  /** http(s)://host:port of the node. */
+  url: string;
+  user: string | undefined;
+  backoff: BackoffOptions;
+  stableMs: number;
+  keepaliveMs: number;
+}
+
+/** Exit codes: 0 logged out normally, 1 failure, 2 bad usage or user name, 3 session ended by the node. */
+export const Exit = { Ok: 0, Failure: 1, Usage: 2, SessionEnded: 3 } as const;
+
+type Outcome = { kind: 'accepted' } | { kind: 'refused'; error: ErrorFrame } | { kind: 'lost' };
+type SendFrame = Extract<ClientFrame, { type: 'message' | 'direct' }>;
+
+export class ConsoleClient {
+  private session: Session | undefined;
+  private connection: Connection | undefined;
+  private readonly pending = new Map<string, (outcome: Outcome) => void>();
+  private usersWaiter: ((page: UsersFrame | undefined) => void) | undefined;
+  private readonly cidPrefix = randomBytes(4).toString('hex');
+  private cidCounter = 0;
+  private quitting = false;
+  private finish!: (code: number) => void;
+  private readonly finished = new Promise<number>((resolve) => (this.finish = resolve));
+
+  constructor(
+    private readonly options: ClientOptions,
+    private readonly terminal: Terminal,
+  ) {}
+
+  /** Runs until the user quits, input ends or the session ends; resolves with the exit code. */
+  async run(): Promise<number> {
+    void this.start().then(this.finish, (error: unknown) => {
+      this.terminal.fail(`actor-chat-client: ${error instanceof Error ? error.message : String(error)}`);
+      this.finish(Exit.Failure);
+    });
+    const code = await this.finished;
+    this.connection?.stop();
+    return code;
+  }
+
+  /** Ctrl-C or SIGTERM: log out as `x` would, without waiting for pending sends. */
+  interrupt(): void {
+    if (this.quitting) {
+      this.finish(130);
+      return;
+    }
+    void this.quit().then(this.finish);
+  }
+
+  private async start(): Promise<number> {
+    const user = this.options.user ?? (await this.terminal.ask('user name: '))?.trim();
+    if (!user) {
+      this.terminal.fail('actor-chat-client: no user name given (use --user <name>)');
+      return Exit.Usage;
+    }
+    if (!isValidUsername(user)) {
+      this.terminal.fail(`actor-chat-client: invalid user name "${user}": use 1–64 letters, digits or _.@+- starting with a letter or digit`);
+      return Exit.Usage;
+    }
+    const session = await this.loginUntilReachable(user);
+    if (typeof session === 'number') return session;
+    this.session = session;
+    this.terminal.setPrompt(`${session.user}> `);
+    this.connection = this.connect();
+    this.connection.start();
+    return this.commandLoop();
+  }
+
+  private async loginUntilReachable(user: string): Promise<Session | number> {
+    const backoff = new Backoff(this.options.backoff);
+    for (;;) {
+      try {
+        return await login(this.options.url, user);
+      } catch (error) {
+        if (error instanceof HttpError && error.code === 'invalid_username') {
+          this.terminal.fail(`actor-chat-client: invalid user name "${user}": ${error.message}`);
+          return Exit.Usage;
+        }
+        if (error instanceof HttpError && !error.retryable) {
+          this.terminal.fail(`actor-chat-client: login refused: ${error.code}: ${error.message}`);
+          return Exit.Failure;
+        }
+        if (!(error instanceof HttpError || error instanceof UnreachableError)) throw error;
+        const delay = backoff.next();
+        const why = error instanceof HttpError ? `login failed (${error.status} ${error.code})` : error.message;
+        this.terminal.print(`* ${why}; retrying in ${formatDelay(delay)}`);
+        await sleep(delay);
+      }
+    }
+  }
+
+  private connect(): Connection {
+    const wsUrl = `${this.options.url.replace(/^http/, 'ws')}/ws`;
+    return new Connection({
+      wsUrl,
+      token: () => this.session?.token ?? '',
+      backoff: new Backoff(this.options.backoff),
+      stableMs: this.options.stableMs,
+      keepaliveMs: this.options.keepaliveMs,
+      handlers: {
+        frame: (frame, resumedAfter) => this.onFrame(frame, resumedAfter),
+        ready: () => this.onReady(),
+        notice: (text) => this.terminal.print(text),
+        ended: (reason, detail) => void this.onEnded(reason, detail),
+      },
+    });
+  }
+
+  private async commandLoop(): Promise<number> {
+    for (;;) {
+      const line = await this.terminal.nextLine();
+      if (line === undefined) return this.quit();
+      const command = parseCommand(line);
+      if (command.kind === 'quit') return this.quit();
+      await this.execute(command);
+    }
+  }
+
+  private async execute(command: Exclude<Command, { kind: 'quit' }>): Promise<void> {
+    switch (command.kind) {
+      case 'message':
+        return this.deliver({ type: 'message', text: command.text, cid: this.nextCid() });
+      case 'direct':
+        return this.deliver({ type: 'direct', to: command.to, text: command.text, cid: this.nextCid() });
+      case 'users':
+        return this.listUsers();
+      case 'help':
+        return this.terminal.print(format.HELP);
+      case 'invalid':
+        return this.terminal.print(`! ${command.problem}`);
+      case 'empty':
+        return;
+    }
+  }
+
+  /** Sends until the node accepts or refuses it; resends after a reconnect or a rate-limit pause. */
+  private async deliver(frame: SendFrame): Promise<void> {
+    const pause = new Backoff({ minMs: 250, maxMs: 5000 });
+    for (;;) {
+      await this.connection!.whenReady();
+      const outcome = await this.sendOnce(frame);
+      if (outcome.kind === 'accepted') return;
+      if (outcome.kind === 'refused' && outcome.error.code !== 'rate_limited') {
+        this.terminal.print(format.formatError(outcome.error));
+        return;
+      }
+      if (outcome.kind === 'refused') await sleep(Math.max(pause.next(), 50));
+    }
+  }
+
+  private sendOnce(frame: SendFrame): Promise<Outcome> {
+    if (!this.connection!.send(frame)) return Promise.resolve({ kind: 'lost' });
+    return new Promise((resolve) => this.pending.set(frame.cid, resolve));
+  }
+
+  private async listUsers(): Promise<void> {
+    const users: UsersFrame['users'] = [];
+    let after: string | undefined;
+    let online = 0;
+    for (;;) {
+      await this.connection!.whenReady();
+      const page = await this.requestUsers(after);
+      if (!page) continue; // lost with the connection: ask again for the same page
+      users.push(...page.users);
+      online = page.online;
+      if (page.next === null || page.next === undefined) break;
+      after = page.next;
+    }
+    this.terminal.print(format.formatUsers(users, online));
+  }
+
+  private requestUsers(after: string | undefined): Promise<UsersFrame | undefined> {
+    const frame: ClientFrame = after === undefined ? { type: 'list-users' } : { type: 'list-users', after };
+    if (!this.connection!.send(frame)) return Promise.resolve(undefined);
+    return new Promise((resolve) => (this.usersWaiter = resolve));
+  }
+
+  private onFrame(frame: ServerFrame, resumedAfter: number | undefined): void {
+    switch (frame.type) {
+      case 'welcome':
+        return this.terminal.print(format.formatWelcome(frame, resumedAfter));
+      case 'receive':
+      case 'direct':
+        this.settle(frame.cid, { kind: 'accepted' });
+        return this.terminal.print(frame.type === 'receive' ? format.formatReceive(frame) : format.formatDirect(frame));
+      case 'presence':
+        for (const line of format.formatPresence(frame)) this.terminal.print(line);
+        return;
+      case 'users':
+        return this.takeUsers(frame);
+      case 'error':
+        if (frame.cid !== undefined && this.settle(frame.cid, { kind: 'refused', error: frame })) return;
+        return this.terminal.print(format.formatError(frame));
+      case 'history-gap':
+        return this.terminal.print(format.formatHistoryGap(frame));
+      case 'pong':
+        return;
+    }
+  }
+
+  private settle(cid: string | undefined, outcome: Outcome): boolean {
+    const resolve = cid === undefined ? undefined : this.pending.get(cid);
+    if (!resolve) return false;
+    this.pending.delete(cid!);
+    resolve(outcome);
+    return true;
+  }
+
+  private takeUsers(frame: UsersFrame): void {
+    const waiter = this.usersWaiter;
+    this.usersWaiter = undefined;
+    if (waiter) waiter(frame);
+    else this.terminal.print(format.formatUsers(frame.users, frame.online));
+  }
+
+  /** A new socket finished its replay: whatever is still pending was sent on a dead one. */
+  private onReady(): void {
+    for (const cid of [...this.pending.keys()]) this.settle(cid, { kind: 'lost' });
+    const waiter = this.usersWaiter;
+    this.usersWaiter = undefined;
+    waiter?.(undefined);
+  }
+
+  private async onEnded(reason: SessionEnd, detail: string): Promise<void> {
+    if (this.quitting) return;
+    if (reason === 'logged_out') {
+      this.terminal.print(`* logged out: ${detail}`);
+      this.finish(Exit.SessionEnded);
+      return;
+    }
+    if (!this.terminal.interactive) {
+      this.terminal.print(`! ${reason}: ${detail}; log in again`);
+      this.finish(Exit.SessionEnded);
+      return;
+    }
+    this.terminal.print(`* ${reason.replace('_', ' ')}: logging in again`);
+    const session = await this.loginUntilReachable(this.session!.user);
+    if (typeof session === 'number') return this.finish(session);
+    this.session = session;
+    this.connection!.start();
+  }
+
+  private async quit(): Promise<number> {
+    this.quitting = true;
+    const session = this.session;
+    if (!session) return Exit.Ok;
+    try {
+      await logout(this.options.url, session);
+    } catch (error) {
+      this.terminal.print(`! logout failed: ${error instanceof Error ? error.message : String(error)}`);
+      return Exit.Failure;
+    } finally {
+      this.connection?.stop();
+    }
+    this.terminal.print(`* logged out ${session.user}`);
+    return Exit.Ok;
+  }
+
+  private nextCid(): string {
+    this.cidCounter += 1;
+    return `${this.cidPrefix}-${this.cidCounter}`;
+  }
+}
