@@ -155,6 +155,17 @@ describe('console client', () => {
     expect(await alice.exited).toBe(3);
   });
 
+  it('runs the same way from the package bin', async () => {
+    const bob = await connect('bob');
+    const alice = ClientProcess.startBin(['--url', node.url, '--user', 'alice']);
+    processes.push(alice);
+    await alice.waitFor(/^\* connected as alice/);
+    alice.write('via the bin', 'x');
+    expect(await alice.exited).toBe(0);
+    await bob.next(presenceOf('alice', 'offline'));
+    expect(textsFrom(bob, 'alice')).toEqual(['via the bin']);
+  });
+
   it('refuses an invalid user name with exit code 2 and a clear message', async () => {
     const client = startClient(['--user', 'not a name']);
     expect(await client.exited).toBe(2);

@@ -109,9 +109,13 @@ export class Connection {
       const status = response.statusCode ?? 0;
       let body = '';
       response.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      response.on('end', () => finish(() => this.refused(status, body)));
+      // With this listener ws leaves the handshake to us: read the error body, then abort it.
+      response.on('end', () => {
+        finish(() => this.refused(status, body));
+        request.destroy();
+        socket.terminate();
+      });
       response.on('error', (error: Error) => finish(() => this.retry(`upgrade answer broken: ${error.message}`)));
-      request.destroy();
     });
     socket.on('close', (code: number, reason: Buffer) => finish(() => this.closed(code, reason.toString(), failure)));
   }

@@ -34,6 +34,11 @@ export class ClientProcess {
     return new ClientProcess(child);
   }
 
+  /** The package bin, `bin/actor-chat-client.mjs`, run through its shebang. */
+  static startBin(args: string[]): ClientProcess {
+    return new ClientProcess(spawn(`${ROOT}bin/actor-chat-client.mjs`, args, { cwd: ROOT, stdio: 'pipe' }));
+  }
+
   write(...lines: string[]): void {
     this.child.stdin.write(lines.map((line) => `${line}\n`).join(''));
   }
