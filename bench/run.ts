@@ -16,6 +16,7 @@ import {
   installCleanup,
   pinToCore,
   raiseFileLimit,
+  renice,
   type ServerProc,
   startServer,
 } from './lib/proc.ts';
@@ -40,7 +41,8 @@ const USAGE = `npm run bench -- [flags]
   --json=FILE               JSON results (default bench/results/latest.json)
   --storm-sizes=1000,10000,50000   --storm-all-sizes=1000,5000
   --fanout-clients=N --rates=100,200,… --step-ms=N --idle-users=N --churn-cycles=N --resume-clients=N
-  --profile                 run actor-chat under --cpu-prof (profiles in bench/results/profiles/)`;
+  --profile                 run actor-chat under --cpu-prof (profiles in bench/results/profiles/)
+  --nice=-10                run servers and load generator at this nice value (on a shared machine)`;
 
 export interface RunResult {
   error?: string;
@@ -58,7 +60,17 @@ function numbers(value: string | undefined): number[] | undefined {
   return value === undefined ? undefined : value.split(',').map((v) => Number(v.trim())).filter((n) => n > 0);
 }
 
-function parseCli(): { config: BenchConfig; scenarios: ScenarioId[]; servers: TargetId[]; out: string; json: string; profile: boolean } {
+interface Cli {
+  config: BenchConfig;
+  scenarios: ScenarioId[];
+  servers: TargetId[];
+  out: string;
+  json: string;
+  profile: boolean;
+  nice: number;
+}
+
+function parseCli(): Cli {
   const { values } = parseArgs({
     options: {
       quick: { type: 'boolean', default: false },
@@ -76,6 +88,7 @@ function parseCli(): { config: BenchConfig; scenarios: ScenarioId[]; servers: Ta
       'churn-cycles': { type: 'string' },
       'resume-clients': { type: 'string' },
       profile: { type: 'boolean', default: false },
+      nice: { type: 'string', default: '0' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -107,6 +120,7 @@ function parseCli(): { config: BenchConfig; scenarios: ScenarioId[]; servers: Ta
     out: resolve(values.out ?? (quick ? 'bench/results/quick.md' : 'docs/benchmarks.md')),
     json: resolve(values.json ?? (quick ? 'bench/results/quick.json' : 'bench/results/latest.json')),
     profile: values.profile,
+    nice: Number(values.nice),
   };
 }
 
@@ -121,26 +135,33 @@ async function runOne(
   targetId: TargetId,
   config: BenchConfig,
   profileDir: string | undefined,
+  nice: number,
 ): Promise<RunResult> {
   const target = TARGETS[targetId];
   const scope = new Scope();
   const servers: ServerProc[] = [];
+  const warnings: string[] = [];
   const env: ScenarioEnv = {
     target,
     scope,
     config,
     log: (message) => log(`  ${scenario}/${targetId}: ${message}`),
-    start: async (presence) => {
+    warn: (message) => {
+      warnings.push(message);
+      log(`  ${scenario}/${targetId}: warning: ${message}`);
+    },
+    start: async (presence, overrides = {}) => {
       if (scope.aborted) throw new Error('scenario aborted');
       const port = await freePort();
       const server = await startServer({
         name: targetId,
         args: target.nodeArgs(targetId === 'actor-chat' ? profileDir : undefined),
-        env: target.env(port, presence),
+        env: { ...target.env(port, presence), ...(target.id === 'actor-chat' ? overrides : {}) },
         port,
         readyPath: target.readyPath,
         core: 1,
         startTimeoutMs: 30_000,
+        nice,
       });
       servers.push(server);
       return server;
@@ -157,12 +178,12 @@ async function runOne(
         timer = setTimeout(() => reject(new Error(`timed out after ${config.scenarioTimeoutMs} ms`)), config.scenarioTimeoutMs);
       }),
     ]);
-    return result as unknown as RunResult;
+    return { ...(result as unknown as RunResult), ...(warnings.length > 0 ? { warnings } : {}) };
   } catch (error) {
     const message = (error as Error).message;
     const tails = servers.map((s) => (s.exited() ? `\n${s.name} exited:\n${s.tail()}` : '')).join('');
     log(`  ${scenario}/${targetId}: FAILED ${message}${tails}`);
-    return { error: message };
+    return { error: message, ...(warnings.length > 0 ? { warnings } : {}) };
   } finally {
     clearTimeout(timer);
     scope.dispose();
@@ -191,6 +212,10 @@ async function main(): Promise<void> {
     idle.users = Math.min(idle.users, maxSockets);
   }
   pinToCore(process.pid, 0);
+  if (cli.nice !== 0 && !renice(process.pid, cli.nice)) {
+    notes.push(`could not renice to ${cli.nice}: ran at normal priority`);
+    cli.nice = 0;
+  }
   let servers = cli.servers;
   if (servers.includes('actor-chat') && !existsSync('src/main.ts')) {
     log('actor-chat: src/main.ts does not exist yet, skipping it');
@@ -206,6 +231,7 @@ async function main(): Promise<void> {
       quick: cli.config.quick,
       pinning: 'servers on core 1, load generator on core 0 (taskset)',
       openFilesLimit: limit,
+      nice: cli.nice,
       notes,
     },
     config: cli.config,
@@ -218,7 +244,7 @@ async function main(): Promise<void> {
     results.results[scenario] = byTarget;
     for (const targetId of servers) {
       log(`${scenario} / ${targetId}`);
-      byTarget[targetId] = await runOne(scenario, targetId, cli.config, profileDir);
+      byTarget[targetId] = await runOne(scenario, targetId, cli.config, profileDir, cli.nice);
     }
   }
   results.meta.seconds = Math.round((Date.now() - startedAt) / 1000);

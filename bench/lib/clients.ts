@@ -150,3 +150,18 @@ export function userNames(prefix: string, count: number): string[] {
 export function retag(): void {
   runTag = Date.now().toString(36).slice(-4);
 }
+
+/**
+ * Opens and closes one throwaway socket before anything is measured, so first-use costs (lazy
+ * initialisation, JIT) do not land in the numbers. Returns a warning when the server dropped it.
+ */
+export async function warmUp(scope: Scope, target: Target, server: ServerProc, settleMs = 300): Promise<string | undefined> {
+  const pool = scope.pool(server, 1);
+  const token = await login(pool, `warm${Date.now().toString(36)}`);
+  const ws = await connect(scope, target, server, token, 0);
+  await new Promise((resolve) => setTimeout(resolve, settleMs));
+  const dropped = ws.isClosed ? `the server dropped the warm-up socket (${ws.closeInfo ?? 'no close frame: 1006'})` : undefined;
+  await ws.close();
+  pool.close();
+  return dropped;
+}

@@ -20,8 +20,11 @@ export interface ScenarioEnv {
   target: Target;
   scope: Scope;
   config: BenchConfig;
-  start(presence: PresenceMode): Promise<ServerProc>;
+  /** starts a fresh server; `overrides` adds environment variables (actor-chat configuration) */
+  start(presence: PresenceMode, overrides?: Record<string, string>): Promise<ServerProc>;
   log(message: string): void;
+  /** a remark that belongs in the report next to this scenario's numbers */
+  warn(message: string): void;
 }
 
 export function percentile(sorted: readonly number[], p: number): number {

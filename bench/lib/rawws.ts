@@ -56,6 +56,8 @@ export class RawWs {
   frames = 0;
   welcomed = false;
   isClosed = false;
+  /** the server's close frame (`code reason`), or the socket error, for diagnostics */
+  closeInfo: string | undefined;
   readonly ready: Promise<void>;
   readonly closed: Promise<void>;
   onData: RawWsOptions['onData'];
@@ -82,7 +84,10 @@ export class RawWs {
     this.closed = new Promise<void>((resolve) => this.socket.once('close', () => resolve()));
     this.socket.once('connect', () => this.socket.write(this.upgradeRequest()));
     this.socket.on('data', (chunk: Buffer) => (this.upgraded ? this.onFrames(chunk) : this.onHandshake(chunk)));
-    this.socket.on('error', (error) => this.rejectReady(error));
+    this.socket.on('error', (error) => {
+      this.closeInfo ??= error.message;
+      this.rejectReady(error);
+    });
     this.socket.once('close', () => {
       this.isClosed = true;
       this.rejectReady(new Error(this.upgraded ? 'closed before welcome' : `closed during upgrade ${this.head.slice(0, 60)}`));
@@ -176,6 +181,8 @@ export class RawWs {
       return;
     }
     if (opcode === OP_CLOSE) {
+      const code = end - start >= 2 ? buf.readUInt16BE(start) : 1005;
+      this.closeInfo = `${code} ${buf.toString('utf8', Math.min(end, start + 2), end)}`;
       this.socket.end();
       return;
     }

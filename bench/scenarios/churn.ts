@@ -7,11 +7,14 @@ import { connect, login, mapLimit, userNames } from '../lib/clients.ts';
 import { round, type ScenarioEnv } from '../lib/env.ts';
 import { cpuMicros, sleep } from '../lib/proc.ts';
 
+const GRACE_MS = 100;
+
 export interface ChurnResult {
   cycles: number;
   concurrency: number;
   serverUsPerCycle: number;
   wallUsPerCycle: number;
+  graceMs?: number;
 }
 
 async function settle(pid: number, maxMs: number): Promise<void> {
@@ -28,7 +31,8 @@ async function settle(pid: number, maxMs: number): Promise<void> {
 
 export async function churn(env: ScenarioEnv): Promise<ChurnResult> {
   const { cycles, concurrency } = env.config.churn;
-  const server = await env.start('all');
+  // A short grace period, so the user's whole lifecycle (grace → offline) falls inside the window.
+  const server = await env.start('all', { CHAT_GRACE_MS: String(GRACE_MS) });
   const pool = env.scope.pool(server, concurrency);
   const cycle = async (name: string, index: number): Promise<void> => {
     const token = await login(pool, name);
@@ -48,5 +52,6 @@ export async function churn(env: ScenarioEnv): Promise<ChurnResult> {
     concurrency,
     serverUsPerCycle: round(cpuUs / cycles, 1),
     wallUsPerCycle: round(wallUs / cycles, 1),
+    ...(env.target.id === 'actor-chat' ? { graceMs: GRACE_MS } : {}),
   };
 }

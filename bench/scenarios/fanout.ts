@@ -4,8 +4,8 @@
  * probe sockets read the send time embedded in the text (`@<ms>:`) for latency; the server's CPU
  * time over the step divided by the deliveries gives µs per delivery.
  */
-import { performance } from 'node:perf_hooks';
-import { connectAll, loginAll, userNames } from '../lib/clients.ts';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { connectAll, loginAll, userNames, warmUp } from '../lib/clients.ts';
 import { percentile, round, type ScenarioEnv } from '../lib/env.ts';
 import { cpuMicros, type ServerProc, sleep } from '../lib/proc.ts';
 import type { RawWs } from '../lib/rawws.ts';
@@ -25,6 +25,8 @@ export interface FanoutStep {
   serverCpuMs: number;
   usPerDelivery: number;
   clientCpuPct: number;
+  /** the load generator's own event-loop delay, p99 (ms): high means latency is partly the client's */
+  clientLoopP99Ms: number;
   senderLagging: boolean;
   clean: boolean;
 }
@@ -93,6 +95,8 @@ async function runStep(rig: Rig, rate: number, step: number): Promise<FanoutStep
   const errorsBefore = rig.errors;
   rig.latencies.length = 0;
   rig.recording = true;
+  const loop = monitorEventLoopDelay({ resolution: 5 });
+  loop.enable();
   const cpu0 = cpuMicros(server.pid);
   const client0 = process.cpuUsage();
   const wall0 = performance.now();
@@ -104,6 +108,7 @@ async function runStep(rig: Rig, rate: number, step: number): Promise<FanoutStep
   const wallMs = performance.now() - wall0;
   const cpuUs = cpuMicros(server.pid) - cpu0;
   const client = process.cpuUsage(client0);
+  loop.disable();
   rig.recording = false;
   const received = totalFrames(sockets) - base;
   const sorted = rig.latencies.slice().sort((a, b) => a - b);
@@ -126,6 +131,7 @@ async function runStep(rig: Rig, rate: number, step: number): Promise<FanoutStep
     serverCpuMs: round(cpuUs / 1000, 1),
     usPerDelivery: round(cpuUs / Math.max(1, received), 3),
     clientCpuPct: Math.round(((client.user + client.system) / 1000 / wallMs) * 100),
+    clientLoopP99Ms: round(loop.percentile(99) / 1e6, 1),
     senderLagging: lagging,
     clean: loss === 0 && closed === 0 && errors === 0 && p99 <= p99LimitMs && sorted.length > 0,
   };
@@ -134,13 +140,15 @@ async function runStep(rig: Rig, rate: number, step: number): Promise<FanoutStep
 function describe(step: FanoutStep): string {
   return (
     `rate ${step.rate}/s: ${step.received}/${step.expected} delivered, p50 ${step.p50Ms} ms, p99 ${step.p99Ms} ms, ` +
-    `${step.usPerDelivery} µs/delivery, client cpu ${step.clientCpuPct}%${step.clean ? '' : ' ✗'}`
+    `${step.usPerDelivery} µs/delivery, client cpu ${step.clientCpuPct}% (loop p99 ${step.clientLoopP99Ms} ms)${step.clean ? '' : ' ✗'}`
   );
 }
 
 async function buildRig(env: ScenarioEnv): Promise<Rig> {
   const { clients, senders: senderCount, probes } = env.config.fanout;
   const server = await env.start('all');
+  const dropped = await warmUp(env.scope, env.target, server);
+  if (dropped !== undefined) env.warn(dropped);
   const tokens = await loginAll(env.scope, env.scope.pool(server, 16), userNames('f', clients));
   const sockets = await connectAll(env.scope, env.target, server, tokens, 64);
   const rig: Rig = { env, server, sockets, senders: [], latencies: [], recording: false, errors: 0, firstError: null };

@@ -2,7 +2,7 @@
  * (b) Idle memory: N users, each with its own login, connected and idle; the server's RSS growth
  * from before the first login to after the last socket settled, divided by N.
  */
-import { connectAll, loginAll, userNames } from '../lib/clients.ts';
+import { connectAll, loginAll, userNames, warmUp } from '../lib/clients.ts';
 import { round, type ScenarioEnv } from '../lib/env.ts';
 import { cpuMicros, rssBytes, sleep } from '../lib/proc.ts';
 
@@ -19,6 +19,8 @@ export interface IdleResult {
 export async function idle(env: ScenarioEnv): Promise<IdleResult> {
   const { users, presence } = env.config.idle;
   const server = await env.start(presence);
+  const dropped = await warmUp(env.scope, env.target, server);
+  if (dropped !== undefined) env.warn(dropped);
   const pool = env.scope.pool(server, 32);
   // Warm up lazily initialised code paths so they do not count as per-connection memory.
   const warm = await loginAll(env.scope, pool, userNames('w', 20));
@@ -34,7 +36,7 @@ export async function idle(env: ScenarioEnv): Promise<IdleResult> {
   const rssAfter = rssBytes(server.pid);
   const cpuAfter = cpuMicros(server.pid);
   const closed = sockets.filter((ws) => ws.isClosed).length;
-  if (closed > 0) env.log(`warning: ${closed} idle sockets were closed by the server`);
+  if (closed > 0) env.warn(`${closed} of ${users} idle sockets were closed by the server`);
   return {
     users,
     presence,

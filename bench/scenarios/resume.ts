@@ -3,7 +3,7 @@
  * messages are posted, and all N reconnect at once with `after=L`. Measured: the time from the
  * first reconnect until every client has received all M missed messages.
  */
-import { connect, connectAll, loginAll, userNames, withTimeout } from '../lib/clients.ts';
+import { connect, connectAll, loginAll, userNames, warmUp, withTimeout } from '../lib/clients.ts';
 import { round, type ScenarioEnv } from '../lib/env.ts';
 import { cpuMicros, sleep } from '../lib/proc.ts';
 import type { RawWs } from '../lib/rawws.ts';
@@ -44,6 +44,8 @@ function echoWatcher(): { onData: (buf: Buffer, s: number, e: number) => void; w
 export async function resume(env: ScenarioEnv): Promise<ResumeResult> {
   const { clients, missed } = env.config.resume;
   const server = await env.start('all');
+  const dropped = await warmUp(env.scope, env.target, server);
+  if (dropped !== undefined) env.warn(dropped);
   const tokens = await loginAll(env.scope, env.scope.pool(server, 32), userNames('r', clients + 1));
   const senderToken = tokens.pop() as string;
   const echo = echoWatcher();
