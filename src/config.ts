@@ -4,9 +4,12 @@
  * object. A bad value stops start-up with a message naming the variable. Nothing else reads
  * `process.env`.
  */
+import { readFileSync } from 'node:fs';
 
 export type PresenceMode = 'all' | 'watch';
-export type JournalConfig = { kind: 'memory' } | { kind: 'file'; path: string };
+export type JournalConfig =
+  | { kind: 'memory' }
+  | { kind: 'file'; path: string; fsync: 'always' | 'interval' | 'never'; fsyncMs: number; compactAbove: number };
 
 export interface Config {
   host: string;
@@ -27,7 +30,16 @@ export interface Config {
     ttlSeconds: number;
   };
   devLogin: boolean;
-  oidc?: { issuer: string; clientId: string; clientSecret: string; nameClaim: string };
+  oidc?: {
+    issuer: string;
+    clientId: string;
+    clientSecret: string;
+    nameClaim: string;
+    /** Space-separated; must include `openid`. Default `openid email profile`. */
+    scopes: string;
+    /** A separate client for the device flow (Google: a "TVs and Limited Input devices" client). */
+    deviceClient?: { clientId: string; clientSecret: string };
+  };
   tls?: { cert: string; key: string };
   allowedOrigins: string[];
   history: { maxMessages: number; maxAgeMs: number };
@@ -97,7 +109,12 @@ function url(env: Env, name: string, fallback: string): string {
 }
 
 function secrets(env: Env): string[] {
-  const all = [env.CHAT_SESSION_SECRET, ...list(env, 'CHAT_SESSION_PREVIOUS_SECRETS')].filter(
+  const file = env.CHAT_SESSION_SECRET_FILE;
+  if (file && env.CHAT_SESSION_SECRET) {
+    throw new ConfigError('CHAT_SESSION_SECRET_FILE', 'set either CHAT_SESSION_SECRET or CHAT_SESSION_SECRET_FILE, not both');
+  }
+  const current = file ? secretFile(file) : [env.CHAT_SESSION_SECRET];
+  const all = [...current, ...list(env, 'CHAT_SESSION_PREVIOUS_SECRETS')].filter(
     (secret): secret is string => secret !== undefined && secret !== '',
   );
   for (const secret of all) {
@@ -106,10 +123,34 @@ function secrets(env: Env): string[] {
   return all;
 }
 
+/** A key file: one secret per line, the first signs, the others still verify; blank and `#` lines skipped. */
+function secretFile(path: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError('CHAT_SESSION_SECRET_FILE', `cannot read ${path}: ${(error as Error).message}`);
+  }
+  const lines = text.split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== '' && !line.startsWith('#'));
+  if (lines.length === 0) throw new ConfigError('CHAT_SESSION_SECRET_FILE', `${path} holds no secret`);
+  lines.forEach((line, index) => {
+    if (line.length < 32) throw new ConfigError('CHAT_SESSION_SECRET_FILE', `secret ${index + 1} in ${path} has fewer than 32 characters`);
+  });
+  return lines;
+}
+
 function journal(env: Env): JournalConfig {
   const raw = env.CHAT_JOURNAL ?? 'memory';
   if (raw === 'memory' || raw === '') return { kind: 'memory' };
-  if (raw.startsWith('file:') && raw.length > 5) return { kind: 'file', path: raw.slice(5) };
+  if (raw.startsWith('file:') && raw.length > 5) {
+    return {
+      kind: 'file',
+      path: raw.slice(5),
+      fsync: oneOf(env, 'CHAT_JOURNAL_FSYNC', ['always', 'interval', 'never'], 'interval'),
+      fsyncMs: int(env, 'CHAT_JOURNAL_FSYNC_MS', 1000, 1, 60_000),
+      compactAbove: int(env, 'CHAT_JOURNAL_COMPACT_ABOVE', 1_000_000, 10, 1_000_000_000),
+    };
+  }
   throw new ConfigError('CHAT_JOURNAL', `expected "memory" or "file:<path>", got "${raw}"`);
 }
 
@@ -120,7 +161,20 @@ function oidc(env: Env): Config['oidc'] {
   const clientSecret = env.CHAT_OIDC_CLIENT_SECRET;
   if (!clientId) throw new ConfigError('CHAT_OIDC_CLIENT_ID', 'required when CHAT_OIDC_ISSUER is set');
   if (!clientSecret) throw new ConfigError('CHAT_OIDC_CLIENT_SECRET', 'required when CHAT_OIDC_ISSUER is set');
-  return { issuer: url(env, 'CHAT_OIDC_ISSUER', issuer), clientId, clientSecret, nameClaim: env.CHAT_OIDC_NAME_CLAIM || 'email' };
+  const scopes = (env.CHAT_OIDC_SCOPES || 'openid email profile').trim().split(/\s+/).join(' ');
+  if (!scopes.split(' ').includes('openid')) throw new ConfigError('CHAT_OIDC_SCOPES', `must include "openid", got "${scopes}"`);
+  const deviceId = env.CHAT_OIDC_DEVICE_CLIENT_ID;
+  const deviceSecret = env.CHAT_OIDC_DEVICE_CLIENT_SECRET;
+  if (deviceId && !deviceSecret) throw new ConfigError('CHAT_OIDC_DEVICE_CLIENT_SECRET', 'required when CHAT_OIDC_DEVICE_CLIENT_ID is set');
+  if (deviceSecret && !deviceId) throw new ConfigError('CHAT_OIDC_DEVICE_CLIENT_ID', 'required when CHAT_OIDC_DEVICE_CLIENT_SECRET is set');
+  return {
+    issuer: url(env, 'CHAT_OIDC_ISSUER', issuer),
+    clientId,
+    clientSecret,
+    nameClaim: env.CHAT_OIDC_NAME_CLAIM || 'email',
+    scopes,
+    ...(deviceId && deviceSecret ? { deviceClient: { clientId: deviceId, clientSecret: deviceSecret } } : {}),
+  };
 }
 
 function tls(env: Env): Config['tls'] {

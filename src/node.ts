@@ -8,6 +8,7 @@ import type { InspectionEvent } from 'xstate';
 import type { Config } from './config.ts';
 import { Sessions } from './auth/sessions.ts';
 import { MemoryJournal } from './journal/memory.ts';
+import { FileJournal } from './journal/file.ts';
 import type { Journal } from './journal/journal.ts';
 import { ChatRuntime } from './runtime/chat-runtime.ts';
 import { Gateway } from './transport/gateway.ts';
@@ -33,15 +34,15 @@ export interface ChatNode {
 
 const EXPIRY_SWEEP_MS = 60_000;
 
-export function createJournal(config: Readonly<Config>): Journal {
+export function createJournal(config: Readonly<Config>, logger: Logger): Journal {
   if (config.journal.kind === 'memory') {
     return new MemoryJournal({ ...config.history, maxEvents: Math.max(100_000, config.history.maxMessages * 4) });
   }
-  throw new Error(`journal kind "${config.journal.kind}" is not available in this build`);
+  return new FileJournal({ ...config.history, ...config.journal, logger });
 }
 
 export function createChatNode(config: Readonly<Config>, logger: Logger, options: ChatNodeOptions = {}): ChatNode {
-  const journal = options.journal ?? createJournal(config);
+  const journal = options.journal ?? createJournal(config, logger);
   const sessions = new Sessions(config.session);
   const runtime = new ChatRuntime({
     journal,
@@ -66,6 +67,8 @@ export function createChatNode(config: Readonly<Config>, logger: Logger, options
     sessions,
     async start() {
       runtime.start();
+      // Sockets and presence remembered by a durable journal belong to the previous process.
+      runtime.send({ type: 'RECOVER' });
       server = await startServer({
         host: config.host,
         port: config.port,

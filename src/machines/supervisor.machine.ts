@@ -36,12 +36,14 @@ export interface SupervisorContext extends SupervisorInput {
 export type SupervisorEvent =
   | { type: 'LOGIN'; user: string; sid: string; exp: number }
   | { type: 'LOGOUT'; user: string; sid: string; exp: number }
+  | { type: 'BIND_IDENTITY'; user: string; issuer: string; subject: string }
   | { type: 'SOCKET_OPEN'; user: string; sid: string; socket: number }
   | { type: 'SOCKET_CLOSE'; user: string; socket: number }
   | { type: 'POST_GROUP'; from: string; text: string; cid?: string; socket: number }
   | { type: 'POST_DIRECT'; from: string; to: string; text: string; cid?: string; socket: number }
   | { type: 'USER_STATUS'; user: string; status: PresenceStatus }
   | { type: 'EXPIRE_SESSIONS' }
+  | { type: 'RECOVER' }
   | { type: 'DRAIN' };
 
 export type SupervisorEmitted =
@@ -77,6 +79,10 @@ export const supervisorMachine = setup({
       commit(named(enqueue), { type: 'SessionEnded', sid: event.sid, user: event.user, exp: event.exp, reason: 'logout', at: context.now() });
       named(enqueue)({ type: 'tellUser', params: { user: event.user, event: { type: 'LOGOUT' } } });
     }),
+    bindIdentity: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'BIND_IDENTITY') return;
+      commit(named(enqueue), { type: 'IdentityBound', user: event.user, issuer: event.issuer, subject: event.subject, at: context.now() });
+    }),
     openSocket: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'SOCKET_OPEN') return;
       commit(named(enqueue), { type: 'SocketOpened', user: event.user, socket: event.socket, at: context.now() });
@@ -109,6 +115,16 @@ export const supervisorMachine = setup({
         commit(named(enqueue), { type: 'PresenceChanged', user: event.user, status: event.status, previous, at: context.now() });
       }
       if (event.status === 'offline') named(enqueue)({ type: 'releaseUserActor', params: { user: event.user } });
+    }),
+    /** After a restart on a durable journal: the sockets the state remembers died with the old process. */
+    recoverAfterRestart: enqueueActions(({ context, enqueue }) => {
+      const at = context.now();
+      for (const [user, open] of [...context.chat.sockets]) {
+        for (let i = 0; i < open; i++) commit(named(enqueue), { type: 'SocketClosed', user, socket: 0, at });
+      }
+      for (const [user, previous] of [...context.chat.presence.entries()]) {
+        commit(named(enqueue), { type: 'PresenceChanged', user, status: 'offline', previous, at });
+      }
     }),
     expireSessions: enqueueActions(({ context, enqueue }) => {
       commit(named(enqueue), { type: 'SessionsExpired', at: context.now() });
@@ -160,6 +176,8 @@ export const supervisorMachine = setup({
     recipientReachable: ({ context, event }) =>
       event.type === 'POST_DIRECT' && statusOf(context.chat, event.to) !== 'offline',
     sessionRevoked: ({ context, event }) => event.type === 'SOCKET_OPEN' && context.chat.revoked.has(event.sid),
+    /** The name is bound to no identity yet: a binding is journaled once and never replaced. */
+    nameUnbound: ({ context, event }) => event.type === 'BIND_IDENTITY' && !context.chat.identities.has(event.user),
   },
 }).createMachine({
   id: 'supervisor',
@@ -173,12 +191,14 @@ export const supervisorMachine = setup({
       on: {
         LOGIN: { actions: 'startSession' },
         LOGOUT: { actions: 'endSession' },
+        BIND_IDENTITY: { guard: 'nameUnbound', actions: 'bindIdentity' },
         SOCKET_OPEN: [{ guard: 'sessionRevoked', actions: 'rejectRevokedSocket' }, { actions: 'openSocket' }],
         SOCKET_CLOSE: { actions: 'closeSocket' },
         POST_GROUP: { actions: 'postGroupMessage' },
         POST_DIRECT: [{ guard: 'recipientReachable', actions: 'postDirectMessage' }, { actions: 'rejectRecipientOffline' }],
         USER_STATUS: { actions: 'recordPresence' },
         EXPIRE_SESSIONS: { actions: 'expireSessions' },
+        RECOVER: { actions: 'recoverAfterRestart' },
         DRAIN: { target: 'draining' },
       },
     },

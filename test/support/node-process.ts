@@ -1,0 +1,59 @@
+/**
+ * The chat node as a real child process (`tsx src/main.ts`) on port 0, for tests that need
+ * signals: SIGTERM drains, SIGKILL crashes. Parses its JSON log lines from stdout.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface NodeProcess {
+  child: ChildProcess;
+  url: string;
+  wsUrl: string;
+  logs: Array<Record<string, unknown>>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  waitForLog(match: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>;
+}
+
+export function spawnNode(env: Record<string, string>): Promise<NodeProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? '', CHAT_HOST: '127.0.0.1', CHAT_PORT: '0', CHAT_LOG_FORMAT: 'json', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: Array<Record<string, unknown>> = [];
+  const waiters: Array<{ match: (line: Record<string, unknown>) => boolean; resolve: (line: Record<string, unknown>) => void }> = [];
+  let pending = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    pending += chunk.toString();
+    const lines = pending.split('\n');
+    pending = lines.pop()!;
+    for (const text of lines) {
+      if (!text.startsWith('{')) continue;
+      const line = JSON.parse(text) as Record<string, unknown>;
+      logs.push(line);
+      for (const waiter of waiters.filter((candidate) => candidate.match(line))) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve(line);
+      }
+    }
+  });
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  const waitForLog = (match: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> => {
+    const seen = logs.find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve) => waiters.push({ match, resolve }));
+  };
+  return new Promise((resolve, reject) => {
+    exited.then(({ code }) => reject(new Error(`node exited (${code}) before listening: ${stderr}`)));
+    waitForLog((line) => typeof line.url === 'string' && String(line.msg).startsWith('actor-chat listening')).then((line) => {
+      const url = String(line.url);
+      resolve({ child, url, wsUrl: `${url.replace('http', 'ws')}/ws`, logs, exited, waitForLog });
+    });
+  });
+}
