@@ -19,6 +19,8 @@ async function main(): Promise<number> {
   const terminal = new Terminal(process.stdin, process.stdout, process.stderr, () => client?.interrupt());
   client = new ConsoleClient(parsed.options, terminal);
   process.once('SIGTERM', () => client?.interrupt());
+  // On a TTY readline turns Ctrl-C into the interrupt above; with piped stdin it arrives as a signal.
+  if (!terminal.interactive) process.on('SIGINT', () => client?.interrupt());
   const code = await client.run();
   terminal.close();
   return code;

@@ -18,7 +18,7 @@ export class Terminal {
     onInterrupt: () => void,
   ) {
     this.interactive = Boolean(input.isTTY && output.isTTY);
-    this.rl = createInterface({ input, output, terminal: this.interactive });
+    this.rl = createInterface({ input, output, terminal: this.interactive, prompt: '' });
     this.rl.on('line', (line) => this.push(line));
     this.rl.on('close', () => this.end());
     this.rl.on('SIGINT', onInterrupt);
@@ -55,6 +55,7 @@ export class Terminal {
   }
 
   close(): void {
+    if (this.interactive) this.output.write('\r\x1b[K'); // leave no dangling prompt behind
     this.rl.close();
   }
 
