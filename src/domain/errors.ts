@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'forbidden'
   | 'not_found'
   | 'dev_login_disabled'
+  | 'name_taken'
   | 'too_many_sockets'
   | 'server_full'
   | 'shutting_down'
@@ -35,6 +36,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   forbidden: 403,
   not_found: 404,
   dev_login_disabled: 404,
+  name_taken: 409,
   too_many_sockets: 429,
   rate_limited: 429,
   server_full: 503,

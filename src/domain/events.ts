@@ -46,6 +46,18 @@ export interface PresenceChanged {
   at: number;
 }
 
+/**
+ * A user name obtained through OpenID Connect is bound to that identity (issuer + subject) for good:
+ * another identity claiming the same name is refused with `name_taken`.
+ */
+export interface IdentityBound {
+  type: 'IdentityBound';
+  user: string;
+  issuer: string;
+  subject: string;
+  at: number;
+}
+
 /** Periodic housekeeping: sessions and revocations whose token expired by `at` are forgotten. */
 export interface SessionsExpired {
   type: 'SessionsExpired';
@@ -80,6 +92,7 @@ export type DomainEvent =
   | SocketClosed
   | PresenceChanged
   | SessionsExpired
+  | IdentityBound
   | MessageEvent;
 
 export function isMessageEvent(event: DomainEvent): event is MessageEvent {

@@ -19,6 +19,8 @@ export function fromSnapshot(snapshot: StateSnapshot): ChatState {
   for (const [user, count] of snapshot.sockets) state.sockets.set(user, count);
   for (const [sid, session] of snapshot.sessions) state.sessions.set(sid, { ...session });
   for (const [sid, exp] of snapshot.revoked) state.revoked.set(sid, exp);
+  // Snapshots written before identities existed have none.
+  for (const [user, identity] of snapshot.identities ?? []) state.identities.set(user, { ...identity });
   return state;
 }
 

@@ -1,7 +1,7 @@
 /**
  * @module domain/state
- * Chat state as a fold over domain events: presence list, sessions, revocations and the
- * one message sequence. `evolve` applies one event in place (O(log n) per event); replaying
+ * Chat state as a fold over domain events: presence list, sessions, revocations, OIDC name
+ * bindings and the one message sequence. `evolve` applies one event in place (O(log n) per event); replaying
  * the journal through it rebuilds exactly the live state.
  */
 import type { DomainEvent, PresenceStatus } from './events.ts';
@@ -12,6 +12,11 @@ export type ListedStatus = Exclude<PresenceStatus, 'offline'>;
 export interface SessionEntry {
   user: string;
   exp: number;
+}
+
+export interface BoundIdentity {
+  issuer: string;
+  subject: string;
 }
 
 export interface ChatState {
@@ -27,6 +32,8 @@ export interface ChatState {
   sessions: Map<string, SessionEntry>;
   /** Revoked session ids with their token expiry (forgotten after it). */
   revoked: Map<string, number>;
+  /** User names bound to an OpenID Connect identity (issuer + subject). */
+  identities: Map<string, BoundIdentity>;
 }
 
 export function createChatState(): ChatState {
@@ -37,6 +44,7 @@ export function createChatState(): ChatState {
     sockets: new Map(),
     sessions: new Map(),
     revoked: new Map(),
+    identities: new Map(),
   };
 }
 
@@ -62,6 +70,9 @@ export function evolve(state: ChatState, event: DomainEvent): ChatState {
       return setPresence(state, event.user, event.status);
     case 'SessionsExpired':
       return forgetExpired(state, event.at);
+    case 'IdentityBound':
+      state.identities.set(event.user, { issuer: event.issuer, subject: event.subject });
+      return state;
   }
 }
 
@@ -133,6 +144,7 @@ export function describeState(state: ChatState): {
   sockets: Array<[string, number]>;
   sessions: Array<[string, SessionEntry]>;
   revoked: Array<[string, number]>;
+  identities: Array<[string, BoundIdentity]>;
 } {
   const sorted = <T>(entries: Iterable<[string, T]>) => [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return {
@@ -142,5 +154,6 @@ export function describeState(state: ChatState): {
     sockets: sorted(state.sockets),
     sessions: sorted(state.sessions),
     revoked: sorted(state.revoked),
+    identities: sorted(state.identities),
   };
 }

@@ -12,7 +12,7 @@ import { listUsers } from '../domain/state.ts';
 import { authenticate, type PresentedSession } from '../auth/credentials.ts';
 import type { Sessions } from '../auth/sessions.ts';
 import type { ChatRuntime } from '../runtime/chat-runtime.ts';
-import type { HttpHandler, HttpReply, HttpRequestInfo, Route } from '../transport/types.ts';
+import type { HttpHandler, HttpRequestInfo, Route } from '../transport/types.ts';
 import { errorReply, jsonReply } from './reply.ts';
 
 export interface RouteDeps {
@@ -45,27 +45,52 @@ export function sessionCookie(config: Readonly<Config>, token: string, maxAgeSec
   });
 }
 
+export interface StartedSession {
+  /** What dev login and device login answer: `{user, token, expiresAt}` (epoch ms). */
+  body: { user: string; token: string; expiresAt: number };
+  /** The `Set-Cookie` value carrying the session. */
+  cookie: string;
+}
+
+/**
+ * Starts a session for `user` — dev login, OIDC browser login and OIDC device login all come here — and
+ * journals it. `identity` is the OIDC identity the name came from: a name bound to an identity is
+ * refused (`name_taken`) to anyone else, dev login included; the first OIDC login binds it.
+ */
+export async function startSession(
+  deps: Pick<RouteDeps, 'config' | 'runtime' | 'sessions'>,
+  user: string,
+  identity?: { issuer: string; subject: string },
+): Promise<StartedSession> {
+  const { config, runtime, sessions } = deps;
+  if (runtime.draining) throw new ChatError('shutting_down', 'the node is shutting down');
+  const issued = await sessions.issue(user);
+  // Checked after the await and in the same turn as the commands, so two logins cannot both bind one name.
+  const bound = runtime.state.identities.get(user);
+  if (bound && (identity === undefined || bound.issuer !== identity.issuer || bound.subject !== identity.subject)) {
+    throw new ChatError('name_taken', `the name ${user} belongs to another account`);
+  }
+  if (identity) runtime.send({ type: 'BIND_IDENTITY', user, issuer: identity.issuer, subject: identity.subject });
+  runtime.send({ type: 'LOGIN', user, sid: issued.sid, exp: issued.exp });
+  return {
+    body: { user, token: issued.token, expiresAt: issued.exp * 1000 },
+    cookie: sessionCookie(config, issued.token, config.session.ttlSeconds),
+  };
+}
+
 export function createRoutes(deps: RouteDeps): Route[] {
   const { config, runtime, sessions } = deps;
   const whoIsThis = (request: HttpRequestInfo): Promise<PresentedSession> =>
     authenticate(request.headers, sessions, (sid) => runtime.state.revoked.has(sid));
 
-  /** Starts a session for `user` (dev login now, OIDC later) and journals it. */
-  const startSession = async (user: string): Promise<{ reply: HttpReply }> => {
-    const issued = await sessions.issue(user);
-    runtime.send({ type: 'LOGIN', user, sid: issued.sid, exp: issued.exp });
-    const body = { user, token: issued.token, expiresAt: issued.exp * 1000 };
-    return { reply: jsonReply(200, body, { 'set-cookie': sessionCookie(config, issued.token, config.session.ttlSeconds) }) };
-  };
-
   const login: HttpHandler = async (request) => {
     if (!config.devLogin) throw new ChatError('dev_login_disabled', 'dev login is off on this node; use /auth/login');
-    if (runtime.draining) throw new ChatError('shutting_down', 'the node is shutting down');
     const user = request.params[0] ?? '';
     if (!isValidUsername(user)) {
       throw new ChatError('invalid_username', 'a user name is 1 to 64 letters, digits or _.@+- and starts with a letter or digit');
     }
-    return (await startSession(user)).reply;
+    const started = await startSession(deps, user);
+    return jsonReply(200, started.body, { 'set-cookie': started.cookie });
   };
 
   const logout: HttpHandler = async (request) => {
