@@ -11,6 +11,16 @@ export type JournalConfig =
   | { kind: 'memory' }
   | { kind: 'file'; path: string; fsync: 'always' | 'interval' | 'never'; fsyncMs: number; compactAbove: number };
 
+/** `CHAT_INSPECT`: where actor inspection events go (see docs/machines.md). */
+export interface InspectConfig {
+  /** A Stately Inspector relay, `ws://` or `wss://`. */
+  relay?: string;
+  /** Serve an inspector on 127.0.0.1 at this port (0: any free port). */
+  localPort?: number;
+  /** Log actor transitions through pino at trace level. */
+  log: boolean;
+}
+
 export interface Config {
   host: string;
   port: number;
@@ -55,6 +65,7 @@ export interface Config {
     maxConnections: number;
   };
   shardSize: number;
+  inspect?: InspectConfig;
 }
 
 export class ConfigError extends Error {
@@ -154,6 +165,22 @@ function journal(env: Env): JournalConfig {
   throw new ConfigError('CHAT_JOURNAL', `expected "memory" or "file:<path>", got "${raw}"`);
 }
 
+const INSPECT_LOCAL_PORT = 5001;
+
+function inspect(env: Env): InspectConfig | undefined {
+  const raw = env.CHAT_INSPECT;
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const result: InspectConfig = { log: false };
+  for (const item of raw.split(',').map((part) => part.trim()).filter((part) => part !== '')) {
+    if (item === 'log') result.log = true;
+    else if (item === 'local') result.localPort = INSPECT_LOCAL_PORT;
+    else if (/^local:\d{1,5}$/.test(item) && Number(item.slice(6)) <= 65535) result.localPort = Number(item.slice(6));
+    else if (/^wss?:\/\/[^/]/.test(item) && URL.canParse(item)) result.relay = item;
+    else throw new ConfigError('CHAT_INSPECT', `expected a comma-separated list of ws://host:port, local, local:<port> or log, got "${item}"`);
+  }
+  return result;
+}
+
 function oidc(env: Env): Config['oidc'] {
   const issuer = env.CHAT_OIDC_ISSUER;
   if (!issuer) return undefined;
@@ -193,6 +220,7 @@ export function loadConfig(env: Env = process.env, isTty = false): Readonly<Conf
   const scheme = tlsConfig ? 'https' : 'http';
   const publicUrl = url(env, 'CHAT_PUBLIC_URL', `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`);
   const oidcConfig = oidc(env);
+  const inspectConfig = inspect(env);
   const config: Config = {
     host,
     port,
@@ -225,6 +253,7 @@ export function loadConfig(env: Env = process.env, isTty = false): Readonly<Conf
       maxConnections: int(env, 'CHAT_MAX_CONNECTIONS', 100_000, 1, 10_000_000),
     },
     shardSize: int(env, 'CHAT_SHARD_SIZE', 128, 1, 100_000),
+    ...(inspectConfig ? { inspect: inspectConfig } : {}),
   };
   return deepFreeze(config);
 }

@@ -14,7 +14,7 @@ const SHUTDOWN_DEADLINE_MS = 10_000;
 async function main(): Promise<void> {
   let config;
   try {
-    config = loadConfig(process.env, process.stdout.isTTY === true);
+    config = loadConfig(withInspectFlag(process.env, process.argv.slice(2)), process.stdout.isTTY === true);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`actor-chat: bad configuration: ${error.message}\n`);
@@ -56,6 +56,13 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+/** `--inspect[=<targets>]` is `CHAT_INSPECT=<targets>` (default `local`). */
+function withInspectFlag(env: NodeJS.ProcessEnv, args: string[]): NodeJS.ProcessEnv {
+  const flag = args.find((arg) => arg === '--inspect' || arg.startsWith('--inspect='));
+  if (flag === undefined) return env;
+  return { ...env, CHAT_INSPECT: flag === '--inspect' ? 'local' : flag.slice('--inspect='.length) };
 }
 
 main().catch((error: unknown) => {

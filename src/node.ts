@@ -16,6 +16,7 @@ import { CloseCode } from './transport/close-codes.ts';
 import { startServer } from './transport/uws.ts';
 import type { Route, RunningServer } from './transport/types.ts';
 import { createRoutes } from './http/routes.ts';
+import { createInspection, type Inspection } from './inspect/inspector.ts';
 
 export interface ChatNodeOptions {
   journal?: Journal;
@@ -28,6 +29,8 @@ export interface ChatNode {
   readonly runtime: ChatRuntime;
   readonly gateway: Gateway;
   readonly sessions: Sessions;
+  /** Live inspection (`CHAT_INSPECT`), when configured. */
+  readonly inspection: Inspection | undefined;
   start(): Promise<{ port: number; url: string }>;
   stop(): Promise<void>;
 }
@@ -44,12 +47,14 @@ export function createJournal(config: Readonly<Config>, logger: Logger): Journal
 export function createChatNode(config: Readonly<Config>, logger: Logger, options: ChatNodeOptions = {}): ChatNode {
   const journal = options.journal ?? createJournal(config, logger);
   const sessions = new Sessions(config.session);
+  const inspection = config.inspect ? createInspection(config.inspect, logger) : undefined;
+  const inspect = options.inspect ?? inspection?.inspect;
   const runtime = new ChatRuntime({
     journal,
     graceMs: config.graceMs,
     shardSize: config.shardSize,
     logger,
-    ...(options.inspect ? { inspect: options.inspect } : {}),
+    ...(inspect ? { inspect } : {}),
   });
   const gateway = new Gateway(config, runtime, sessions, logger);
   let server: RunningServer | undefined;
@@ -65,7 +70,9 @@ export function createChatNode(config: Readonly<Config>, logger: Logger, options
     runtime,
     gateway,
     sessions,
+    inspection,
     async start() {
+      await inspection?.start();
       runtime.start();
       // Sockets and presence remembered by a durable journal belong to the previous process.
       runtime.send({ type: 'RECOVER' });
@@ -97,6 +104,7 @@ export function createChatNode(config: Readonly<Config>, logger: Logger, options
       gateway.stop();
       runtime.stop();
       await journal.close();
+      await inspection?.stop();
     },
   };
 }
