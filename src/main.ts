@@ -5,6 +5,9 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig } from './config.ts';
+import { isOidcError } from './auth/oidc.ts';
+import { setUpOidc } from './auth/oidc-setup.ts';
+import { createAuthRoutes } from './http/auth-routes.ts';
 import { staticRoutes } from './http/static-routes.ts';
 import { createLogger } from './logger.ts';
 import { createChatNode } from './node.ts';
@@ -24,10 +27,19 @@ async function main(): Promise<void> {
   const webRoot = fileURLToPath(new URL('../web/dist', import.meta.url));
   const site = existsSync(webRoot) ? staticRoutes(webRoot) : { routes: [], files: 0 };
   if (site.files === 0) logger.warn({ webRoot }, 'web client not built (npm run build): serving the API only');
-  const node = createChatNode(config, logger, { extraRoutes: () => site.routes });
-  if (node.sessions.generated) {
+  // Before the node exists: discovery at the issuer must succeed, or the node does not start.
+  const { config: nodeConfig, oidc, generatedSecret } = await setUpOidc(config, logger).catch((error: unknown) => {
+    if (!isOidcError(error)) throw error;
+    process.stderr.write(`actor-chat: OpenID Connect: ${error.code}: ${error.message}\n`);
+    process.exit(1);
+  });
+  const node = createChatNode(nodeConfig, logger, {
+    extraRoutes: (parts) => [...createAuthRoutes({ config: nodeConfig, ...parts, oidc }), ...site.routes],
+  });
+  if (generatedSecret) {
     logger.warn('no CHAT_SESSION_SECRET configured: generated a signing key; sessions end when the node restarts');
   }
+  if (oidc) logger.info({ issuer: oidc.issuer, deviceFlow: oidc.deviceFlowSupported }, 'OpenID Connect login at /auth/login');
   if (config.devLogin) logger.warn('dev login is ON: anyone can log in as any name at /login/:username');
   const { url } = await node.start();
   logger.info({ url, presence: config.presence, graceMs: config.graceMs }, `actor-chat listening on ${url}`);

@@ -6,19 +6,32 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config.ts';
 import { createChatNode, type ChatNode, type ChatNodeOptions } from '../../src/node.ts';
+import type { Oidc } from '../../src/auth/oidc.ts';
+import { setUpOidc } from '../../src/auth/oidc-setup.ts';
+import { createAuthRoutes } from '../../src/http/auth-routes.ts';
+
+export interface TestNodeOptions extends ChatNodeOptions {
+  /**
+   * Mount the `/auth/*` routes as `npm start` does; with `CHAT_OIDC_ISSUER` in `env` the issuer is
+   * discovered first (give `CHAT_PUBLIC_URL` too: the redirect URI registered at the IdP is built from it).
+   */
+  auth?: boolean;
+}
 
 export interface TestNode {
   node: ChatNode;
   url: string;
   wsUrl: string;
   port: number;
+  /** The OIDC module when `auth` was asked for and an issuer configured. */
+  oidc: Oidc | undefined;
   logs: Array<Record<string, unknown>>;
   login(user: string): Promise<{ user: string; token: string; expiresAt: number; cookie: string }>;
   close(): Promise<void>;
 }
 
-export async function startTestNode(env: Record<string, string> = {}, options: ChatNodeOptions = {}): Promise<TestNode> {
-  const config = loadConfig({ CHAT_HOST: '127.0.0.1', CHAT_PORT: '0', CHAT_LOG_LEVEL: 'info', ...env });
+export async function startTestNode(env: Record<string, string> = {}, options: TestNodeOptions = {}): Promise<TestNode> {
+  const loaded = loadConfig({ CHAT_HOST: '127.0.0.1', CHAT_PORT: '0', CHAT_LOG_LEVEL: 'info', ...env });
   const logs: Array<Record<string, unknown>> = [];
   const stream = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -26,14 +39,22 @@ export async function startTestNode(env: Record<string, string> = {}, options: C
       done();
     },
   });
-  const logger = pino({ level: config.logLevel }, stream);
-  const node = createChatNode(config, logger, options);
+  const logger = pino({ level: loaded.logLevel }, stream);
+  const { auth, ...nodeOptions } = options;
+  const setup = auth ? await setUpOidc(loaded, logger) : undefined;
+  const config = setup?.config ?? loaded;
+  if (setup) {
+    const extra = options.extraRoutes;
+    nodeOptions.extraRoutes = (parts) => [...createAuthRoutes({ config, ...parts, oidc: setup.oidc }), ...(extra?.(parts) ?? [])];
+  }
+  const node = createChatNode(config, logger, nodeOptions);
   const { port, url } = await node.start();
   return {
     node,
     url,
     port,
-    wsUrl: `ws://127.0.0.1:${port}/ws`,
+    oidc: setup?.oidc,
+    wsUrl: `${config.tls ? 'wss' : 'ws'}://127.0.0.1:${port}/ws`,
     logs,
     async login(user) {
       const response = await fetch(`${url}/login/${encodeURIComponent(user)}`);
