@@ -16,7 +16,7 @@ import { CloseCode } from './transport/close-codes.ts';
 import { startServer } from './transport/uws.ts';
 import type { Route, RunningServer } from './transport/types.ts';
 import { createRoutes } from './http/routes.ts';
-import { createInspection, type Inspection } from './inspect/inspector.ts';
+import { Metrics } from './metrics.ts';
 
 export interface ChatNodeOptions {
   journal?: Journal;
@@ -29,8 +29,7 @@ export interface ChatNode {
   readonly runtime: ChatRuntime;
   readonly gateway: Gateway;
   readonly sessions: Sessions;
-  /** Live inspection (`CHAT_INSPECT`), when configured. */
-  readonly inspection: Inspection | undefined;
+  readonly metrics: Metrics;
   start(): Promise<{ port: number; url: string }>;
   stop(): Promise<void>;
 }
@@ -47,32 +46,36 @@ export function createJournal(config: Readonly<Config>, logger: Logger): Journal
 export function createChatNode(config: Readonly<Config>, logger: Logger, options: ChatNodeOptions = {}): ChatNode {
   const journal = options.journal ?? createJournal(config, logger);
   const sessions = new Sessions(config.session);
-  const inspection = config.inspect ? createInspection(config.inspect, logger) : undefined;
-  const inspect = options.inspect ?? inspection?.inspect;
-  const runtime = new ChatRuntime({
+  let gateway: Gateway | undefined;
+  let runtime: ChatRuntime | undefined;
+  const metrics = new Metrics({
+    connections: () => gateway?.connections ?? 0,
+    usersByState: () => runtime?.usersByState() ?? { online: 0, grace: 0, connecting: 0 },
+  });
+  runtime = new ChatRuntime({
     journal,
     graceMs: config.graceMs,
     shardSize: config.shardSize,
     logger,
-    ...(inspect ? { inspect } : {}),
+    observeAppend: (seconds) => metrics.observeJournalAppend(seconds),
+    ...(options.inspect ? { inspect: options.inspect } : {}),
   });
-  const gateway = new Gateway(config, runtime, sessions, logger);
+  gateway = new Gateway(config, runtime, sessions, logger, metrics);
   let server: RunningServer | undefined;
   let ready = false;
   let sweep: ReturnType<typeof setInterval> | undefined;
 
   const routes = [
     ...(options.extraRoutes?.({ runtime, sessions }) ?? []),
-    ...createRoutes({ config, runtime, sessions, ready: () => ready && !runtime.draining }),
+    ...createRoutes({ config, runtime, sessions, metrics, ready: () => ready && !runtime.draining }),
   ];
 
   return {
     runtime,
     gateway,
     sessions,
-    inspection,
+    metrics,
     async start() {
-      await inspection?.start();
       runtime.start();
       // Sockets and presence remembered by a durable journal belong to the previous process.
       runtime.send({ type: 'RECOVER' });
@@ -86,7 +89,7 @@ export function createChatNode(config: Readonly<Config>, logger: Logger, options
         limits: config.limits,
         onHandlerError: (error, request) => logger.error({ err: error, path: request.path }, 'request handler failed'),
       });
-      gateway.attach(server.publish, server.port);
+      gateway.attach(server);
       sweep = setInterval(() => runtime.send({ type: 'EXPIRE_SESSIONS' }), EXPIRY_SWEEP_MS);
       sweep.unref();
       ready = true;
@@ -104,7 +107,6 @@ export function createChatNode(config: Readonly<Config>, logger: Logger, options
       gateway.stop();
       runtime.stop();
       await journal.close();
-      await inspection?.stop();
     },
   };
 }

@@ -12,6 +12,7 @@ import { listUsers } from '../domain/state.ts';
 import { authenticate, type PresentedSession } from '../auth/credentials.ts';
 import type { Sessions } from '../auth/sessions.ts';
 import type { ChatRuntime } from '../runtime/chat-runtime.ts';
+import type { Metrics } from '../metrics.ts';
 import type { HttpHandler, HttpRequestInfo, Route } from '../transport/types.ts';
 import { errorReply, jsonReply } from './reply.ts';
 
@@ -19,6 +20,7 @@ export interface RouteDeps {
   config: Readonly<Config>;
   runtime: ChatRuntime;
   sessions: Sessions;
+  metrics: Metrics;
   /** Whether the node is ready for traffic (false while starting or draining). */
   ready(): boolean;
 }
@@ -123,6 +125,14 @@ export function createRoutes(deps: RouteDeps): Route[] {
     { method: 'get', pattern: '/logout/:username', handler: guarded(logout) },
     { method: 'get', pattern: '/list-users', handler: guarded(users) },
     { method: 'get', pattern: '/healthz', handler: () => jsonReply(200, { status: 'ok' }) },
+    {
+      method: 'get',
+      pattern: '/metrics',
+      handler: async () => {
+        const { contentType, body } = await deps.metrics.exposition();
+        return { status: 200, headers: { 'content-type': contentType }, body };
+      },
+    },
     {
       method: 'get',
       pattern: '/readyz',

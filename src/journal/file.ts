@@ -34,8 +34,6 @@ export interface FileJournalOptions extends HistoryLimits {
   fsyncMs: number;
   logger: Logger;
   now?: () => number;
-  /** Observes how long each append took (seconds), for the journal latency histogram. */
-  observeAppend?: (seconds: number) => void;
 }
 
 export interface RecoveryReport {
@@ -153,14 +151,12 @@ export class FileJournal implements Journal {
   }
 
   append(event: DomainEvent): void {
-    const started = this.options.observeAppend ? process.hrtime.bigint() : 0n;
     const line = encode(event);
     this.position += writeSync(this.fd, line, 0, line.length, this.position);
     if (this.options.fsync === 'always') fdatasyncSync(this.fd);
     else this.dirty = true;
     this.records += 1;
     if (isMessageEvent(event)) this.window.push(event);
-    if (this.options.observeAppend) this.options.observeAppend(Number(process.hrtime.bigint() - started) / 1e9);
   }
 
   /** Folds the file as it stands: what a restart would see. */

@@ -7,6 +7,7 @@ import { createActor, type Actor, type InspectionEvent } from 'xstate';
 import type { Logger } from 'pino';
 import type { Journal } from '../journal/journal.ts';
 import type { ChatState } from '../domain/state.ts';
+import type { DomainEvent } from '../domain/events.ts';
 import { supervisorMachine, type SupervisorEmitted, type SupervisorEvent } from '../machines/supervisor.machine.ts';
 
 export interface ChatRuntimeOptions {
@@ -16,6 +17,8 @@ export interface ChatRuntimeOptions {
   logger: Logger;
   now?: () => number;
   inspect?: (event: InspectionEvent) => void;
+  /** Observes each journal append's duration in seconds (the metrics histogram). */
+  observeAppend?: (seconds: number) => void;
 }
 
 type Emitted<T extends SupervisorEmitted['type']> = Extract<SupervisorEmitted, { type: T }>;
@@ -24,10 +27,15 @@ export class ChatRuntime {
   private readonly actor: Actor<typeof supervisorMachine>;
 
   constructor(private readonly options: ChatRuntimeOptions) {
-    const { journal } = options;
-    const machine = supervisorMachine.provide({
-      actions: { record: (_, params) => journal.append(params.event) },
-    });
+    const { journal, observeAppend } = options;
+    const record = observeAppend
+      ? (event: DomainEvent) => {
+          const started = process.hrtime.bigint();
+          journal.append(event);
+          observeAppend(Number(process.hrtime.bigint() - started) / 1e9);
+        }
+      : (event: DomainEvent) => journal.append(event);
+    const machine = supervisorMachine.provide({ actions: { record: (_, params) => record(params.event) } });
     const actorOptions = {
       input: {
         chat: journal.rebuild(),
@@ -74,6 +82,13 @@ export class ChatRuntime {
 
   history(after: number): ReturnType<Journal['history']> {
     return this.options.journal.history(after);
+  }
+
+  /** Users by actor state, for metrics: listed ones from the presence list, the rest are connecting. */
+  usersByState(): { online: number; grace: number; connecting: number } {
+    const { chat, placement } = this.actor.getSnapshot().context;
+    const listed = chat.presence.size;
+    return { online: chat.online, grace: listed - chat.online, connecting: Math.max(0, placement.size - listed) };
   }
 
   /** Live user actors (connecting, online or grace); for metrics and tests. */

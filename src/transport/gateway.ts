@@ -18,6 +18,7 @@ import * as frames from '../protocol/server-frames.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { CloseCode } from './close-codes.ts';
 import { jsonReply } from '../http/reply.ts';
+import type { Metrics } from '../metrics.ts';
 import type { ChatSocket, HttpRequestInfo, SocketHandlers, UpgradeResult } from './types.ts';
 
 export interface SocketData {
@@ -48,25 +49,41 @@ export class Gateway implements SocketHandlers<SocketData> {
   private readonly frameLimits: FrameLimits;
   private readonly presence: PresenceBatcher;
   private publish: (topic: string, message: string) => void = () => {};
+  private subscribers: (topic: string) => number = () => 0;
+  /** True while frames are being handed to uWS; see close(). */
+  private delivering = false;
 
   constructor(
     private readonly config: Readonly<Config>,
     private readonly runtime: ChatRuntime,
     private readonly sessions: Sessions,
     private readonly logger: Logger,
+    private readonly metrics: Metrics,
   ) {
     this.frameLimits = { maxTextLength: config.limits.maxTextLength, pageSize: config.pageSize };
     this.limiter = new RateLimiter(config.limits.messagesPerSecond, config.limits.messageBurst);
     this.presence = new PresenceBatcher(config.presenceFlushMs, (changes) => this.publishPresence(changes));
     runtime.on('committed', ({ event }) => this.deliver(event));
-    runtime.on('rejected', ({ socket, code, message, cid }) => this.sendTo(socket, frames.encodeError(code, message, cid)));
+    runtime.on('rejected', ({ socket, code, message, cid }) => {
+      metrics.error(code);
+      this.sendTo(socket, frames.encodeError(code, message, cid));
+    });
   }
 
   private ownOrigins: string[] = [];
 
   /** Connects the gateway to the running server; `port` is the one actually listened on. */
-  attach(publish: (topic: string, message: string) => void, port: number): void {
-    this.publish = publish;
+  attach(server: { publish(topic: string, message: string): void; subscribers(topic: string): number; port: number }): void {
+    const { port } = server;
+    this.publish = (topic, message) => {
+      this.delivering = true;
+      try {
+        server.publish(topic, message);
+      } finally {
+        this.delivering = false;
+      }
+    };
+    this.subscribers = server.subscribers;
     this.ownOrigins = ownOrigins(this.config, port);
   }
 
@@ -88,6 +105,7 @@ export class Gateway implements SocketHandlers<SocketData> {
       return { ok: true, data };
     } catch (error) {
       if (!(error instanceof ChatError)) throw error;
+      this.metrics.error(error.code);
       return { ok: false, reply: jsonReply(error.status, { error: { code: error.code, message: error.message } }) };
     }
   }
@@ -110,7 +128,12 @@ export class Gateway implements SocketHandlers<SocketData> {
     if (this.config.presence === 'all') socket.subscribe(TOPIC_PRESENCE);
     this.runtime.send({ type: 'SOCKET_OPEN', user: data.user, sid: data.sid, socket: data.id });
     if (data.closed) return; // refused by the supervisor (session revoked meanwhile)
-    socket.cork(() => this.greet(socket, data));
+    this.delivering = true;
+    try {
+      socket.cork(() => this.greet(socket, data));
+    } finally {
+      this.delivering = false;
+    }
   }
 
   private greet(socket: Socket, data: SocketData): void {
@@ -123,6 +146,8 @@ export class Gateway implements SocketHandlers<SocketData> {
       socket.send(frames.encodeHistoryGap(data.after, history.oldest));
     }
     for (const message of history.messages) {
+      // A replay larger than maxBackpressure closes the socket mid-way; the client resumes from what it got.
+      if (data.closed) return;
       if (isVisibleTo(message, data.user)) socket.send(frames.encodeMessage(message));
     }
   }
@@ -149,6 +174,7 @@ export class Gateway implements SocketHandlers<SocketData> {
       case 'message':
       case 'direct': {
         if (!this.limiter.take(data.user)) {
+          this.metrics.error('rate_limited');
           socket.send(frames.encodeError('rate_limited', 'slow down: too many messages', frame.cid));
           return;
         }
@@ -186,6 +212,7 @@ export class Gateway implements SocketHandlers<SocketData> {
   }
 
   private refuse(socket: Socket, error: unknown): void {
+    this.metrics.error(error instanceof ChatError ? error.code : 'internal_error');
     if (!(error instanceof ChatError)) {
       this.logger.error({ err: error }, 'unexpected error handling a frame');
       socket.send(frames.encodeError('internal_error', 'the node failed to handle this frame'));
@@ -201,6 +228,8 @@ export class Gateway implements SocketHandlers<SocketData> {
 
   close(socket: Socket, code: number, _reason: ArrayBuffer): void {
     const data = socket.getUserData();
+    // uWS closes a socket over maxBackpressure synchronously inside publish/send: a 1006 close while delivering is a slow consumer.
+    if (this.delivering && code === 1006) this.metrics.slowConsumerClosed();
     data.closed = true;
     this.sockets.delete(data.id);
     const mine = this.byUser.get(data.user);
@@ -219,12 +248,16 @@ export class Gateway implements SocketHandlers<SocketData> {
       case 'GroupMessagePosted':
         this.logger.info({ id: event.id, from: event.from }, `${event.from}: ${event.text}`);
         this.publish(TOPIC_ALL, frames.encodeMessage(event));
+        this.metrics.inGroup.inc();
+        this.metrics.outGroup.inc(this.subscribers(TOPIC_ALL));
         return;
       case 'DirectMessagePosted': {
         this.logger.info({ id: event.id, from: event.from, to: event.to }, `${event.from} → ${event.to}: ${event.text}`);
         const frame = frames.encodeMessage(event);
         this.publish(userTopic(event.to), frame);
         if (event.from !== event.to) this.publish(userTopic(event.from), frame);
+        this.metrics.inDirect.inc();
+        this.metrics.outDirect.inc(this.subscribers(userTopic(event.to)) + (event.from !== event.to ? this.subscribers(userTopic(event.from)) : 0));
         return;
       }
       case 'PresenceChanged':

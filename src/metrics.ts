@@ -1,0 +1,72 @@
+/**
+ * @module metrics
+ * Prometheus metrics for one node (prom-client, a registry per node): connections, users by
+ * state, messages in and out by kind, errors by code, slow-consumer closes, journal append
+ * latency, and Node's default process metrics (event-loop lag included). Label children are
+ * bound once so the message path only increments numbers.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface MetricsSources {
+  connections(): number;
+  usersByState(): { online: number; grace: number; connecting: number };
+}
+
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly messagesIn: Counter<'kind'>;
+  private readonly messagesOut: Counter<'kind'>;
+  private readonly errors: Counter<'code'>;
+  private readonly slowConsumers: Counter;
+  private readonly journalAppend: Histogram;
+  readonly inGroup: { inc(): void };
+  readonly inDirect: { inc(): void };
+  readonly outGroup: { inc(value?: number): void };
+  readonly outDirect: { inc(value?: number): void };
+
+  constructor(sources: MetricsSources) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 20 });
+    new Gauge({ name: 'chat_connections', help: 'Open WebSocket connections.', registers, collect() { this.set(sources.connections()); } });
+    new Gauge({
+      name: 'chat_users',
+      help: 'Users with a live actor, by state.',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        const users = sources.usersByState();
+        for (const state of ['online', 'grace', 'connecting'] as const) this.set({ state }, users[state]);
+      },
+    });
+    this.messagesIn = new Counter({ name: 'chat_messages_in_total', help: 'Messages accepted from clients, by kind.', labelNames: ['kind'], registers });
+    this.messagesOut = new Counter({ name: 'chat_messages_out_total', help: 'Message frames delivered to sockets, by kind.', labelNames: ['kind'], registers });
+    this.errors = new Counter({ name: 'chat_errors_total', help: 'Refused frames and requests, by error code.', labelNames: ['code'], registers });
+    this.slowConsumers = new Counter({ name: 'chat_slow_consumer_closes_total', help: 'Sockets closed because their send buffer passed maxBackpressure.', registers });
+    this.journalAppend = new Histogram({
+      name: 'chat_journal_append_seconds',
+      help: 'Time to append one event to the journal.',
+      buckets: [0.000_005, 0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.001, 0.005, 0.025, 0.1],
+      registers,
+    });
+    this.inGroup = this.messagesIn.labels('group');
+    this.inDirect = this.messagesIn.labels('direct');
+    this.outGroup = this.messagesOut.labels('group');
+    this.outDirect = this.messagesOut.labels('direct');
+  }
+
+  error(code: string): void {
+    this.errors.inc({ code });
+  }
+
+  slowConsumerClosed(): void {
+    this.slowConsumers.inc();
+  }
+
+  observeJournalAppend(seconds: number): void {
+    this.journalAppend.observe(seconds);
+  }
+
+  async exposition(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}
