@@ -5,7 +5,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { contentTypeOf, createStaticSite, type StaticSite } from '../src/http/static.ts';
+import { contentTypeOf, createStaticSite, staticRoutes, type StaticSite } from '../src/http/static.ts';
+import type { HttpRequestInfo } from '../src/transport/types.ts';
 
 describe('createStaticSite', () => {
   let base: string;
@@ -96,5 +97,21 @@ describe('createStaticSite', () => {
   it('maps unknown extensions to application/octet-stream', () => {
     expect(contentTypeOf('/a.bin')).toBe('application/octet-stream');
     expect(contentTypeOf('/A.PNG')).toBe('image/png');
+  });
+
+  it('exposes GET routes for /, /index.html and /assets/* that answer 200, 304 and 404', async () => {
+    const routes = staticRoutes(site);
+    expect(routes.map((r) => `${r.method} ${r.pattern}`)).toEqual(['get /', 'get /index.html', 'get /assets/*']);
+    const request = (path: string, headers: Record<string, string> = {}): HttpRequestInfo => ({
+      method: 'get', path, query: new URLSearchParams(), headers, params: [], remoteAddress: '127.0.0.1',
+    });
+    const handler = routes[2]!.handler;
+    const ok = await handler(request('/assets/index-AbC123.js'), undefined);
+    expect(ok.status).toBe(200);
+    const etag = String(ok.headers?.ETag);
+    expect((await handler(request('/assets/index-AbC123.js', { 'if-none-match': etag }), undefined)).status).toBe(304);
+    const missing = await handler(request('/assets/../../secret.txt'), undefined);
+    expect(missing.status).toBe(404);
+    expect(JSON.parse(String(missing.body)).error.code).toBe('not_found');
   });
 });

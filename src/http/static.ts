@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, relative, sep } from 'node:path';
+import type { HttpHandler, Route } from '../transport/types.ts';
 
 export interface StaticResponse {
   status: number;
@@ -128,4 +129,21 @@ export function createStaticSite(rootDir: string): StaticSite {
       return { status: 200, headers: { ...entry.headers }, body: entry.body };
     },
   };
+}
+
+/**
+ * The GET routes that serve a site: `/`, `/index.html` and `/assets/*` (all Vite emits), with
+ * If-None-Match revalidation. Anything else falls through to the node's own 404.
+ */
+export function staticRoutes(site: StaticSite): Route[] {
+  const handler: HttpHandler = (request) => {
+    const found = site.lookup(request.path, request.headers['if-none-match']);
+    if (found) return found;
+    return {
+      status: 404,
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+      body: JSON.stringify({ error: { code: 'not_found', message: `no such file: ${request.path}` } }),
+    };
+  };
+  return ['/', '/index.html', '/assets/*'].map((pattern) => ({ method: 'get', pattern, handler }));
 }

@@ -2,8 +2,8 @@
  * Starts a real chat node in-process (the shared test helper, port 0) that also serves a built web
  * client from `staticRoot` through src/http/static.ts, mounted as extra routes.
  */
-import { createStaticSite } from '../../src/http/static.ts';
-import type { HttpHandler, Route } from '../../src/transport/types.ts';
+import { createStaticSite, staticRoutes } from '../../src/http/static.ts';
+import type { Route } from '../../src/transport/types.ts';
 import { startTestNode, type TestNode } from '../support/node.ts';
 
 export interface RunningNode {
@@ -21,20 +21,10 @@ export interface NodeOptions {
   routes?: Route[];
 }
 
-export function staticRoutes(root: string): Route[] {
-  const site = createStaticSite(root);
-  const handler: HttpHandler = (request) => {
-    const found = site.lookup(request.path, request.headers['if-none-match']);
-    if (found) return found;
-    return { status: 404, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'not found' };
-  };
-  return ['/', '/index.html', '/assets/*'].map((pattern) => ({ method: 'get', pattern, handler }));
-}
-
 export async function startNode(opts: NodeOptions): Promise<RunningNode> {
   const test = await startTestNode(
     { CHAT_GRACE_MS: String(opts.graceMs), ...opts.env },
-    { extraRoutes: () => [...(opts.routes ?? []), ...staticRoutes(opts.staticRoot)] },
+    { extraRoutes: () => [...(opts.routes ?? []), ...staticRoutes(createStaticSite(opts.staticRoot))] },
   );
   return { url: test.url, test, close: () => test.close() };
 }
