@@ -23,10 +23,10 @@ export const FULL: BenchConfig = {
 
 export const QUICK: BenchConfig = {
   quick: true,
-  fanout: { clients: 100, senders: 4, probes: 5, rates: [200, 1000, 4000], stepMs: 400, p99LimitMs: 200 },
-  idle: { users: 300, presence: 'all' },
+  fanout: { clients: 100, senders: 4, probes: 5, rates: [500, 2000, 8000], stepMs: 300, p99LimitMs: 200 },
+  idle: { users: 200, presence: 'all' },
   churn: { cycles: 100, concurrency: 8 },
-  storm: { watchSizes: [300, 1500], allSizes: [300], loginConcurrency: 16, connectConcurrency: 128 },
+  storm: { watchSizes: [300, 1000], allSizes: [300], loginConcurrency: 16, connectConcurrency: 128 },
   resume: { clients: 100, missed: 20 },
   scenarioTimeoutMs: 30_000,
 };

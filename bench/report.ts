@@ -265,12 +265,12 @@ function stepTables(results: BenchResults): string {
     const lines = [
       `**${TARGETS[id].label}**`,
       '',
-      '| msg/s sent | delivered / expected | deliveries/s | p50 ms | p99 ms | max ms | server µs/delivery | load generator CPU | clean |',
-      '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+      '| msg/s sent | delivered / expected | deliveries/s | p50 ms | p99 ms | max ms | server µs/delivery | load generator CPU | other processes CPU | clean |',
+      '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
       ...steps.map(
         (s) =>
           `| ${fmt(s.rate)}${'at80' in s ? ' (80 % of max)' : ''} | ${fmt(s.received)} / ${fmt(s.expected)} | ${fmt(s.deliveriesPerSec)} | ${fmt(s.p50Ms)} | ` +
-          `${fmt(s.p99Ms)} | ${fmt(s.maxMs)} | ${fmt(s.usPerDelivery)} | ${s.clientCpuPct} %${s.senderLagging ? ' (sender behind)' : ''} | ` +
+          `${fmt(s.p99Ms)} | ${fmt(s.maxMs)} | ${fmt(s.usPerDelivery)} | ${s.clientCpuPct} %${s.senderLagging ? ' (sender behind)' : ''} | ${s.otherCpuPct ?? '—'} % | ` +
           `${s.clean ? 'yes' : `no${s.loss > 0 ? `, lost ${fmt(s.loss)}` : ''}${s.closed > 0 ? `, ${s.closed} closed` : ''}${s.errors > 0 ? `, ${s.errors} errors` : ''}`} |`,
       ),
     ];
@@ -291,7 +291,13 @@ function failures(results: BenchResults): string {
 }
 
 function notesOf(results: BenchResults): string {
-  const notes = Array.isArray(results.meta.notes) ? (results.meta.notes as string[]) : [];
+  const notes = Array.isArray(results.meta.notes) ? [...(results.meta.notes as string[])] : [];
+  for (const [scenario, byTarget] of Object.entries(results.results)) {
+    for (const [target, result] of Object.entries(byTarget ?? {})) {
+      const warnings = Array.isArray(result?.warnings) ? (result.warnings as string[]) : [];
+      for (const warning of warnings) notes.push(`${scenario} / ${target}: ${warning}`);
+    }
+  }
   return notes.length === 0 ? '' : `\n### Notes on this run\n\n${notes.map((n) => `- ${n}`).join('\n')}\n`;
 }
 

@@ -4,7 +4,9 @@
  * core 0, then writes the table (docs/benchmarks.md), the chart (docs/benchmarks.svg) and the JSON
  * (bench/results/latest.json). `--quick` is the ~30-second smoke run; `--help` lists the flags.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { FULL, QUICK } from './config.ts';
@@ -20,6 +22,7 @@ import {
   type ServerProc,
   startServer,
 } from './lib/proc.ts';
+import { waitForQuiet } from './lib/quiet.ts';
 import { TARGETS, type TargetId } from './lib/targets.ts';
 import { writeReport } from './report.ts';
 import { churn } from './scenarios/churn.ts';
@@ -42,7 +45,8 @@ const USAGE = `npm run bench -- [flags]
   --storm-sizes=1000,10000,50000   --storm-all-sizes=1000,5000
   --fanout-clients=N --rates=100,200,… --step-ms=N --idle-users=N --churn-cycles=N --resume-clients=N
   --profile                 run actor-chat under --cpu-prof (profiles in bench/results/profiles/)
-  --nice=-10                run servers and load generator at this nice value (on a shared machine)`;
+  --nice=-10                run servers and load generator at this nice value (on a shared machine)
+  --actor-ref=HEAD          run actor-chat from this commit (a clean export) instead of the working tree`;
 
 export interface RunResult {
   error?: string;
@@ -68,6 +72,7 @@ interface Cli {
   json: string;
   profile: boolean;
   nice: number;
+  actorRef: string | undefined;
 }
 
 function parseCli(): Cli {
@@ -89,6 +94,7 @@ function parseCli(): Cli {
       'resume-clients': { type: 'string' },
       profile: { type: 'boolean', default: false },
       nice: { type: 'string', default: '0' },
+      'actor-ref': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -121,7 +127,30 @@ function parseCli(): Cli {
     json: resolve(values.json ?? (quick ? 'bench/results/quick.json' : 'bench/results/latest.json')),
     profile: values.profile,
     nice: Number(values.nice),
+    actorRef: values['actor-ref'],
   };
+}
+
+/**
+ * Exports a commit (tracked files only) to a temporary directory with node_modules linked in, so the
+ * benchmark measures committed code even while the working tree is being edited.
+ */
+function exportCommit(ref: string): string {
+  const sha = execFileSync('git', ['rev-parse', '--verify', `${ref}^{commit}`], { cwd: ROOT }).toString().trim();
+  const dir = resolve(tmpdir(), 'actor-chat-bench', sha.slice(0, 12));
+  if (!existsSync(resolve(dir, 'src/main.ts'))) {
+    mkdirSync(dir, { recursive: true });
+    execFileSync('bash', ['-c', `git archive ${sha} | tar -x -C '${dir}'`], { cwd: ROOT });
+  }
+  if (!existsSync(resolve(dir, 'node_modules'))) symlinkSync(resolve(ROOT, 'node_modules'), resolve(dir, 'node_modules'));
+  return dir;
+}
+
+function actorVersion(ref: string | undefined): string {
+  const sha = execFileSync('git', ['rev-parse', '--short=12', ref ?? 'HEAD'], { cwd: ROOT }).toString().trim();
+  if (ref !== undefined) return `${sha} (export of ${ref})`;
+  const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: ROOT }).toString().trim() !== '';
+  return `${sha}${dirty ? ' + uncommitted changes in src/' : ''} (working tree)`;
 }
 
 const startedAt = Date.now();
@@ -136,6 +165,7 @@ async function runOne(
   config: BenchConfig,
   profileDir: string | undefined,
   nice: number,
+  actorDir: string | undefined,
 ): Promise<RunResult> {
   const target = TARGETS[targetId];
   const scope = new Scope();
@@ -162,12 +192,15 @@ async function runOne(
         core: 1,
         startTimeoutMs: 30_000,
         nice,
+        cwd: targetId === 'actor-chat' ? actorDir : undefined,
       });
       servers.push(server);
       return server;
     },
   };
   retag();
+  const busyBefore = await waitForQuiet(25, config.quick ? 1000 : 60_000, env.log);
+  if (busyBefore > 25) warnings.push(`machine ${busyBefore}% busy with other work when this started`);
   let timer: NodeJS.Timeout | undefined;
   const work = SCENARIOS[scenario](env);
   work.catch(() => undefined); // its outcome is read through the race below
@@ -217,7 +250,9 @@ async function main(): Promise<void> {
     cli.nice = 0;
   }
   let servers = cli.servers;
-  if (servers.includes('actor-chat') && !existsSync('src/main.ts')) {
+  const actorDir = cli.actorRef === undefined ? undefined : exportCommit(cli.actorRef);
+  if (actorDir !== undefined) log(`actor-chat: running the export of ${cli.actorRef} in ${actorDir}`);
+  if (servers.includes('actor-chat') && !existsSync(resolve(actorDir ?? ROOT, 'src/main.ts'))) {
     log('actor-chat: src/main.ts does not exist yet, skipping it');
     servers = servers.filter((s) => s !== 'actor-chat');
   }
@@ -232,6 +267,7 @@ async function main(): Promise<void> {
       pinning: 'servers on core 1, load generator on core 0 (taskset)',
       openFilesLimit: limit,
       nice: cli.nice,
+      actorChat: actorVersion(cli.actorRef),
       notes,
     },
     config: cli.config,
@@ -244,7 +280,7 @@ async function main(): Promise<void> {
     results.results[scenario] = byTarget;
     for (const targetId of servers) {
       log(`${scenario} / ${targetId}`);
-      byTarget[targetId] = await runOne(scenario, targetId, cli.config, profileDir, cli.nice);
+      byTarget[targetId] = await runOne(scenario, targetId, cli.config, profileDir, cli.nice, actorDir);
     }
   }
   results.meta.seconds = Math.round((Date.now() - startedAt) / 1000);

@@ -123,6 +123,8 @@ export interface ServerSpec {
   startTimeoutMs: number;
   /** nice value for the server (0: normal priority) */
   nice: number;
+  /** working directory of the server (default: this process's) */
+  cwd?: string | undefined;
 }
 
 export interface ServerProc {
@@ -142,6 +144,7 @@ export async function startServer(spec: ServerSpec): Promise<ServerProc> {
   const child = spawn(command[0] as string, command.slice(1), {
     env: { ...process.env, ...spec.env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: spec.cwd,
   });
   children.add(child);
   const lines: string[] = [];

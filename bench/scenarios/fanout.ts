@@ -7,7 +7,8 @@
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { connectAll, loginAll, userNames, warmUp } from '../lib/clients.ts';
 import { percentile, round, type ScenarioEnv } from '../lib/env.ts';
-import { cpuMicros, type ServerProc, sleep } from '../lib/proc.ts';
+import { CLK_TCK, cpuMicros, type ServerProc, sleep } from '../lib/proc.ts';
+import { cpuTimes, waitForQuiet } from '../lib/quiet.ts';
 import type { RawWs } from '../lib/rawws.ts';
 
 export interface FanoutStep {
@@ -27,6 +28,8 @@ export interface FanoutStep {
   clientCpuPct: number;
   /** the load generator's own event-loop delay, p99 (ms): high means latency is partly the client's */
   clientLoopP99Ms: number;
+  /** CPU used by other processes on the machine during the step, % of one core (noise) */
+  otherCpuPct: number;
   senderLagging: boolean;
   clean: boolean;
 }
@@ -91,6 +94,7 @@ async function sendAtRate(rig: Rig, rate: number, stepMs: number, step: number):
 async function runStep(rig: Rig, rate: number, step: number): Promise<FanoutStep> {
   const { env, server, sockets } = rig;
   const { stepMs, p99LimitMs } = env.config.fanout;
+  await waitForQuiet(25, env.config.quick ? 500 : 15_000, env.log);
   const base = totalFrames(sockets);
   const errorsBefore = rig.errors;
   rig.latencies.length = 0;
@@ -98,6 +102,7 @@ async function runStep(rig: Rig, rate: number, step: number): Promise<FanoutStep
   const loop = monitorEventLoopDelay({ resolution: 5 });
   loop.enable();
   const cpu0 = cpuMicros(server.pid);
+  const machine0 = cpuTimes();
   const client0 = process.cpuUsage();
   const wall0 = performance.now();
   const { sent, lagging } = await sendAtRate(rig, rate, stepMs, step);
@@ -108,6 +113,7 @@ async function runStep(rig: Rig, rate: number, step: number): Promise<FanoutStep
   const wallMs = performance.now() - wall0;
   const cpuUs = cpuMicros(server.pid) - cpu0;
   const client = process.cpuUsage(client0);
+  const machine1 = cpuTimes();
   loop.disable();
   rig.recording = false;
   const received = totalFrames(sockets) - base;
@@ -116,6 +122,9 @@ async function runStep(rig: Rig, rate: number, step: number): Promise<FanoutStep
   const closed = sockets.filter((ws) => ws.isClosed).length;
   const errors = rig.errors - errorsBefore;
   const p99 = percentile(sorted, 99);
+  const clientUs = client.user + client.system;
+  const machineUs = ((machine1.busy - machine0.busy) * 1e6) / CLK_TCK;
+  const otherCpuPct = Math.max(0, Math.round(((machineUs - cpuUs - clientUs) / 1000 / wallMs) * 100));
   return {
     rate,
     sent,
@@ -132,6 +141,7 @@ async function runStep(rig: Rig, rate: number, step: number): Promise<FanoutStep
     usPerDelivery: round(cpuUs / Math.max(1, received), 3),
     clientCpuPct: Math.round(((client.user + client.system) / 1000 / wallMs) * 100),
     clientLoopP99Ms: round(loop.percentile(99) / 1e6, 1),
+    otherCpuPct,
     senderLagging: lagging,
     clean: loss === 0 && closed === 0 && errors === 0 && p99 <= p99LimitMs && sorted.length > 0,
   };
@@ -140,7 +150,7 @@ async function runStep(rig: Rig, rate: number, step: number): Promise<FanoutStep
 function describe(step: FanoutStep): string {
   return (
     `rate ${step.rate}/s: ${step.received}/${step.expected} delivered, p50 ${step.p50Ms} ms, p99 ${step.p99Ms} ms, ` +
-    `${step.usPerDelivery} µs/delivery, client cpu ${step.clientCpuPct}% (loop p99 ${step.clientLoopP99Ms} ms)${step.clean ? '' : ' ✗'}`
+    `${step.usPerDelivery} µs/delivery, client cpu ${step.clientCpuPct}% (loop p99 ${step.clientLoopP99Ms} ms), others ${step.otherCpuPct}%${step.clean ? '' : ' ✗'}`
   );
 }
 

@@ -3,7 +3,7 @@
  * server per size. Time per user (wall) and server CPU per user at each size: flat means the cost of
  * adding a user does not grow with the users already there.
  */
-import { connectAll, loginAll, userNames } from '../lib/clients.ts';
+import { connectAll, loginAll, userNames, warmUp } from '../lib/clients.ts';
 import { round, type ScenarioEnv } from '../lib/env.ts';
 import { cpuMicros, rssBytes, sleep } from '../lib/proc.ts';
 import type { PresenceMode } from '../lib/targets.ts';
@@ -29,7 +29,13 @@ async function stormOnce(env: ScenarioEnv, users: number, presence: PresenceMode
   const { loginConcurrency, connectConcurrency } = env.config.storm;
   const server = await env.start(presence);
   try {
+    const dropped = await warmUp(env.scope, env.target, server, 100);
+    if (dropped !== undefined) env.warn(dropped);
     const pool = env.scope.pool(server, loginConcurrency);
+    // A few hundred users first, so the measured ones do not pay for JIT warm-up.
+    const warm = await loginAll(env.scope, pool, userNames(`sw${users}_`, 200), loginConcurrency);
+    const warmSockets = await connectAll(env.scope, env.target, server, warm, connectConcurrency);
+    await sleep(200);
     const names = userNames(`s${users}_`, users);
     const cpu0 = cpuMicros(server.pid);
     const t0 = performance.now();
@@ -53,7 +59,7 @@ async function stormOnce(env: ScenarioEnv, users: number, presence: PresenceMode
         `(login ${point.loginUsPerUser}, connect ${point.connectUsPerUser}), server ${point.serverUsPerUser} µs/user`,
     );
     await server.stop(); // before the client side lets go of tens of thousands of sockets
-    for (const ws of sockets) ws.destroy();
+    for (const ws of [...warmSockets, ...sockets]) ws.destroy();
     pool.close();
     return point;
   } finally {

@@ -1,0 +1,42 @@
+/**
+ * The machine may be shared (other builds and test runs on the same two cores). Before each measured
+ * part, wait until the cores are quiet, and report how busy they were, so noise shows in the results
+ * instead of hiding in them.
+ */
+import { readFileSync } from 'node:fs';
+import { sleep } from './proc.ts';
+
+/** Machine-wide CPU time in clock ticks (all cores): busy and total. */
+export function cpuTimes(): { busy: number; total: number } {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+  const fields = line.trim().split(/\s+/).slice(1).map(Number);
+  const idle = (fields[3] ?? 0) + (fields[4] ?? 0); // idle + iowait
+  const total = fields.reduce((a, b) => a + b, 0);
+  return { busy: total - idle, total };
+}
+
+/** Share of all cores busy over `ms` (0–100), whoever is using them. */
+export async function busyPercent(ms: number): Promise<number> {
+  const a = cpuTimes();
+  await sleep(ms);
+  const b = cpuTimes();
+  return b.total === a.total ? 0 : Math.round(((b.busy - a.busy) / (b.total - a.total)) * 100);
+}
+
+/**
+ * Waits (bounded) until the machine is at most `maxBusy` % busy while the benchmark itself is idle.
+ * Returns the last reading.
+ */
+export async function waitForQuiet(maxBusy: number, maxWaitMs: number, log: (message: string) => void): Promise<number> {
+  const deadline = Date.now() + maxWaitMs;
+  let busy = await busyPercent(300);
+  let told = false;
+  while (busy > maxBusy && Date.now() < deadline) {
+    if (!told) log(`machine ${busy}% busy with other work: waiting up to ${Math.round(maxWaitMs / 1000)} s for it to calm down`);
+    told = true;
+    await sleep(700);
+    busy = await busyPercent(300);
+  }
+  if (told) log(busy > maxBusy ? `still ${busy}% busy: measuring anyway (noted in the results)` : `quiet (${busy}% busy)`);
+  return busy;
+}
