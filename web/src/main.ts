@@ -96,7 +96,11 @@ class ChatApp {
   private bindPage(): void {
     byId('logout').addEventListener('click', () => void this.logout());
     byId('conn-retry').addEventListener('click', () => this.conn.retryNow());
-    window.addEventListener('online', () => this.wake());
+    window.addEventListener('online', () => {
+      // An attempt started while offline is doomed (or hangs): start a fresh one now.
+      if (this.conn.state.kind === 'connecting') this.conn.restart();
+      else this.wake();
+    });
     // The browser knows the network is gone before TCP does: say so now, retry when it is back.
     window.addEventListener('offline', () => this.conn.drop('network offline'));
     document.addEventListener('visibilitychange', () => {
