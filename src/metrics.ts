@@ -1,7 +1,7 @@
 /**
  * @module metrics
  * Prometheus metrics for one node (prom-client, a registry per node): connections, users by
- * state, messages in and out by kind, errors by code, slow-consumer closes, journal append
+ * state, messages in and out by kind, errors by code, abnormal closes (slow consumers), journal append
  * latency, and Node's default process metrics (event-loop lag included). Label children are
  * bound once so the message path only increments numbers.
  */
@@ -17,7 +17,7 @@ export class Metrics {
   private readonly messagesIn: Counter<'kind'>;
   private readonly messagesOut: Counter<'kind'>;
   private readonly errors: Counter<'code'>;
-  private readonly slowConsumers: Counter;
+  private readonly abnormalCloses: Counter;
   private readonly journalAppend: Histogram;
   readonly inGroup: { inc(): void };
   readonly inDirect: { inc(): void };
@@ -41,7 +41,11 @@ export class Metrics {
     this.messagesIn = new Counter({ name: 'chat_messages_in_total', help: 'Messages accepted from clients, by kind.', labelNames: ['kind'], registers });
     this.messagesOut = new Counter({ name: 'chat_messages_out_total', help: 'Message frames delivered to sockets, by kind.', labelNames: ['kind'], registers });
     this.errors = new Counter({ name: 'chat_errors_total', help: 'Refused frames and requests, by error code.', labelNames: ['code'], registers });
-    this.slowConsumers = new Counter({ name: 'chat_slow_consumer_closes_total', help: 'Sockets closed because their send buffer passed maxBackpressure.', registers });
+    this.abnormalCloses = new Counter({
+      name: 'chat_abnormal_closes_total',
+      help: 'Connections dropped without a close handshake (1006): slow consumers over maxBackpressure, oversized or invalid frames, vanished clients.',
+      registers,
+    });
     this.journalAppend = new Histogram({
       name: 'chat_journal_append_seconds',
       help: 'Time to append one event to the journal.',
@@ -58,8 +62,8 @@ export class Metrics {
     this.errors.inc({ code });
   }
 
-  slowConsumerClosed(): void {
-    this.slowConsumers.inc();
+  abnormalClose(): void {
+    this.abnormalCloses.inc();
   }
 
   observeJournalAppend(seconds: number): void {

@@ -164,8 +164,8 @@ export class FileJournal implements Journal {
     return foldRecords(readJournalFile(this.options.path).events);
   }
 
-  history(after: number): HistoryPage {
-    return this.window.page(after);
+  history(after: number, limit?: number): HistoryPage {
+    return this.window.page(after, limit);
   }
 
   private syncSoon(): void {

@@ -25,11 +25,12 @@ export class MessageWindow {
     this.dropOld();
   }
 
-  page(after: number): HistoryPage {
+  page(after: number, limit = Number.POSITIVE_INFINITY): HistoryPage {
     this.dropOld();
     const first = this.items[this.start];
     if (first === undefined) return { messages: [], oldest: 0 };
-    return { messages: this.items.slice(this.firstAfter(after)), oldest: first.id };
+    const from = this.firstAfter(after);
+    return { messages: this.items.slice(from, from + limit), oldest: first.id };
   }
 
   private firstAfter(after: number): number {

@@ -18,8 +18,8 @@ export interface Journal {
   append(event: DomainEvent): void;
   /** Rebuilds the state by folding everything the journal holds. */
   rebuild(): ChatState;
-  /** Messages with id > after, in id order, from the bounded history window. */
-  history(after: number): HistoryPage;
+  /** Messages with id > after, in id order, from the bounded history window; at most `limit` of them. */
+  history(after: number, limit?: number): HistoryPage;
   /** Number of events the journal holds since its last checkpoint. */
   readonly size: number;
   close(): Promise<void>;

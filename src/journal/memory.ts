@@ -38,8 +38,8 @@ export class MemoryJournal implements Journal {
     return replay(this.events, cloneState(this.checkpoint));
   }
 
-  history(after: number): HistoryPage {
-    return this.window.page(after);
+  history(after: number, limit?: number): HistoryPage {
+    return this.window.page(after, limit);
   }
 
   async close(): Promise<void> {}

@@ -80,8 +80,8 @@ export class ChatRuntime {
     this.actor.on(type, handler as (event: SupervisorEmitted) => void);
   }
 
-  history(after: number): ReturnType<Journal['history']> {
-    return this.options.journal.history(after);
+  history(after: number, limit?: number): ReturnType<Journal['history']> {
+    return this.options.journal.history(after, limit);
   }
 
   /** Users by actor state, for metrics: listed ones from the presence list, the rest are connecting. */

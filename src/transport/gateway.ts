@@ -29,6 +29,8 @@ export interface SocketData {
   exp: number;
   /** Resume point from `?after=`, if any. */
   after: number | undefined;
+  /** While replaying missed messages: the last id sent. Undefined once the socket follows live traffic. */
+  cursor: number | undefined;
   closed: boolean;
 }
 
@@ -40,6 +42,8 @@ export const userTopic = (user: string): string => `u:${user}`;
 export const presenceTopic = (user: string): string => `p:${user}`;
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
+/** Messages read from the history window per step of a replay. */
+const REPLAY_PAGE = 256;
 
 export class Gateway implements SocketHandlers<SocketData> {
   private nextId = 1;
@@ -50,8 +54,6 @@ export class Gateway implements SocketHandlers<SocketData> {
   private readonly presence: PresenceBatcher;
   private publish: (topic: string, message: string) => void = () => {};
   private subscribers: (topic: string) => number = () => 0;
-  /** True while frames are being handed to uWS; see close(). */
-  private delivering = false;
 
   constructor(
     private readonly config: Readonly<Config>,
@@ -75,14 +77,7 @@ export class Gateway implements SocketHandlers<SocketData> {
   /** Connects the gateway to the running server; `port` is the one actually listened on. */
   attach(server: { publish(topic: string, message: string): void; subscribers(topic: string): number; port: number }): void {
     const { port } = server;
-    this.publish = (topic, message) => {
-      this.delivering = true;
-      try {
-        server.publish(topic, message);
-      } finally {
-        this.delivering = false;
-      }
-    };
+    this.publish = server.publish;
     this.subscribers = server.subscribers;
     this.ownOrigins = ownOrigins(this.config, port);
   }
@@ -101,7 +96,15 @@ export class Gateway implements SocketHandlers<SocketData> {
       if ((this.byUser.get(session.user)?.length ?? 0) >= this.config.limits.socketsPerUser) {
         throw new ChatError('too_many_sockets', `at most ${this.config.limits.socketsPerUser} sockets per user`);
       }
-      const data: SocketData = { id: this.nextId++, user: session.user, sid: session.sid, exp: session.exp, after, closed: false };
+      const data: SocketData = {
+        id: this.nextId++,
+        user: session.user,
+        sid: session.sid,
+        exp: session.exp,
+        after,
+        cursor: undefined,
+        closed: false,
+      };
       return { ok: true, data };
     } catch (error) {
       if (!(error instanceof ChatError)) throw error;
@@ -123,32 +126,48 @@ export class Gateway implements SocketHandlers<SocketData> {
     const mine = this.byUser.get(data.user);
     if (mine) mine.push(socket);
     else this.byUser.set(data.user, [socket]);
-    socket.subscribe(TOPIC_ALL);
-    socket.subscribe(userTopic(data.user));
     if (this.config.presence === 'all') socket.subscribe(TOPIC_PRESENCE);
     this.runtime.send({ type: 'SOCKET_OPEN', user: data.user, sid: data.sid, socket: data.id });
     if (data.closed) return; // refused by the supervisor (session revoked meanwhile)
-    this.delivering = true;
-    try {
-      socket.cork(() => this.greet(socket, data));
-    } finally {
-      this.delivering = false;
-    }
+    socket.cork(() => this.greet(socket, data));
   }
 
   private greet(socket: Socket, data: SocketData): void {
     const state = this.runtime.state;
     const page = listUsers(state, undefined, this.config.welcomeUsers);
-    const history = this.runtime.history(data.after ?? state.seq);
-    socket.send(frames.encodeWelcome(data.user, state.seq, history.oldest, page));
-    if (data.after === undefined) return;
-    if (data.after < state.seq && (history.oldest === 0 || history.oldest > data.after + 1)) {
-      socket.send(frames.encodeHistoryGap(data.after, history.oldest));
-    }
-    for (const message of history.messages) {
-      // A replay larger than maxBackpressure closes the socket mid-way; the client resumes from what it got.
-      if (data.closed) return;
-      if (isVisibleTo(message, data.user)) socket.send(frames.encodeMessage(message));
+    const { oldest } = this.runtime.history(state.seq, 0);
+    socket.send(frames.encodeWelcome(data.user, state.seq, oldest, page));
+    if (data.after === undefined || data.after >= state.seq) return this.goLive(socket, data);
+    data.cursor = data.after;
+    this.replay(socket, data);
+  }
+
+  /** Message topics are joined only once the socket is caught up, so live traffic never overtakes the replay. */
+  private goLive(socket: Socket, data: SocketData): void {
+    data.cursor = undefined;
+    socket.subscribe(TOPIC_ALL);
+    socket.subscribe(userTopic(data.user));
+  }
+
+  /**
+   * Sends missed messages in pages while the socket's send buffer has room, resuming on `drain`;
+   * joins live traffic in the same turn as it sends the last one. A replay larger than maxBackpressure
+   * therefore completes instead of getting the reader closed as a slow consumer.
+   */
+  private replay(socket: Socket, data: SocketData): void {
+    const room = this.config.limits.maxBackpressureBytes / 2;
+    while (!data.closed && data.cursor !== undefined) {
+      const page = this.runtime.history(data.cursor, REPLAY_PAGE);
+      if (page.oldest > data.cursor + 1 || (page.oldest === 0 && data.cursor < this.runtime.state.seq)) {
+        socket.send(frames.encodeHistoryGap(data.cursor, page.oldest));
+      }
+      for (const message of page.messages) {
+        data.cursor = message.id;
+        if (!isVisibleTo(message, data.user)) continue;
+        socket.send(frames.encodeMessage(message));
+        if (socket.getBufferedAmount() > room) return; // drain() continues from the cursor
+      }
+      if (page.messages.length < REPLAY_PAGE) return this.goLive(socket, data);
     }
   }
 
@@ -221,15 +240,18 @@ export class Gateway implements SocketHandlers<SocketData> {
     socket.send(frames.encodeError(error.code, error.message, error.cid));
   }
 
-  drain(_socket: Socket): void {
-    // Backpressure is bounded by maxBackpressure with closeOnBackpressureLimit: a reader too slow
-    // to keep up is closed and resumes with ?after=, so nothing needs queueing here.
+  drain(socket: Socket): void {
+    // Live traffic needs nothing here: maxBackpressure with closeOnBackpressureLimit closes a reader too slow to
+    // keep up, and it resumes with ?after=. A replay in progress continues where it paused.
+    const data = socket.getUserData();
+    if (data.cursor !== undefined && !data.closed) socket.cork(() => this.replay(socket, data));
   }
 
   close(socket: Socket, code: number, _reason: ArrayBuffer): void {
     const data = socket.getUserData();
-    // uWS closes a socket over maxBackpressure synchronously inside publish/send: a 1006 close while delivering is a slow consumer.
-    if (this.delivering && code === 1006) this.metrics.slowConsumerClosed();
+    // uWS reports a slow consumer (over maxBackpressure), an oversized or invalid frame and a vanished client alike:
+    // 1006 with no reason. Closes the node asked for (logout, shutdown) are marked closed before they happen.
+    if (code === 1006 && !data.closed) this.metrics.abnormalClose();
     data.closed = true;
     this.sockets.delete(data.id);
     const mine = this.byUser.get(data.user);

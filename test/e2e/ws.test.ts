@@ -281,3 +281,19 @@ describe('a raw websocket client', () => {
     socket.close();
   });
 });
+
+describe('resume larger than the send buffer', () => {
+  it('paces the replay by backpressure instead of closing the reader, then goes live', async () => {
+    await start({ CHAT_MAX_BACKPRESSURE: '65536', CHAT_RATE_PER_S: '1000000', CHAT_RATE_BURST: '1000000', CHAT_LOG_LEVEL: 'warn' });
+    const sender = await connect('sender');
+    for (let i = 0; i < 3000; i++) sender.send({ type: 'message', text: 'y'.repeat(1000) });
+    await sender.next((frame) => frame.id === 3000);
+    const reader = await connect('reader', '?after=0');
+    await reader.next((frame) => frame.id === 3000);
+    sender.send({ type: 'message', text: 'live' });
+    expect(await reader.next((frame) => frame.type === 'receive' && frame.text === 'live')).toMatchObject({ id: 3001 });
+    const ids = reader.frames.filter((frame) => frame.type === 'receive').map((frame) => frame.id);
+    expect(ids).toEqual(Array.from({ length: 3001 }, (_, i) => i + 1));
+    expect(reader.closed).toBeUndefined();
+  });
+});

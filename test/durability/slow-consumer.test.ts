@@ -1,0 +1,70 @@
+/**
+ * Slow consumers: a client that stops reading is closed by the node once its send buffer
+ * passes maxBackpressure (memory stays bounded), others are unaffected, and after resuming
+ * with after= the slow client has every id exactly once.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Socket } from 'node:net';
+import { startTestNode, type TestNode } from '../support/node.ts';
+import { TestClient, bearer, type Frame } from '../support/ws-client.ts';
+
+const COUNT = 20_000;
+let node: TestNode;
+const clients: TestClient[] = [];
+
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((client) => client.close()));
+  await node.close();
+});
+
+async function connect(user: string, query = ''): Promise<TestClient> {
+  const { token } = await node.login(user);
+  const client = await TestClient.connect(`${node.wsUrl}${query}`, bearer(token));
+  clients.push(client);
+  await client.nextOfType('welcome');
+  return client;
+}
+
+const ids = (frames: Frame[]): number[] => frames.filter((frame) => frame.type === 'receive').map((frame) => frame.id as number);
+
+async function metric(name: string): Promise<number> {
+  const text = await (await fetch(`${node.url}/metrics`)).text();
+  const line = text.split('\n').find((candidate) => candidate.startsWith(`${name} `));
+  return Number(line?.split(' ')[1] ?? 'NaN');
+}
+
+describe('slow consumers', () => {
+  it('closes a non-reading client at maxBackpressure; others get everything; the slow one resumes with every id exactly once', async () => {
+    node = await startTestNode({
+      CHAT_MAX_BACKPRESSURE: '65536',
+      CHAT_RATE_PER_S: '1000000',
+      CHAT_RATE_BURST: '1000000',
+      CHAT_HISTORY_MAX: '100000',
+      CHAT_LOG_LEVEL: 'warn',
+    });
+    const slow = await connect('slow');
+    const tcp = (slow.socket as unknown as { _socket: Socket })._socket;
+    tcp.pause(); // stop reading: the kernel buffers fill, then the node's send buffer does
+    const bystander = await connect('bystander');
+    const sender = await connect('sender');
+    const text = 'x'.repeat(1000);
+    for (let i = 0; i < COUNT; i++) sender.send({ type: 'message', text });
+    await bystander.next((frame) => frame.type === 'receive' && frame.id === COUNT);
+    expect(ids(bystander.frames)).toEqual(Array.from({ length: COUNT }, (_, i) => i + 1));
+
+    expect(await metric('chat_abnormal_closes_total')).toBe(1);
+    expect(node.node.gateway.connections).toBe(2);
+    // 20 MB went out to the stalled socket: the node closed it instead of buffering, so what it holds per socket is
+    // bounded by maxBackpressure (the bystander, in the same process, holds all 20 MB it received, so RSS says nothing here).
+
+    tcp.resume();
+    await slow.waitClosed();
+    const before = ids(slow.frames);
+    expect(before.length).toBeLessThan(COUNT);
+    const last = before.at(-1) ?? 0;
+    const resumed = await connect('slow', `?after=${last}`);
+    await resumed.next((frame) => frame.type === 'receive' && frame.id === COUNT);
+    const all = [...before, ...ids(resumed.frames)];
+    expect(all).toEqual(Array.from({ length: COUNT }, (_, i) => i + 1));
+  });
+});
