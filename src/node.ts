@@ -17,6 +17,7 @@ import { startServer } from './transport/uws.ts';
 import type { Route, RunningServer } from './transport/types.ts';
 import { createRoutes } from './http/routes.ts';
 import { Metrics } from './metrics.ts';
+import { createInspection, type Inspection } from './inspect/inspector.ts';
 
 export interface ChatNodeOptions {
   journal?: Journal;
@@ -30,6 +31,8 @@ export interface ChatNode {
   readonly gateway: Gateway;
   readonly sessions: Sessions;
   readonly metrics: Metrics;
+  /** Live inspection (`CHAT_INSPECT`), when configured. */
+  readonly inspection: Inspection | undefined;
   start(): Promise<{ port: number; url: string }>;
   stop(): Promise<void>;
 }
@@ -46,6 +49,8 @@ export function createJournal(config: Readonly<Config>, logger: Logger): Journal
 export function createChatNode(config: Readonly<Config>, logger: Logger, options: ChatNodeOptions = {}): ChatNode {
   const journal = options.journal ?? createJournal(config, logger);
   const sessions = new Sessions(config.session);
+  const inspection = config.inspect ? createInspection(config.inspect, logger) : undefined;
+  const inspect = options.inspect ?? inspection?.inspect;
   let gateway: Gateway | undefined;
   let runtime: ChatRuntime | undefined;
   const metrics = new Metrics({
@@ -58,7 +63,7 @@ export function createChatNode(config: Readonly<Config>, logger: Logger, options
     shardSize: config.shardSize,
     logger,
     observeAppend: (seconds) => metrics.observeJournalAppend(seconds),
-    ...(options.inspect ? { inspect: options.inspect } : {}),
+    ...(inspect ? { inspect } : {}),
   });
   gateway = new Gateway(config, runtime, sessions, logger, metrics);
   let server: RunningServer | undefined;
@@ -75,7 +80,9 @@ export function createChatNode(config: Readonly<Config>, logger: Logger, options
     gateway,
     sessions,
     metrics,
+    inspection,
     async start() {
+      await inspection?.start();
       runtime.start();
       // Sockets and presence remembered by a durable journal belong to the previous process.
       runtime.send({ type: 'RECOVER' });
@@ -107,6 +114,7 @@ export function createChatNode(config: Readonly<Config>, logger: Logger, options
       gateway.stop();
       runtime.stop();
       await journal.close();
+      await inspection?.stop();
     },
   };
 }

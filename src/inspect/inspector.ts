@@ -12,8 +12,8 @@ import type { InspectConfig } from '../config.ts';
 import { LocalInspectorServer } from './local-server.ts';
 
 export interface Inspection {
-  /** The callback for `createActor(..., { inspect })`. */
-  inspect(event: InspectionEvent): void;
+  /** The callback for `createActor(..., { inspect })`; undefined when no sink is active (no cost at all). */
+  readonly inspect: ((event: InspectionEvent) => void) | undefined;
   /** Starts the sinks that listen or connect; resolves when the local inspector listens. */
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -51,7 +51,7 @@ export function createInspection(config: InspectConfig, logger: Logger): Inspect
   }
 
   return {
-    inspect: sinks.length === 1 ? sinks[0]! : (event) => sinks.forEach((sink) => sink(event)),
+    inspect: sinks.length <= 1 ? sinks[0] : (event) => sinks.forEach((sink) => sink(event)),
     async start() {
       for (const inspector of stately) inspector.start();
       if (local) await local.listening;
