@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { TestClient, bearer } from '../support/ws-client.ts';
 import { connected, launchChromium, message, person, say, signIn, type Person } from './chromium.ts';
 import { startNode, type NodeOptions, type RunningNode } from './harness.ts';
+import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts';
 import { buildWebClient } from './web-build.ts';
 import type { Route } from '../../src/transport/types.ts';
 
@@ -268,5 +269,48 @@ describe('web client on a node in presence mode "watch"', { timeout: 60_000 }, (
     await omar.context.close();
     await person(nora.page, 'dm', 'omar', 'grace').waitFor();
     await person(nora.page, 'dm', 'omar', 'offline').waitFor();
+  });
+});
+
+describe('web client across a node restart (in-memory history)', { timeout: 60_000 }, () => {
+  const nodes: RunningNode[] = [];
+  const people: Person[] = [];
+  let relay: TcpProxy;
+
+  afterAll(async () => {
+    for (const p of people) await p.context.close().catch(() => undefined);
+    for (const n of nodes) await n.close().catch(() => undefined);
+    await relay?.close();
+  });
+
+  it('reconnects by itself, says history was lost, and shows new messages despite reused ids', async () => {
+    relay = await startTcpProxy();
+    // Same signing secret on both nodes so the session cookie stays valid; the page's origin is the relay.
+    const env = { CHAT_SESSION_SECRET: 'browser-test-secret-'.repeat(3), CHAT_ALLOWED_ORIGINS: relay.url };
+    const first = await startNode({ graceMs: GRACE_MS, staticRoot: dist, env });
+    nodes.push(first);
+    relay.target = first.test.port;
+    const alice = await signIn(browser, relay.url, 'alice');
+    const bob = await signIn(browser, relay.url, 'bob');
+    people.push(alice, bob);
+    await say(bob.page, 'before the restart');
+    await message(alice.page, 'before the restart').waitFor();
+
+    relay.target = undefined;
+    await first.close();
+    relay.dropAll();
+    await alice.page.locator('body[data-conn="waiting"]').waitFor();
+    const second = await startNode({ graceMs: GRACE_MS, staticRoot: dist, env });
+    nodes.push(second);
+    relay.target = second.test.port;
+    await connected(alice.page);
+    await connected(bob.page);
+    await alice.page.locator('#messages li.system', { hasText: 'The server restarted' }).waitFor();
+
+    await say(bob.page, 'after the restart');
+    await message(alice.page, 'after the restart').waitFor();
+    const texts = await alice.page.locator('#messages li.msg[data-state="confirmed"] .msg-text').allTextContents();
+    expect(texts).toEqual(['before the restart', 'after the restart']);
+    expect([...alice.errors, ...bob.errors]).toEqual([]);
   });
 });
