@@ -290,12 +290,32 @@ function failures(results: BenchResults): string {
   return lines.length === 0 ? '' : `\n### Runs that failed\n\n${lines.join('\n')}\n`;
 }
 
+/** Measurements during which other processes used more than a quarter of a core. */
+function noisyParts(result: RunResult | undefined): string[] {
+  if (result === undefined) return [];
+  const parts: string[] = [];
+  const visit = (value: unknown, label: string): void => {
+    if (Array.isArray(value)) return value.forEach((item) => visit(item, label));
+    if (typeof value !== 'object' || value === null) return;
+    const record = value as Record<string, unknown>;
+    const name = typeof record.users === 'number' && label !== '' ? `${label} ${fmt(record.users)}` : typeof record.rate === 'number' ? `${fmt(record.rate)} msg/s` : label;
+    if (typeof record.otherCpuPct === 'number' && record.otherCpuPct > 25) parts.push(`${record.otherCpuPct} %${name === '' ? '' : ` (${name})`}`);
+    for (const [key, child] of Object.entries(record)) if (typeof child === 'object' && key !== 'atMax') visit(child, key === 'watch' || key === 'all' ? key : label);
+  };
+  visit(result, '');
+  return parts;
+}
+
 function notesOf(results: BenchResults): string {
   const notes = Array.isArray(results.meta.notes) ? [...(results.meta.notes as string[])] : [];
   for (const [scenario, byTarget] of Object.entries(results.results)) {
     for (const [target, result] of Object.entries(byTarget ?? {})) {
       const warnings = Array.isArray(result?.warnings) ? (result.warnings as string[]) : [];
       for (const warning of warnings) notes.push(`${scenario} / ${target}: ${warning}`);
+      const noisy = noisyParts(result);
+      if (noisy.length > 0) {
+        notes.push(`${scenario} / ${target}: other processes on the machine used ${noisy.join(', ')} of a core while this was measured`);
+      }
     }
   }
   return notes.length === 0 ? '' : `\n### Notes on this run\n\n${notes.map((n) => `- ${n}`).join('\n')}\n`;

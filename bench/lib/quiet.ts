@@ -4,7 +4,7 @@
  * instead of hiding in them.
  */
 import { readFileSync } from 'node:fs';
-import { sleep } from './proc.ts';
+import { CLK_TCK, cpuMicros, sleep } from './proc.ts';
 
 /** Machine-wide CPU time in clock ticks (all cores): busy and total. */
 export function cpuTimes(): { busy: number; total: number } {
@@ -40,3 +40,30 @@ export async function waitForQuiet(maxBusy: number, maxWaitMs: number, log: (mes
   if (told) log(busy > maxBusy ? `still ${busy}% busy: measuring anyway (noted in the results)` : `quiet (${busy}% busy)`);
   return busy;
 }
+
+/**
+ * Measures how much CPU other processes (not this one, not the server) used over a window, in %
+ * of one core: the noise that a shared machine adds to a measurement.
+ */
+export class NoiseMeter {
+  private machine = cpuTimes();
+  private server: number;
+  private client = process.cpuUsage();
+  private wall = performance.now();
+
+  constructor(private readonly serverPid: number) {
+    this.server = cpuMicros(serverPid);
+  }
+
+  /** Others' CPU since construction, % of one core. */
+  otherPct(): number {
+    const machineUs = ((cpuTimes().busy - this.machine.busy) * 1e6) / CLK_TCK;
+    const serverUs = cpuMicros(this.serverPid) - this.server;
+    const client = process.cpuUsage(this.client);
+    const wallUs = (performance.now() - this.wall) * 1000;
+    return Math.max(0, Math.round(((machineUs - serverUs - client.user - client.system) / wallUs) * 100));
+  }
+}
+
+/** Above this share of a core used by other processes, a measurement counts as disturbed. */
+export const DISTURBED_PCT = 25;

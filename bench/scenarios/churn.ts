@@ -6,6 +6,7 @@
 import { connect, login, mapLimit, userNames } from '../lib/clients.ts';
 import { round, type ScenarioEnv } from '../lib/env.ts';
 import { cpuMicros, sleep } from '../lib/proc.ts';
+import { NoiseMeter } from '../lib/quiet.ts';
 
 const GRACE_MS = 100;
 
@@ -15,6 +16,7 @@ export interface ChurnResult {
   serverUsPerCycle: number;
   wallUsPerCycle: number;
   graceMs?: number;
+  otherCpuPct: number;
 }
 
 async function settle(pid: number, maxMs: number): Promise<void> {
@@ -42,9 +44,11 @@ export async function churn(env: ScenarioEnv): Promise<ChurnResult> {
   await mapLimit(env.scope, userNames('w', 20), concurrency, cycle);
   await settle(server.pid, 3000);
   const cpu0 = cpuMicros(server.pid);
+  const noise = new NoiseMeter(server.pid);
   const started = performance.now();
   await mapLimit(env.scope, userNames('c', cycles), concurrency, cycle);
   const wallUs = (performance.now() - started) * 1000;
+  const otherCpuPct = noise.otherPct();
   await settle(server.pid, 5000);
   const cpuUs = cpuMicros(server.pid) - cpu0;
   return {
@@ -53,5 +57,6 @@ export async function churn(env: ScenarioEnv): Promise<ChurnResult> {
     serverUsPerCycle: round(cpuUs / cycles, 1),
     wallUsPerCycle: round(wallUs / cycles, 1),
     ...(env.target.id === 'actor-chat' ? { graceMs: GRACE_MS } : {}),
+    otherCpuPct,
   };
 }

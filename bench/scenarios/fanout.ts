@@ -8,7 +8,7 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { connectAll, loginAll, userNames, warmUp } from '../lib/clients.ts';
 import { percentile, round, type ScenarioEnv } from '../lib/env.ts';
 import { CLK_TCK, cpuMicros, type ServerProc, sleep } from '../lib/proc.ts';
-import { cpuTimes, waitForQuiet } from '../lib/quiet.ts';
+import { cpuTimes, DISTURBED_PCT, waitForQuiet } from '../lib/quiet.ts';
 import type { RawWs } from '../lib/rawws.ts';
 
 export interface FanoutStep {
@@ -32,6 +32,8 @@ export interface FanoutStep {
   otherCpuPct: number;
   senderLagging: boolean;
   clean: boolean;
+  /** how often the step was run again because other processes disturbed it */
+  retries?: number;
 }
 
 export interface FanoutResult {
@@ -187,15 +189,27 @@ async function buildRig(env: ScenarioEnv): Promise<Rig> {
   return rig;
 }
 
+/** Runs a step; a failed step during which other processes took the CPU is run again (twice at most). */
+async function undisturbedStep(rig: Rig, rate: number, index: number, label = ''): Promise<FanoutStep> {
+  let step = await runStep(rig, rate, index);
+  for (let retry = 1; retry <= 2; retry++) {
+    if (step.clean || step.otherCpuPct <= DISTURBED_PCT) break;
+    rig.env.log(`${label}${describe(step)}, disturbed by other processes (${step.otherCpuPct}%): again`);
+    await sleep(500);
+    step = { ...(await runStep(rig, rate, index)), retries: retry };
+  }
+  rig.env.log(`${label}${describe(step)}`);
+  return step;
+}
+
 export async function fanout(env: ScenarioEnv): Promise<FanoutResult> {
   const rig = await buildRig(env);
   const steps: FanoutStep[] = [];
   let maxClean = 0;
   let atMax: FanoutStep | null = null;
   for (const [index, rate] of env.config.fanout.rates.entries()) {
-    const step = await runStep(rig, rate, index);
+    const step = await undisturbedStep(rig, rate, index);
     steps.push(step);
-    env.log(describe(step));
     if (!step.clean) break;
     maxClean = rate;
     atMax = step;
@@ -204,8 +218,7 @@ export async function fanout(env: ScenarioEnv): Promise<FanoutResult> {
   let at80: FanoutStep | null = null;
   if (maxClean > 0) {
     await sleep(300);
-    at80 = await runStep(rig, Math.round(maxClean * 0.8), steps.length);
-    env.log(`at 80% of max: ${describe(at80)}`);
+    at80 = await undisturbedStep(rig, Math.round(maxClean * 0.8), steps.length, 'at 80% of max: ');
   }
   return {
     clients: rig.sockets.length,

@@ -5,6 +5,7 @@
 import { connectAll, loginAll, userNames, warmUp } from '../lib/clients.ts';
 import { round, type ScenarioEnv } from '../lib/env.ts';
 import { cpuMicros, rssBytes, sleep } from '../lib/proc.ts';
+import { NoiseMeter } from '../lib/quiet.ts';
 
 export interface IdleResult {
   users: number;
@@ -14,6 +15,7 @@ export interface IdleResult {
   kbPerConnection: number;
   serverUsPerUser: number;
   connectSeconds: number;
+  otherCpuPct: number;
 }
 
 export async function idle(env: ScenarioEnv): Promise<IdleResult> {
@@ -28,6 +30,7 @@ export async function idle(env: ScenarioEnv): Promise<IdleResult> {
   await sleep(env.config.quick ? 300 : 1000);
   const rssBefore = rssBytes(server.pid);
   const cpuBefore = cpuMicros(server.pid);
+  const noise = new NoiseMeter(server.pid);
   const started = Date.now();
   const tokens = await loginAll(env.scope, pool, userNames('i', users));
   const sockets = await connectAll(env.scope, env.target, server, tokens, 128);
@@ -45,5 +48,6 @@ export async function idle(env: ScenarioEnv): Promise<IdleResult> {
     kbPerConnection: round((rssAfter - rssBefore) / users / 1024, 2),
     serverUsPerUser: round((cpuAfter - cpuBefore) / users, 1),
     connectSeconds: round(connectSeconds, 2),
+    otherCpuPct: noise.otherPct(),
   };
 }

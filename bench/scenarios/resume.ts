@@ -6,6 +6,7 @@
 import { connect, connectAll, loginAll, userNames, warmUp, withTimeout } from '../lib/clients.ts';
 import { round, type ScenarioEnv } from '../lib/env.ts';
 import { cpuMicros, sleep } from '../lib/proc.ts';
+import { DISTURBED_PCT, NoiseMeter, waitForQuiet } from '../lib/quiet.ts';
 import type { RawWs } from '../lib/rawws.ts';
 
 export interface ResumeResult {
@@ -16,6 +17,8 @@ export interface ResumeResult {
   catchUpMs: number;
   serverCpuMs: number;
   serverUsPerReplayedMessage: number;
+  otherCpuPct: number;
+  retries?: number;
 }
 
 const MISSED_MARK = Buffer.from('rs#');
@@ -41,7 +44,7 @@ function echoWatcher(): { onData: (buf: Buffer, s: number, e: number) => void; w
   };
 }
 
-export async function resume(env: ScenarioEnv): Promise<ResumeResult> {
+async function resumeOnce(env: ScenarioEnv): Promise<ResumeResult> {
   const { clients, missed } = env.config.resume;
   const server = await env.start('all');
   const dropped = await warmUp(env.scope, env.target, server);
@@ -59,6 +62,8 @@ export async function resume(env: ScenarioEnv): Promise<ResumeResult> {
   await withTimeout(echo.waitFor(`rs${missed}`), 10_000, 'last missed message echo');
   await sleep(env.config.quick ? 100 : 500);
 
+  await waitForQuiet(DISTURBED_PCT, 20_000, env.log);
+  const noise = new NoiseMeter(server.pid);
   let caughtUp = 0;
   let resolveAll: () => void = () => undefined;
   const allCaughtUp = new Promise<void>((resolve) => (resolveAll = resolve));
@@ -82,6 +87,7 @@ export async function resume(env: ScenarioEnv): Promise<ResumeResult> {
   await withTimeout(allCaughtUp, 60_000, 'resume catch-up').catch((error: Error) => env.log(error.message));
   const catchUpMs = performance.now() - t0;
   const cpuUs = cpuMicros(server.pid) - cpu0;
+  const otherCpuPct = noise.otherPct();
   const sockets = (await Promise.all(reconnects)).filter((ws): ws is RawWs => ws !== undefined);
   for (const ws of sockets) ws.destroy();
   return {
@@ -92,5 +98,15 @@ export async function resume(env: ScenarioEnv): Promise<ResumeResult> {
     catchUpMs: round(catchUpMs, 1),
     serverCpuMs: round(cpuUs / 1000, 1),
     serverUsPerReplayedMessage: round(cpuUs / Math.max(1, caughtUp * missed), 2),
+    otherCpuPct,
   };
+}
+
+/** A resume storm, run again (once, on a fresh server) when other processes took the CPU meanwhile. */
+export async function resume(env: ScenarioEnv): Promise<ResumeResult> {
+  const first = await resumeOnce(env);
+  if (first.otherCpuPct <= DISTURBED_PCT) return first;
+  env.log(`disturbed by other processes (${first.otherCpuPct}%): again`);
+  const again = await resumeOnce(env);
+  return { ...(again.otherCpuPct < first.otherCpuPct ? again : first), retries: 1 };
 }
