@@ -4,7 +4,8 @@
  * level with `log`; the configuration is validated.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
+import WebSocket, { WebSocketServer } from 'ws';
+import type { AddressInfo } from 'node:net';
 import { ConfigError, loadConfig } from '../src/config.ts';
 import type { StatelyInspectionEvent } from '../src/inspect/inspector.ts';
 import { startTestNode, type TestNode } from './support/node.ts';
@@ -114,6 +115,33 @@ describe('live inspection', () => {
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('https://stately.ai/inspect');
     await expect(InspectorClient.connect(`${base.replace('http', 'ws')}/inspect`, { origin: 'https://evil.example' })).rejects.toThrow(/401/);
+  });
+
+  it('sends the events to a Stately Inspector relay at ws://', async () => {
+    const relay = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    open.push({
+      close: () => {
+        for (const client of relay.clients) client.terminate();
+        return new Promise<void>((resolve) => relay.close(() => resolve()));
+      },
+    });
+    await new Promise((resolve) => relay.once('listening', resolve));
+    const received: StatelyInspectionEvent[] = [];
+    const sawDave = new Promise<void>((resolve) =>
+      relay.on('connection', (socket) =>
+        socket.on('message', (data: WebSocket.RawData) => {
+          const event = JSON.parse(data.toString()) as StatelyInspectionEvent;
+          received.push(event);
+          if (event.type === '@xstate.snapshot' && (event.snapshot as { value?: unknown; context?: { user?: string } }).context?.user === 'dave' && (event.snapshot as { value?: unknown }).value === 'online') resolve();
+        }),
+      ),
+    );
+    node = await startTestNode({ CHAT_INSPECT: `ws://127.0.0.1:${(relay.address() as AddressInfo).port}` });
+    const dave = await TestClient.connect(node.wsUrl, bearer((await node.login('dave')).token));
+    open.push(dave);
+    await dave.nextOfType('welcome');
+    await sawDave;
+    expect(received.some((event) => event.type === '@xstate.actor' && event.name === 'supervisor')).toBe(true);
   });
 
   it('logs actor transitions at trace level with "log"', async () => {
