@@ -314,3 +314,48 @@ describe('web client across a node restart (in-memory history)', { timeout: 60_0
     expect([...alice.errors, ...bob.errors]).toEqual([]);
   });
 });
+
+describe('web client after the computer slept', { timeout: 60_000 }, () => {
+  const people: Person[] = [];
+  let relay: TcpProxy;
+  let node: RunningNode;
+
+  afterAll(async () => {
+    for (const p of people) await p.context.close().catch(() => undefined);
+    await node?.close();
+    await relay?.close();
+  });
+
+  it('notices a socket that died silently and shows what it missed, once', async () => {
+    relay = await startTcpProxy();
+    node = await startNode({ graceMs: 60_000, staticRoot: dist, env: { CHAT_ALLOWED_ORIGINS: relay.url } });
+    relay.target = node.test.port;
+    const context = await browser.newContext({ baseURL: relay.url });
+    const page = await context.newPage();
+    // Page time runs normally, but the test can jump it forward the way a sleeping laptop does.
+    await page.clock.install();
+    await page.goto('/');
+    await page.locator('#login-name').fill('ivy');
+    await page.locator('#login-name').press('Enter');
+    await connected(page);
+    people.push({ name: 'ivy', context, page, dialogs: [], errors: [] });
+    const jack = await signIn(browser, node.url, 'jack'); // straight to the node: only ivy sleeps
+    people.push(jack);
+    await say(jack.page, 'before the nap');
+    await message(page, 'before the nap').waitFor();
+
+    relay.freezeAll();
+    await say(jack.page, 'while you slept');
+    await message(jack.page, 'while you slept').waitFor();
+    expect(await message(page, 'while you slept').count()).toBe(0);
+
+    // Wake up 30 s later: the page notices the time jump and probes the socket; no answer within
+    // the probe timeout (5 s) means the socket is dead, so it reconnects and resumes with after=.
+    await page.clock.fastForward('00:30');
+    await page.clock.fastForward('00:06');
+    await message(page, 'while you slept').waitFor();
+    await connected(page);
+    const texts = await page.locator('#messages li.msg[data-state="confirmed"] .msg-text').allTextContents();
+    expect(texts).toEqual(['before the nap', 'while you slept']);
+  });
+});

@@ -1,7 +1,8 @@
 /**
  * A loopback TCP relay for browser tests: the page keeps one origin (the relay's port) while the
  * node behind it is stopped and a new one started, the way a real deployment restarts behind a
- * load balancer. Cut connections with `dropAll()`; point at another node with `target`.
+ * load balancer. Cut connections with `dropAll()`, silence them with `freezeAll()`, point at another
+ * node with `target`.
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
 
@@ -11,11 +12,14 @@ export interface TcpProxy {
   /** Port of the node to relay to; undefined refuses new connections. */
   target: number | undefined;
   dropAll(): void;
+  /** Stops relaying bytes on every open connection without closing it: a laptop gone to sleep. */
+  freezeAll(): void;
   close(): Promise<void>;
 }
 
 export async function startTcpProxy(): Promise<TcpProxy> {
   const open = new Set<Socket>();
+  const pairs = new Set<[Socket, Socket]>();
   const track = (s: Socket): void => {
     open.add(s);
     s.on('close', () => open.delete(s));
@@ -26,6 +30,15 @@ export async function startTcpProxy(): Promise<TcpProxy> {
     target: undefined,
     dropAll: () => {
       for (const s of open) s.destroy();
+    },
+    freezeAll: () => {
+      for (const [client, upstream] of pairs) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        client.pause();
+        upstream.pause();
+      }
+      pairs.clear();
     },
     close: () => new Promise((resolve) => {
       proxy.dropAll();
@@ -47,6 +60,9 @@ export async function startTcpProxy(): Promise<TcpProxy> {
     upstream.on('close', () => client.destroy());
     client.pipe(upstream);
     upstream.pipe(client);
+    const pair: [Socket, Socket] = [client, upstream];
+    pairs.add(pair);
+    client.on('close', () => pairs.delete(pair));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
