@@ -122,7 +122,8 @@ export function createAuthRoutes(deps: AuthRouteDeps): Route[] {
 
   const login: HttpHandler = async () => {
     const { redirectTo, flowCookie: sealed } = await needOidc().startLogin();
-    return { status: 302, headers: { location: redirectTo, 'cache-control': 'no-store', 'set-cookie': flowCookie(config, sealed, FLOW_COOKIE.maxAgeSeconds) } };
+    const cookie = flowCookie(config, sealed, FLOW_COOKIE.maxAgeSeconds);
+    return { status: 302, headers: { location: redirectTo, 'cache-control': 'no-store', 'set-cookie': cookie } };
   };
 
   const callback: HttpHandler = async (request): Promise<HttpReply> => {
@@ -150,7 +151,7 @@ export function createAuthRoutes(deps: AuthRouteDeps): Route[] {
   const deviceStart: HttpHandler = async (request, body) => {
     readJson(body);
     const provider = needDevice();
-    if (!admitDeviceStart(request.remoteAddress)) throw new ChatError('rate_limited', 'too many device logins from this address; wait a minute');
+    if (!admitDeviceStart(request.remoteAddress)) throw new ChatError('rate_limited', 'too many device logins from this address; try again in a few seconds');
     return jsonReply(200, await provider.startDevice());
   };
 
