@@ -11,7 +11,9 @@ import { connected, launchChromium, message, person, say, signIn, type Person } 
 import { startNode, type NodeOptions, type RunningNode } from './harness.ts';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts';
 import { buildWebClient } from './web-build.ts';
-import type { Route } from '../../src/transport/types.ts';
+import { createStaticSite, staticRoutes } from '../../src/http/static.ts';
+import { startIdp, type Idp } from '../support/idp.ts';
+import { startTestNode, type TestNode } from '../support/node.ts';
 
 const GRACE_MS = 1_500;
 const repo = resolve(import.meta.dirname, '../..');
@@ -31,10 +33,10 @@ afterAll(async () => {
 });
 
 /** A node for one describe block, plus sign-in that remembers every page for checks and cleanup. */
-function useNode(env: NodeOptions['env'] = {}, routes: NodeOptions['routes'] = []) {
+function useNode(env: NodeOptions['env'] = {}) {
   const ctx = { node: undefined as unknown as RunningNode, people: [] as Person[] };
   beforeAll(async () => {
-    ctx.node = await startNode({ graceMs: GRACE_MS, staticRoot: dist, env, routes });
+    ctx.node = await startNode({ graceMs: GRACE_MS, staticRoot: dist, env });
   });
   afterEach(async () => {
     const people = ctx.people.splice(0);
@@ -237,22 +239,57 @@ describe('web client with a long people list', { timeout: 60_000 }, () => {
 });
 
 describe('web client on a node with OpenID Connect', { timeout: 60_000 }, () => {
-  const config: Route = {
-    method: 'get',
-    pattern: '/auth/config',
-    handler: () => ({ status: 200, headers: { 'content-type': 'application/json' }, body: '{"oidc":true,"devLogin":false}' }),
-  };
-  const { ctx } = useNode({}, [config]);
+  let relay: TcpProxy | undefined;
+  let idp: Idp | undefined;
+  let node: TestNode | undefined;
+  const people: Person[] = [];
 
-  it('offers "Sign in with OpenID" and hides the dev login when /auth/config says so', async () => {
-    const context = await browser.newContext({ baseURL: ctx.node.url });
+  afterAll(async () => {
+    for (const p of people) await p.context.close().catch(() => undefined);
+    await node?.close();
+    await idp?.close();
+    await relay?.close();
+  });
+
+  it('signs in through the issuer with "Sign in with OpenID", chats, and logs out', async () => {
+    // The issuer must know the callback URL before the node listens: the relay's port is that URL.
+    relay = await startTcpProxy();
+    idp = await startIdp({ redirectUris: [`${relay.url}/auth/callback`] });
+    node = await startTestNode(
+      {
+        CHAT_OIDC_ISSUER: idp.issuer.href,
+        CHAT_OIDC_CLIENT_ID: idp.clientId,
+        CHAT_OIDC_CLIENT_SECRET: idp.clientSecret,
+        CHAT_PUBLIC_URL: relay.url,
+      },
+      { auth: true, extraRoutes: () => staticRoutes(createStaticSite(dist)) },
+    );
+    relay.target = node.port;
+    const context = await browser.newContext({ baseURL: relay.url });
     const page = await context.newPage();
+    const me: Person = { name: 'alice@example.com', context, page, dialogs: [], errors: [] };
+    page.on('pageerror', (e) => me.errors.push(String(e)));
+    people.push(me);
+
     await page.goto('/');
-    const link = page.getByRole('link', { name: 'Sign in with OpenID' });
-    await link.waitFor();
-    expect(await link.getAttribute('href')).toBe('/auth/login');
     expect(await page.locator('#login-form').isHidden()).toBe(true);
-    await context.close();
+    await page.getByRole('link', { name: 'Sign in with OpenID' }).click();
+    await page.locator('input[name="login"]').fill('alice');
+    await page.locator('input[name="password"]').fill('any password');
+    await page.locator('input[name="password"]').press('Enter');
+    const chat = page.locator('#chat-view:not([hidden])');
+    const consent = page.getByRole('button', { name: /continue/i });
+    await chat.or(consent).first().waitFor();
+    if (await consent.isVisible()) await consent.click();
+    await connected(page);
+    await page.locator('#me-name', { hasText: 'alice@example.com' }).waitFor();
+
+    await say(page, 'hello from OpenID');
+    await message(page, 'hello from OpenID').waitFor();
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByText('You have logged out.').waitFor();
+    await page.getByRole('link', { name: 'Sign in with OpenID' }).waitFor();
+    expect(me.errors).toEqual([]);
   });
 });
 
