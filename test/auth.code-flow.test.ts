@@ -64,8 +64,9 @@ describe('OIDC browser login through the node', () => {
     const welcome = await socket.nextOfType('welcome');
     expect(welcome.user).toBe('alice@example.com');
     socket.send({ type: 'message', text: 'hello from OIDC', cid: 'c-1' });
-    const received = await socket.nextOfType('receive');
-    expect(received).toMatchObject({ from: 'alice@example.com', text: 'hello from OIDC', cid: 'c-1' });
+    // A refusal would be an error frame with the cid: waiting for either makes it a failure, not a timeout.
+    const received = await socket.next((frame) => frame.cid === 'c-1');
+    expect(received).toMatchObject({ type: 'receive', from: 'alice@example.com', text: 'hello from OIDC' });
 
     // The identity is journaled as bound to the name.
     expect(t.node.runtime.state.identities.get('alice@example.com')).toEqual({ issuer: idp.issuer.href.replace(/\/$/, ''), subject: 'alice' });
