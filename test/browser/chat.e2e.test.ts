@@ -1,62 +1,20 @@
 /**
  * End-to-end tests of the web client in a real browser (Debian's Chromium via playwright-core)
- * against a real chat node started in-process on port 0, serving the freshly built client.
+ * against a real chat node started in-process on port 0, serving the freshly built client:
+ * talking, presence, injection, keyboard use, logout, a long people list, presence mode "watch".
  */
-import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Browser } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { TestClient, bearer } from '../support/ws-client.ts';
-import { connected, launchChromium, message, person, say, signIn, type Person } from './chromium.ts';
-import { startNode, type NodeOptions, type RunningNode } from './harness.ts';
-import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts';
-import { buildWebClient } from './web-build.ts';
-import { createStaticSite, staticRoutes } from '../../src/http/static.ts';
-import { startIdp, type Idp } from '../support/idp.ts';
-import { startTestNode, type TestNode } from '../support/node.ts';
+import { connected, message, person, say } from './chromium.ts';
+import { useChromium, useNode } from './setup.ts';
 
-const GRACE_MS = 1_500;
 const repo = resolve(import.meta.dirname, '../..');
-
-let browser: Browser;
-let dist: string;
-
-beforeAll(async () => {
-  const [built, launched] = await Promise.all([buildWebClient(), launchChromium()]);
-  dist = built;
-  browser = launched;
-}, 60_000);
-
-afterAll(async () => {
-  await browser?.close();
-  if (dist) rmSync(dist, { recursive: true, force: true });
-});
-
-/** A node for one describe block, plus sign-in that remembers every page for checks and cleanup. */
-function useNode(env: NodeOptions['env'] = {}) {
-  const ctx = { node: undefined as unknown as RunningNode, people: [] as Person[] };
-  beforeAll(async () => {
-    ctx.node = await startNode({ graceMs: GRACE_MS, staticRoot: dist, env });
-  });
-  afterEach(async () => {
-    const people = ctx.people.splice(0);
-    for (const p of people) await p.context.close().catch(() => undefined);
-    expect(people.flatMap((p) => p.errors)).toEqual([]);
-    expect(people.flatMap((p) => p.dialogs)).toEqual([]);
-  });
-  afterAll(async () => {
-    await ctx.node?.close();
-  });
-  const join = async (name: string): Promise<Person> => {
-    const p = await signIn(browser, ctx.node.url, name);
-    ctx.people.push(p);
-    return p;
-  };
-  return { ctx, join };
-}
+const shared = useChromium();
 
 describe('web client in Chromium', { timeout: 60_000 }, () => {
-  const { join } = useNode();
+  const { join } = useNode(shared);
 
   it('lets two people see each other and talk in the group and in private', async () => {
     const alice = await join('alice');
@@ -204,7 +162,7 @@ describe('web client in Chromium', { timeout: 60_000 }, () => {
 });
 
 describe('web client with a long people list', { timeout: 60_000 }, () => {
-  const { ctx, join } = useNode({ CHAT_WELCOME_USERS: '5', CHAT_PAGE_SIZE: '5' });
+  const { ctx, join } = useNode(shared, { CHAT_WELCOME_USERS: '5', CHAT_PAGE_SIZE: '5' });
   const clients: TestClient[] = [];
 
   afterAll(async () => {
@@ -238,63 +196,8 @@ describe('web client with a long people list', { timeout: 60_000 }, () => {
   });
 });
 
-describe('web client on a node with OpenID Connect', { timeout: 60_000 }, () => {
-  let relay: TcpProxy | undefined;
-  let idp: Idp | undefined;
-  let node: TestNode | undefined;
-  const people: Person[] = [];
-
-  afterAll(async () => {
-    for (const p of people) await p.context.close().catch(() => undefined);
-    await node?.close();
-    await idp?.close();
-    await relay?.close();
-  });
-
-  it('signs in through the issuer with "Sign in with OpenID", chats, and logs out', async () => {
-    // The issuer must know the callback URL before the node listens: the relay's port is that URL.
-    relay = await startTcpProxy();
-    idp = await startIdp({ redirectUris: [`${relay.url}/auth/callback`] });
-    node = await startTestNode(
-      {
-        CHAT_OIDC_ISSUER: idp.issuer.href,
-        CHAT_OIDC_CLIENT_ID: idp.clientId,
-        CHAT_OIDC_CLIENT_SECRET: idp.clientSecret,
-        CHAT_PUBLIC_URL: relay.url,
-      },
-      { auth: true, extraRoutes: () => staticRoutes(createStaticSite(dist)) },
-    );
-    relay.target = node.port;
-    const context = await browser.newContext({ baseURL: relay.url });
-    const page = await context.newPage();
-    const me: Person = { name: 'alice@example.com', context, page, dialogs: [], errors: [] };
-    page.on('pageerror', (e) => me.errors.push(String(e)));
-    people.push(me);
-
-    await page.goto('/');
-    expect(await page.locator('#login-form').isHidden()).toBe(true);
-    await page.getByRole('link', { name: 'Sign in with OpenID' }).click();
-    await page.locator('input[name="login"]').fill('alice');
-    await page.locator('input[name="password"]').fill('any password');
-    await page.locator('input[name="password"]').press('Enter');
-    const chat = page.locator('#chat-view:not([hidden])');
-    const consent = page.getByRole('button', { name: /continue/i });
-    await chat.or(consent).first().waitFor();
-    if (await consent.isVisible()) await consent.click();
-    await connected(page);
-    await page.locator('#me-name', { hasText: 'alice@example.com' }).waitFor();
-
-    await say(page, 'hello from OpenID');
-    await message(page, 'hello from OpenID').waitFor();
-    await page.getByRole('button', { name: 'Log out' }).click();
-    await page.getByText('You have logged out.').waitFor();
-    await page.getByRole('link', { name: 'Sign in with OpenID' }).waitFor();
-    expect(me.errors).toEqual([]);
-  });
-});
-
 describe('web client on a node in presence mode "watch"', { timeout: 60_000 }, () => {
-  const { join } = useNode({ CHAT_PRESENCE: 'watch' });
+  const { join } = useNode(shared, { CHAT_PRESENCE: 'watch' });
 
   it('follows the presence of the people it has a direct conversation with', async () => {
     const nora = await join('nora');
@@ -306,93 +209,5 @@ describe('web client on a node in presence mode "watch"', { timeout: 60_000 }, (
     await omar.context.close();
     await person(nora.page, 'dm', 'omar', 'grace').waitFor();
     await person(nora.page, 'dm', 'omar', 'offline').waitFor();
-  });
-});
-
-describe('web client across a node restart (in-memory history)', { timeout: 60_000 }, () => {
-  const nodes: RunningNode[] = [];
-  const people: Person[] = [];
-  let relay: TcpProxy;
-
-  afterAll(async () => {
-    for (const p of people) await p.context.close().catch(() => undefined);
-    for (const n of nodes) await n.close().catch(() => undefined);
-    await relay?.close();
-  });
-
-  it('reconnects by itself, says history was lost, and shows new messages despite reused ids', async () => {
-    relay = await startTcpProxy();
-    // Same signing secret on both nodes so the session cookie stays valid; the page's origin is the relay.
-    const env = { CHAT_SESSION_SECRET: 'browser-test-secret-'.repeat(3), CHAT_ALLOWED_ORIGINS: relay.url };
-    const first = await startNode({ graceMs: GRACE_MS, staticRoot: dist, env });
-    nodes.push(first);
-    relay.target = first.test.port;
-    const alice = await signIn(browser, relay.url, 'alice');
-    const bob = await signIn(browser, relay.url, 'bob');
-    people.push(alice, bob);
-    await say(bob.page, 'before the restart');
-    await message(alice.page, 'before the restart').waitFor();
-
-    relay.target = undefined;
-    await first.close();
-    relay.dropAll();
-    await alice.page.locator('body[data-conn="waiting"]').waitFor();
-    const second = await startNode({ graceMs: GRACE_MS, staticRoot: dist, env });
-    nodes.push(second);
-    relay.target = second.test.port;
-    await connected(alice.page);
-    await connected(bob.page);
-    await alice.page.locator('#messages li.system', { hasText: 'The server restarted' }).waitFor();
-
-    await say(bob.page, 'after the restart');
-    await message(alice.page, 'after the restart').waitFor();
-    const texts = await alice.page.locator('#messages li.msg[data-state="confirmed"] .msg-text').allTextContents();
-    expect(texts).toEqual(['before the restart', 'after the restart']);
-    expect([...alice.errors, ...bob.errors]).toEqual([]);
-  });
-});
-
-describe('web client after the computer slept', { timeout: 60_000 }, () => {
-  const people: Person[] = [];
-  let relay: TcpProxy;
-  let node: RunningNode;
-
-  afterAll(async () => {
-    for (const p of people) await p.context.close().catch(() => undefined);
-    await node?.close();
-    await relay?.close();
-  });
-
-  it('notices a socket that died silently and shows what it missed, once', async () => {
-    relay = await startTcpProxy();
-    node = await startNode({ graceMs: 60_000, staticRoot: dist, env: { CHAT_ALLOWED_ORIGINS: relay.url } });
-    relay.target = node.test.port;
-    const context = await browser.newContext({ baseURL: relay.url });
-    const page = await context.newPage();
-    // Page time runs normally, but the test can jump it forward the way a sleeping laptop does.
-    await page.clock.install();
-    await page.goto('/');
-    await page.locator('#login-name').fill('ivy');
-    await page.locator('#login-name').press('Enter');
-    await connected(page);
-    people.push({ name: 'ivy', context, page, dialogs: [], errors: [] });
-    const jack = await signIn(browser, node.url, 'jack'); // straight to the node: only ivy sleeps
-    people.push(jack);
-    await say(jack.page, 'before the nap');
-    await message(page, 'before the nap').waitFor();
-
-    relay.freezeAll();
-    await say(jack.page, 'while you slept');
-    await message(jack.page, 'while you slept').waitFor();
-    expect(await message(page, 'while you slept').count()).toBe(0);
-
-    // Wake up 30 s later: the page notices the time jump and probes the socket; no answer within
-    // the probe timeout (5 s) means the socket is dead, so it reconnects and resumes with after=.
-    await page.clock.fastForward('00:30');
-    await page.clock.fastForward('00:06');
-    await message(page, 'while you slept').waitFor();
-    await connected(page);
-    const texts = await page.locator('#messages li.msg[data-state="confirmed"] .msg-text').allTextContents();
-    expect(texts).toEqual(['before the nap', 'while you slept']);
   });
 });
