@@ -8,7 +8,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { pino } from 'pino';
 import { readJournalFile } from '../src/journal/file.ts';
+import { createInspection } from '../src/inspect/inspector.ts';
 import { replayJournal, type ReplayRecord, type ReplayResult } from '../src/inspect/replay.ts';
 import { userMachine } from '../src/machines/user.machine.ts';
 import { shardMachine } from '../src/machines/shard.machine.ts';
@@ -58,18 +60,19 @@ export function exportSnapshot(journal: string, result: ReplayResult): string {
   return `${JSON.stringify({ journal, ...result, machines }, null, 2)}\n`;
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
     options: {
       out: { type: 'string' },
       'grace-ms': { type: 'string', default: '10000' },
       'shard-size': { type: 'string', default: '128' },
+      inspect: { type: 'string' },
     },
   });
   const [path] = positionals;
   if (!path) {
-    process.stderr.write('usage: npm run replay -- <journal> [--out snapshot.json] [--grace-ms N] [--shard-size N]\n');
+    process.stderr.write('usage: npm run replay -- <journal> [--out snapshot.json] [--grace-ms N] [--shard-size N] [--inspect <port>]\n');
     process.exitCode = 2;
     return;
   }
@@ -82,13 +85,31 @@ function main(): void {
   }
   const { records, dropped } = loadJournal(path);
   if (dropped > 0) process.stderr.write(`${path}: ${dropped} torn or corrupt lines at the end ignored\n`);
-  const result = replayJournal(records, { graceMs, shardSize });
+  const port = values.inspect === undefined ? undefined : Number(values.inspect);
+  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) {
+    process.stderr.write('--inspect takes the port of the local inspector (0: any free port)\n');
+    process.exitCode = 2;
+    return;
+  }
+  const inspection = port === undefined ? undefined : createInspection({ localPort: port, log: false }, pino({ level: 'info' }, process.stderr));
+  await inspection?.start();
+  const result = replayJournal(records, { graceMs, shardSize, ...(inspection?.inspect ? { inspect: inspection.inspect } : {}) });
   process.stdout.write(`${formatResult(result)}\n`);
   if (values.out) {
     writeFileSync(values.out, exportSnapshot(path, result));
     process.stdout.write(`wrote ${values.out}\n`);
   }
   if (result.divergences.length > 0) process.exitCode = 1;
+  if (inspection) {
+    // Keep serving: the inspector page shows the replayed actors in their final states (late-join list).
+    process.stdout.write(`inspect the replayed actors at ${inspection.localUrl}/ — Ctrl-C to stop\n`);
+    process.once('SIGINT', () => void inspection.stop());
+  }
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) main();
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`replay failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  });
+}
