@@ -203,7 +203,10 @@ export class ChatView {
   private renderMessages(): void {
     const { store } = this;
     const conv = store.conversation(store.active);
-    if (this.renderedConv !== conv.key) {
+    const switched = this.renderedConv !== conv.key;
+    if (switched) {
+      // Rebuilding a conversation is not news: keep screen readers from reading it all out.
+      this.messages.setAttribute('aria-busy', 'true');
       this.messageItems = new Map();
       this.messages.replaceChildren();
       this.renderedConv = conv.key;
@@ -220,7 +223,8 @@ export class ChatView {
     reconcile(box, nodes);
     byId('conv-empty').hidden = nodes.length > 0;
     const last = conv.messages.at(-1);
-    if (atBottom || last?.from === store.me) box.scrollTop = box.scrollHeight;
+    if (switched || atBottom || last?.from === store.me) box.scrollTop = box.scrollHeight;
+    if (switched) queueMicrotask(() => this.messages.setAttribute('aria-busy', 'false'));
   }
 }
 

@@ -88,6 +88,7 @@ class ChatApp {
   start(): void {
     byId('chat-view').hidden = false;
     if (this.session) this.store.me = this.session.user;
+    this.store.attentive = !document.hidden;
     this.view.renderAll();
     this.conn.start();
     byId<HTMLTextAreaElement>('composer-input').focus();
