@@ -211,3 +211,18 @@ describe('web client on a node in presence mode "watch"', { timeout: 60_000 }, (
     await person(nora.page, 'dm', 'omar', 'offline').waitFor();
   });
 });
+
+describe('web client on a rate-limited node', { timeout: 60_000 }, () => {
+  const { join } = useNode(shared, { CHAT_RATE_PER_S: '1', CHAT_RATE_BURST: '1' });
+
+  it('shows a refused send as not delivered, with the reason and a Retry button', async () => {
+    const { page } = await join('quinn');
+    await say(page, 'first');
+    await say(page, 'second');
+    await say(page, 'third');
+    const refused = page.locator('#messages li.msg[data-state="failed"]').first();
+    await refused.locator('.error-text', { hasText: 'rate_limited' }).waitFor();
+    await refused.getByRole('button', { name: 'Retry' }).waitFor();
+    await message(page, 'first').waitFor();
+  });
+});
