@@ -29,6 +29,7 @@ export class ApiError extends Error {
 }
 
 async function errorOf(res: Response): Promise<ApiError> {
+  // A body that is not JSON (a proxy's HTML error page, say) still gets a readable error below.
   const body: unknown = await res.json().catch(() => undefined);
   const err = typeof body === 'object' && body !== null ? (body as { error?: unknown }).error : undefined;
   if (typeof err === 'object' && err !== null) {
