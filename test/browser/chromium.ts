@@ -32,7 +32,7 @@ export interface Person {
   page: Page;
   /** Texts of every dialog the page tried to open (alert, confirm…): must stay empty. */
   dialogs: string[];
-  /** Uncaught exceptions in the page: must stay empty. */
+  /** Uncaught exceptions and CSP violations in the page: must stay empty. */
   errors: string[];
 }
 
@@ -47,6 +47,10 @@ export async function signIn(browser: Browser, baseUrl: string, name: string): P
     void d.dismiss();
   });
   page.on('pageerror', (e) => errors.push(String(e)));
+  // The node's CSP forbids inline code: a violation means the built page needs something it blocks.
+  page.on('console', (m) => {
+    if (m.type() === 'error' && m.text().includes('Content Security Policy')) errors.push(m.text());
+  });
   await page.goto('/');
   await page.locator('#login-name').fill(name);
   await page.locator('#login-name').press('Enter');
