@@ -18,7 +18,7 @@ export const FULL: BenchConfig = {
   churn: { cycles: 2000, concurrency: 8 },
   storm: { watchSizes: [1000, 10000, 50000], allSizes: [1000, 5000], loginConcurrency: 32, connectConcurrency: 256 },
   resume: { clients: 1000, missed: 100 },
-  scenarioTimeoutMs: 240_000,
+  scenarioTimeoutMs: 480_000, // generous: waiting for a busy shared machine to calm down counts too
 };
 
 export const QUICK: BenchConfig = {

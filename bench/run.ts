@@ -5,7 +5,7 @@
  * (bench/results/latest.json). `--quick` is the ~30-second smoke run; `--help` lists the flags.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -46,7 +46,8 @@ const USAGE = `npm run bench -- [flags]
   --fanout-clients=N --rates=100,200,… --step-ms=N --idle-users=N --churn-cycles=N --resume-clients=N
   --profile                 run actor-chat under --cpu-prof (profiles in bench/results/profiles/)
   --nice=-10                run servers and load generator at this nice value (on a shared machine)
-  --actor-ref=HEAD          run actor-chat from this commit (a clean export) instead of the working tree`;
+  --actor-ref=HEAD          run actor-chat from this commit (a clean export) instead of the working tree
+  --merge                   keep the other scenarios' results from the existing JSON (re-measure a subset)`;
 
 export interface RunResult {
   error?: string;
@@ -73,6 +74,7 @@ interface Cli {
   profile: boolean;
   nice: number;
   actorRef: string | undefined;
+  merge: boolean;
 }
 
 function parseCli(): Cli {
@@ -95,6 +97,7 @@ function parseCli(): Cli {
       profile: { type: 'boolean', default: false },
       nice: { type: 'string', default: '0' },
       'actor-ref': { type: 'string' },
+      merge: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -128,6 +131,7 @@ function parseCli(): Cli {
     profile: values.profile,
     nice: Number(values.nice),
     actorRef: values['actor-ref'],
+    merge: values.merge,
   };
 }
 
@@ -151,6 +155,21 @@ function actorVersion(ref: string | undefined): string {
   if (ref !== undefined) return `${sha} (export of ${ref})`;
   const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: ROOT }).toString().trim() !== '';
   return `${sha}${dirty ? ' + uncommitted changes in src/' : ''} (working tree)`;
+}
+
+/** Carries over the scenarios not run now from an earlier JSON (same sizes assumed), with their dates. */
+function mergePrevious(results: BenchResults, jsonPath: string, rerun: ScenarioId[]): void {
+  if (!existsSync(jsonPath)) return;
+  const previous = JSON.parse(readFileSync(jsonPath, 'utf8')) as BenchResults;
+  const previousDates = (previous.meta.measuredAt ?? {}) as Record<string, string>;
+  const measuredAt = results.meta.measuredAt as Record<string, string>;
+  for (const scenario of Object.keys(previous.results) as ScenarioId[]) {
+    if (rerun.includes(scenario)) continue;
+    results.results[scenario] = previous.results[scenario];
+    measuredAt[scenario] = previousDates[scenario] ?? String(previous.meta.date);
+  }
+  const notes = results.meta.notes as string[];
+  for (const note of (previous.meta.notes ?? []) as string[]) if (!notes.includes(note)) notes.push(note);
 }
 
 const startedAt = Date.now();
@@ -193,6 +212,7 @@ async function runOne(
         startTimeoutMs: 30_000,
         nice,
         cwd: targetId === 'actor-chat' ? actorDir : undefined,
+        gracefulStop: profileDir !== undefined && targetId === 'actor-chat',
       });
       servers.push(server);
       return server;
@@ -220,7 +240,7 @@ async function runOne(
   } finally {
     clearTimeout(timer);
     scope.dispose();
-    for (const server of servers) await server.stop(profileDir !== undefined && targetId === 'actor-chat');
+    for (const server of servers) await server.stop();
   }
 }
 
@@ -231,7 +251,7 @@ async function main(): Promise<void> {
   installCleanup();
   const limit = raiseFileLimit(process.pid, 200_000);
   const notes: string[] = [];
-  const maxSockets = limit - 1000; // each socket is a descriptor on both sides; leave room for the rest
+  const maxSockets = limit - 1000; // each socket is a descriptor on both sides; room for 500 warm-up users and the rest
   const capped = (sizes: number[]): number[] => [...new Set(sizes.map((n) => Math.min(n, maxSockets)))];
   const { storm, idle } = cli.config;
   if ([...storm.watchSizes, ...storm.allSizes, idle.users].some((n) => n > maxSockets)) {
@@ -275,9 +295,13 @@ async function main(): Promise<void> {
     results: {},
   };
   log(`bench ${cli.config.quick ? '(quick)' : '(full)'}: ${cli.scenarios.join(', ')} on ${servers.join(', ')}`);
+  const measuredAt: Record<string, string> = {};
+  results.meta.measuredAt = measuredAt;
+  if (cli.merge) mergePrevious(results, cli.json, cli.scenarios);
   for (const scenario of cli.scenarios) {
     const byTarget: Partial<Record<TargetId, RunResult>> = {};
     results.results[scenario] = byTarget;
+    measuredAt[scenario] = new Date().toISOString();
     for (const targetId of servers) {
       log(`${scenario} / ${targetId}`);
       byTarget[targetId] = await runOne(scenario, targetId, cli.config, profileDir, cli.nice, actorDir);

@@ -125,6 +125,8 @@ export interface ServerSpec {
   nice: number;
   /** working directory of the server (default: this process's) */
   cwd?: string | undefined;
+  /** stop with SIGINT and wait, always (so `--cpu-prof` writes its profile) */
+  gracefulStop?: boolean;
 }
 
 export interface ServerProc {
@@ -164,7 +166,7 @@ export async function startServer(spec: ServerSpec): Promise<ServerProc> {
     port: spec.port,
     tail: () => lines.join('\n'),
     exited: () => child.exitCode !== null || child.signalCode !== null,
-    stop: async (graceful = false) => {
+    stop: async (graceful = spec.gracefulStop === true) => {
       if (proc.exited()) return;
       if (graceful) {
         child.kill('SIGINT');

@@ -96,7 +96,7 @@ async function sendAtRate(rig: Rig, rate: number, stepMs: number, step: number):
 async function runStep(rig: Rig, rate: number, step: number): Promise<FanoutStep> {
   const { env, server, sockets } = rig;
   const { stepMs, p99LimitMs } = env.config.fanout;
-  await waitForQuiet(25, env.config.quick ? 500 : 15_000, env.log);
+  await waitForQuiet(DISTURBED_PCT, env.config.quick ? 500 : 20_000, env.log);
   const base = totalFrames(sockets);
   const errorsBefore = rig.errors;
   rig.latencies.length = 0;
@@ -189,10 +189,10 @@ async function buildRig(env: ScenarioEnv): Promise<Rig> {
   return rig;
 }
 
-/** Runs a step; a failed step during which other processes took the CPU is run again (twice at most). */
+/** Runs a step; a failed step during which other processes took the CPU is run again (three times at most). */
 async function undisturbedStep(rig: Rig, rate: number, index: number, label = ''): Promise<FanoutStep> {
   let step = await runStep(rig, rate, index);
-  for (let retry = 1; retry <= 2; retry++) {
+  for (let retry = 1; retry <= 3; retry++) {
     if (step.clean || step.otherCpuPct <= DISTURBED_PCT) break;
     rig.env.log(`${label}${describe(step)}, disturbed by other processes (${step.otherCpuPct}%): again`);
     await sleep(500);

@@ -9,6 +9,8 @@ import { cpuMicros, rssBytes, sleep } from '../lib/proc.ts';
 import { DISTURBED_PCT, NoiseMeter, waitForQuiet } from '../lib/quiet.ts';
 import type { PresenceMode } from '../lib/targets.ts';
 
+const WARM_USERS = 500;
+
 export interface StormPoint {
   users: number;
   presence: PresenceMode;
@@ -36,8 +38,8 @@ async function stormOnce(env: ScenarioEnv, users: number, presence: PresenceMode
     const dropped = await warmUp(env.scope, env.target, server, 100);
     if (dropped !== undefined) env.warn(dropped);
     const pool = env.scope.pool(server, loginConcurrency);
-    // A few hundred users first, so the measured ones do not pay for JIT warm-up.
-    const warm = await loginAll(env.scope, pool, userNames(`sw${users}_`, 200), loginConcurrency);
+    // A few hundred users first, so the measured ones do not pay for JIT warm-up (they stay connected).
+    const warm = await loginAll(env.scope, pool, userNames(`sw${users}_`, WARM_USERS), loginConcurrency);
     const warmSockets = await connectAll(env.scope, env.target, server, warm, connectConcurrency);
     await sleep(200);
     const names = userNames(`s${users}_`, users);
