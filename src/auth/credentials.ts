@@ -28,9 +28,32 @@ export async function authenticate(
   sessions: Sessions,
   isRevoked: (sid: string) => boolean,
 ): Promise<PresentedSession> {
+  return authenticateKnown(headers, sessions, isRevoked) ?? checked(await verifyPresented(headers, sessions), isRevoked);
+}
+
+/** The synchronous path: a token this node issued recently (see Sessions.known), or undefined. */
+export function authenticateKnown(
+  headers: Record<string, string>,
+  sessions: Sessions,
+  isRevoked: (sid: string) => boolean,
+): PresentedSession | undefined {
+  const found = presented(headers);
+  const session = sessions.known(found.token);
+  return session === undefined ? undefined : checked({ ...session, via: found.via }, isRevoked);
+}
+
+function presented(headers: Record<string, string>): { token: string; via: 'bearer' | 'cookie' } {
   const found = findToken(headers);
   if (!found) throw new ChatError('unauthorized', 'log in first: send a session cookie or an Authorization: Bearer token');
-  const session = await sessions.verify(found.token);
+  return found;
+}
+
+async function verifyPresented(headers: Record<string, string>, sessions: Sessions): Promise<PresentedSession> {
+  const found = presented(headers);
+  return { ...(await sessions.verify(found.token)), via: found.via };
+}
+
+function checked(session: PresentedSession, isRevoked: (sid: string) => boolean): PresentedSession {
   if (isRevoked(session.sid)) throw new ChatError('session_revoked', 'this session was logged out');
-  return { ...session, via: found.via };
+  return session;
 }

@@ -28,7 +28,11 @@ export interface SessionOptions {
   now?: () => number;
 }
 
+/** Tokens this node issued recently, already known valid: most connects follow a login within seconds. */
+const RECENT_LIMIT = 10_000;
+
 export class Sessions {
+  private readonly recent = new Map<string, Session>();
   /** HMAC keys imported once into WebCrypto: given raw bytes, jose imports them on every sign and verify (≈ 2× slower). */
   private readonly keys: Promise<webcrypto.CryptoKey[]>;
   readonly generated: boolean;
@@ -61,7 +65,23 @@ export class Sessions {
       .setNotBefore(iat)
       .setExpirationTime(exp)
       .sign((await this.keys)[0]!);
+    this.recent.set(token, { user, sid, exp });
+    if (this.recent.size > RECENT_LIMIT) this.recent.delete(this.recent.keys().next().value!);
     return { user, sid, exp, token };
+  }
+
+  /**
+   * A token this node issued recently and that has not expired, without the (asynchronous) signature check:
+   * it lets the WebSocket upgrade complete synchronously. Revocation is still the caller's to check.
+   */
+  known(token: string): Session | undefined {
+    const session = this.recent.get(token);
+    if (session === undefined) return undefined;
+    if (session.exp <= this.now()) {
+      this.recent.delete(token);
+      return undefined;
+    }
+    return session;
   }
 
   /** Verifies signature, algorithm, issuer, audience and time; throws ChatError with a stable code. */

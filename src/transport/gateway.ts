@@ -9,7 +9,7 @@ import type { Config } from '../config.ts';
 import { ChatError } from '../domain/errors.ts';
 import { isVisibleTo, type DomainEvent } from '../domain/events.ts';
 import { listUsers, statusOf } from '../domain/state.ts';
-import { authenticate } from '../auth/credentials.ts';
+import { authenticate, authenticateKnown, type PresentedSession } from '../auth/credentials.ts';
 import type { Sessions } from '../auth/sessions.ts';
 import type { ChatRuntime } from '../runtime/chat-runtime.ts';
 import { PresenceBatcher } from '../runtime/presence-batcher.ts';
@@ -86,12 +86,29 @@ export class Gateway implements SocketHandlers<SocketData> {
     return this.sockets.size;
   }
 
-  async upgrade(request: HttpRequestInfo): Promise<UpgradeResult<SocketData>> {
+  /**
+   * Synchronous when the token is one this node issued recently (the usual login-then-connect), so the
+   * socket is upgraded inside uWS's own upgrade callback; otherwise the signature is verified first.
+   */
+  upgrade(request: HttpRequestInfo): UpgradeResult<SocketData> | Promise<UpgradeResult<SocketData>> {
+    const isRevoked = (sid: string): boolean => this.runtime.state.revoked.has(sid);
     try {
       if (this.runtime.draining) throw new ChatError('shutting_down', 'the node is shutting down; reconnect shortly');
       if (this.sockets.size >= this.config.limits.maxConnections) throw new ChatError('server_full', 'the node is at its connection limit');
       const after = parseAfter(request.query.get('after'));
-      const session = await authenticate(request.headers, this.sessions, (sid) => this.runtime.state.revoked.has(sid));
+      const known = authenticateKnown(request.headers, this.sessions, isRevoked);
+      if (known) return this.admit(request, known, after);
+      return authenticate(request.headers, this.sessions, isRevoked).then(
+        (session) => this.admit(request, session, after),
+        (error: unknown) => this.refuseUpgrade(error),
+      );
+    } catch (error) {
+      return this.refuseUpgrade(error);
+    }
+  }
+
+  private admit(request: HttpRequestInfo, session: PresentedSession, after: number | undefined): UpgradeResult<SocketData> {
+    try {
       if (session.via === 'cookie') this.checkOrigin(request.headers.origin);
       if ((this.byUser.get(session.user)?.length ?? 0) >= this.config.limits.socketsPerUser) {
         throw new ChatError('too_many_sockets', `at most ${this.config.limits.socketsPerUser} sockets per user`);
@@ -107,10 +124,14 @@ export class Gateway implements SocketHandlers<SocketData> {
       };
       return { ok: true, data };
     } catch (error) {
-      if (!(error instanceof ChatError)) throw error;
-      this.metrics.error(error.code);
-      return { ok: false, reply: jsonReply(error.status, { error: { code: error.code, message: error.message } }) };
+      return this.refuseUpgrade(error);
     }
+  }
+
+  private refuseUpgrade(error: unknown): UpgradeResult<SocketData> {
+    if (!(error instanceof ChatError)) throw error;
+    this.metrics.error(error.code);
+    return { ok: false, reply: jsonReply(error.status, { error: { code: error.code, message: error.message } }) };
   }
 
   private checkOrigin(origin: string | undefined): void {

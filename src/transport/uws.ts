@@ -7,7 +7,7 @@
 import { createRequire } from 'node:module';
 import type * as Uws from 'uWebSockets.js';
 import { errorBody } from '../domain/errors.ts';
-import type { HttpReply, HttpRequestInfo, Route, RunningServer, ServerOptions } from './types.ts';
+import type { HttpReply, HttpRequestInfo, Route, RunningServer, ServerOptions, UpgradeResult } from './types.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -144,20 +144,26 @@ export function startServer<D>(options: ServerOptions<D>): Promise<RunningServer
       const request = readRequest(req, res, 0);
       const key = request.headers['sec-websocket-key'] ?? '';
       const protocol = request.headers['sec-websocket-protocol'] ?? '';
-      const extensions = request.headers['sec-websocket-extensions'] ?? '';
-      Promise.resolve()
-        .then(() => sockets.upgrade(request))
-        .then((result) => {
-          if (aborted) return;
-          res.cork(() => {
-            if (result.ok) res.upgrade(result.data, key, protocol, extensions, context);
-            else writeReply(res, result.reply);
-          });
-        })
-        .catch((error: unknown) => {
-          options.onHandlerError(error, request);
-          if (!aborted) res.cork(() => writeReply(res, INTERNAL_ERROR));
-        });
+      // Compression is off, so no extension is negotiated. Passing the client's permessage-deflate offer through an
+      // asynchronous upgrade made this uWS build drop a few connections right after the handshake (1006).
+      const extensions = '';
+      const finish = (result: UpgradeResult<D>): void => {
+        if (result.ok) res.upgrade(result.data, key, protocol, extensions, context);
+        else writeReply(res, result.reply);
+      };
+      const failed = (error: unknown): void => {
+        options.onHandlerError(error, request);
+        if (!aborted) res.cork(() => writeReply(res, INTERNAL_ERROR));
+      };
+      let result: UpgradeResult<D> | Promise<UpgradeResult<D>>;
+      try {
+        result = sockets.upgrade(request);
+      } catch (error) {
+        return failed(error);
+      }
+      // Upgrading inside this callback is the path uWS handles best; later, after an await, it must be corked.
+      if (!(result instanceof Promise)) return finish(result);
+      result.then((settled) => void (!aborted && res.cork(() => finish(settled))), failed);
     },
     open: (ws) => sockets.open(ws),
     message: (ws, message, isBinary) => sockets.message(ws, message, isBinary),
