@@ -8,7 +8,7 @@ import { ConfigError, loadConfig } from './config.ts';
 import { isOidcError } from './auth/oidc.ts';
 import { setUpOidc } from './auth/oidc-setup.ts';
 import { createAuthRoutes } from './http/auth-routes.ts';
-import { staticRoutes } from './http/static-routes.ts';
+import { createStaticSite, staticRoutes } from './http/static.ts';
 import { createLogger } from './logger.ts';
 import { createChatNode } from './node.ts';
 
@@ -25,8 +25,9 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config);
   const webRoot = fileURLToPath(new URL('../web/dist', import.meta.url));
-  const site = existsSync(webRoot) ? staticRoutes(webRoot) : { routes: [], files: 0 };
-  if (site.files === 0) logger.warn({ webRoot }, 'web client not built (npm run build): serving the API only');
+  const site = existsSync(webRoot) ? createStaticSite(webRoot) : undefined;
+  const webRoutes = site && site.size > 0 ? staticRoutes(site) : [];
+  if (webRoutes.length === 0) logger.warn({ webRoot }, 'web client not built (npm run build): serving the API only');
   // Before the node exists: discovery at the issuer must succeed, or the node does not start.
   const { config: nodeConfig, oidc, generatedSecret } = await setUpOidc(config, logger).catch((error: unknown) => {
     if (!isOidcError(error)) throw error;
@@ -34,7 +35,7 @@ async function main(): Promise<void> {
     process.exit(1);
   });
   const node = createChatNode(nodeConfig, logger, {
-    extraRoutes: (parts) => [...createAuthRoutes({ config: nodeConfig, ...parts, oidc }), ...site.routes],
+    extraRoutes: (parts) => [...createAuthRoutes({ config: nodeConfig, ...parts, oidc }), ...webRoutes],
   });
   if (generatedSecret) {
     logger.warn('no CHAT_SESSION_SECRET configured: generated a signing key; sessions end when the node restarts');
