@@ -60,6 +60,9 @@ async function perform(step: Step, before: Model, after: Model): Promise<void> {
       return post(step, before, after);
     case 'GRACE_ELAPSES':
       vi.advanceTimersByTime(GRACE_MS);
+      // Let the I/O those timers started finish before the next step connects: without this turn, under
+      // heavy load a socket opened right after two grace steps was sometimes dropped (1006 on both ends).
+      await new Promise((resolve) => setImmediate(resolve));
       return;
     case 'DRAIN':
       coverage.via = 'injected';
