@@ -75,6 +75,7 @@ describe('journal replay', () => {
     await aliceTab.close();
     await bob.close();
     vi.advanceTimersByTime(GRACE_MS); // bob: grace → offline
+    await new Promise((resolve) => setImmediate(resolve)); // let timer-started I/O finish before connecting again
     const carolToken = (await node.login('carol')).token; // carol: logged in, no socket
     const dave = await connect(node, 'dave');
     await dave.close(); // dave: grace, still
