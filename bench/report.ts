@@ -307,6 +307,7 @@ function noisyParts(result: RunResult | undefined): string[] {
 }
 
 function measuredAtLine(results: BenchResults): string {
+  if (results.meta.merged !== true) return '';
   const dates = (results.meta.measuredAt ?? {}) as Record<string, string>;
   const distinct = new Set(Object.values(dates).map((d) => d.slice(0, 16)));
   if (distinct.size <= 1) return '';
@@ -329,6 +330,11 @@ function summary(rows: Row[], results: BenchResults): string {
     const failed = result.steps.find((step) => !step.clean);
     if (failed === undefined) {
       lines.push(`- fan-out, ${TARGETS[id].label}: clean at every rate tried, up to ${fmt(result.maxCleanRate)} msg/s.`);
+    } else if ((failed.otherCpuPct ?? 0) > 25) {
+      lines.push(
+        `- fan-out, ${TARGETS[id].label}: the step at ${fmt(failed.rate)} msg/s failed while other processes used ${failed.otherCpuPct} % of a core ` +
+          '(after retries): not conclusive, the max clean rate may be higher on a quiet machine.',
+      );
     } else if (failed.clientCpuPct >= 85 || failed.senderLagging) {
       lines.push(
         `- fan-out, ${TARGETS[id].label}: the step at ${fmt(failed.rate)} msg/s failed with the load generator at ${failed.clientCpuPct} % CPU: ` +

@@ -170,6 +170,7 @@ function mergePrevious(results: BenchResults, jsonPath: string, rerun: ScenarioI
   }
   const notes = results.meta.notes as string[];
   for (const note of (previous.meta.notes ?? []) as string[]) if (!notes.includes(note)) notes.push(note);
+  results.meta.merged = true;
 }
 
 const startedAt = Date.now();
