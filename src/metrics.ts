@@ -1,7 +1,7 @@
 /**
  * @module metrics
  * Prometheus metrics for one node (prom-client, a registry per node): connections, users by
- * state, messages in and out by kind, errors by code, abnormal closes (slow consumers), journal append
+ * state, messages in and out by kind, errors by code, slow-consumer and abnormal closes, journal append
  * latency, and Node's default process metrics (event-loop lag included). Label children are
  * bound once so the message path only increments numbers.
  */
@@ -18,6 +18,7 @@ export class Metrics {
   private readonly messagesOut: Counter<'kind'>;
   private readonly errors: Counter<'code'>;
   private readonly abnormalCloses: Counter;
+  private readonly slowConsumers: Counter;
   private readonly journalAppend: Histogram;
   readonly inGroup: { inc(): void };
   readonly inDirect: { inc(): void };
@@ -43,7 +44,12 @@ export class Metrics {
     this.errors = new Counter({ name: 'chat_errors_total', help: 'Refused frames and requests, by error code.', labelNames: ['code'], registers });
     this.abnormalCloses = new Counter({
       name: 'chat_abnormal_closes_total',
-      help: 'Connections dropped without a close handshake (1006): slow consumers over maxBackpressure, oversized or invalid frames, vanished clients.',
+      help: 'Connections lost without a close handshake (1006) that the node did not close: oversized or invalid frames, vanished clients.',
+      registers,
+    });
+    this.slowConsumers = new Counter({
+      name: 'chat_slow_consumer_closes_total',
+      help: 'Sockets the node closed because their send buffer passed CHAT_MAX_BACKPRESSURE.',
       registers,
     });
     this.journalAppend = new Histogram({
@@ -64,6 +70,10 @@ export class Metrics {
 
   abnormalClose(): void {
     this.abnormalCloses.inc();
+  }
+
+  slowConsumerClosed(): void {
+    this.slowConsumers.inc();
   }
 
   observeJournalAppend(seconds: number): void {

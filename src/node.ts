@@ -38,6 +38,8 @@ export interface ChatNode {
 }
 
 const EXPIRY_SWEEP_MS = 60_000;
+/** How often sockets over CHAT_MAX_BACKPRESSURE are looked for and closed. */
+const SLOW_CONSUMER_CHECK_MS = 100;
 
 export function createJournal(config: Readonly<Config>, logger: Logger): Journal {
   if (config.journal.kind === 'memory') {
@@ -69,6 +71,7 @@ export function createChatNode(config: Readonly<Config>, logger: Logger, options
   let server: RunningServer | undefined;
   let ready = false;
   let sweep: ReturnType<typeof setInterval> | undefined;
+  let slowConsumerCheck: ReturnType<typeof setInterval> | undefined;
 
   const routes = [
     ...(options.extraRoutes?.({ runtime, sessions }) ?? []),
@@ -99,6 +102,8 @@ export function createChatNode(config: Readonly<Config>, logger: Logger, options
       gateway.attach(server);
       sweep = setInterval(() => runtime.send({ type: 'EXPIRE_SESSIONS' }), EXPIRY_SWEEP_MS);
       sweep.unref();
+      slowConsumerCheck = setInterval(() => gateway.closeSlowConsumers(), SLOW_CONSUMER_CHECK_MS);
+      slowConsumerCheck.unref();
       ready = true;
       const scheme = config.tls ? 'https' : 'http';
       const host = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -107,6 +112,7 @@ export function createChatNode(config: Readonly<Config>, logger: Logger, options
     async stop() {
       ready = false;
       if (sweep) clearInterval(sweep);
+      if (slowConsumerCheck) clearInterval(slowConsumerCheck);
       runtime.send({ type: 'DRAIN' });
       server?.stopListening();
       gateway.closeAll(CloseCode.GoingAway, 'server shutting down; reconnect and resume');

@@ -270,8 +270,8 @@ export class Gateway implements SocketHandlers<SocketData> {
 
   close(socket: Socket, code: number, _reason: ArrayBuffer): void {
     const data = socket.getUserData();
-    // uWS reports a slow consumer (over maxBackpressure), an oversized or invalid frame and a vanished client alike:
-    // 1006 with no reason. Closes the node asked for (logout, shutdown) are marked closed before they happen.
+    // uWS reports an oversized or invalid frame and a vanished client alike: 1006 with no reason. Closes the node
+    // asked for (logout, shutdown, slow consumer) are marked closed before they happen.
     if (code === 1006 && !data.closed) this.metrics.abnormalClose();
     data.closed = true;
     this.sockets.delete(data.id);
@@ -334,6 +334,24 @@ export class Gateway implements SocketHandlers<SocketData> {
 
   closeUser(user: string, code: number, reason: string): void {
     for (const socket of [...(this.byUser.get(user) ?? [])]) this.closeSocket(socket, code, reason);
+  }
+
+  /**
+   * Closes every socket whose send buffer passed CHAT_MAX_BACKPRESSURE, at once and discarding the buffer: the
+   * client got a gap-free prefix of its stream and resumes with ?after=<last id>. Run every
+   * SLOW_CONSUMER_CHECK_MS by the node; a check costs one native call per socket.
+   */
+  closeSlowConsumers(): void {
+    const limit = this.config.limits.maxBackpressureBytes;
+    for (const socket of this.sockets.values()) {
+      if (socket.getBufferedAmount() <= limit) continue;
+      const data = socket.getUserData();
+      if (data.closed || data.cursor !== undefined) continue; // a replay paces itself and stays under the limit
+      data.closed = true;
+      this.metrics.slowConsumerClosed();
+      this.logger.debug({ user: data.user, socket: data.id }, 'closed a slow consumer');
+      socket.close();
+    }
   }
 
   closeAll(code: number, reason: string): void {

@@ -38,6 +38,8 @@ export type SendResult = number;
 export interface ChatSocket<D> {
   send(message: string, isBinary?: boolean, compress?: boolean): SendResult;
   end(code?: number, shortMessage?: string): void;
+  /** Closes at once, discarding what is still buffered. */
+  close(): void;
   subscribe(topic: string): boolean;
   unsubscribe(topic: string): boolean;
   getUserData(): D;

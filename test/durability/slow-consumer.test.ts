@@ -52,7 +52,8 @@ describe('slow consumers', () => {
     await bystander.next((frame) => frame.type === 'receive' && frame.id === COUNT);
     expect(ids(bystander.frames)).toEqual(Array.from({ length: COUNT }, (_, i) => i + 1));
 
-    expect(await metric('chat_abnormal_closes_total')).toBe(1);
+    expect(await metric('chat_slow_consumer_closes_total')).toBe(1);
+    expect(await metric('chat_abnormal_closes_total')).toBe(0);
     expect(node.node.gateway.connections).toBe(2);
     // 20 MB went out to the stalled socket: the node closed it instead of buffering, so what it holds per socket is
     // bounded by maxBackpressure (the bystander, in the same process, holds all 20 MB it received, so RSS says nothing here).
