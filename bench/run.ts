@@ -47,7 +47,8 @@ const USAGE = `npm run bench -- [flags]
   --profile                 run actor-chat under --cpu-prof (profiles in bench/results/profiles/)
   --nice=-10                run servers and load generator at this nice value (on a shared machine)
   --actor-ref=HEAD          run actor-chat from this commit (a clean export) instead of the working tree
-  --merge                   keep the other scenarios' results from the existing JSON (re-measure a subset)`;
+  --merge                   keep the other scenarios' results from the existing JSON (re-measure a subset)
+  --report-only             rewrite the markdown and chart from the existing JSON, measure nothing`;
 
 export interface RunResult {
   error?: string;
@@ -75,6 +76,7 @@ interface Cli {
   nice: number;
   actorRef: string | undefined;
   merge: boolean;
+  reportOnly: boolean;
 }
 
 function parseCli(): Cli {
@@ -98,6 +100,7 @@ function parseCli(): Cli {
       nice: { type: 'string', default: '0' },
       'actor-ref': { type: 'string' },
       merge: { type: 'boolean', default: false },
+      'report-only': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -132,6 +135,7 @@ function parseCli(): Cli {
     nice: Number(values.nice),
     actorRef: values['actor-ref'],
     merge: values.merge,
+    reportOnly: values['report-only'],
   };
 }
 
@@ -248,6 +252,11 @@ async function runOne(
 async function main(): Promise<void> {
   const cli = parseCli();
   process.chdir(ROOT);
+  if (cli.reportOnly) {
+    await writeReport(JSON.parse(readFileSync(cli.json, 'utf8')) as BenchResults, cli.out, cli.json);
+    log(`wrote ${cli.out} and its chart from ${cli.json}`);
+    return;
+  }
   if (!hasCommand('taskset')) throw new Error('taskset (util-linux) is required to pin server and load generator');
   installCleanup();
   const limit = raiseFileLimit(process.pid, 200_000);
