@@ -244,6 +244,9 @@ describe('resume with after=', () => {
     expect(back.frames.filter((f) => f.type === 'receive' || f.type === 'direct')).toHaveLength(4);
   });
 
+});
+
+describe('history window honesty', () => {
   it('says so with a history-gap frame when after is older than the history window', async () => {
     await start({ CHAT_HISTORY_MAX: '2' });
     const alice = await connect('alice');
