@@ -261,7 +261,7 @@ function stepTables(results: BenchResults): string {
   for (const id of ORDER) {
     const result = f[id];
     if (result === undefined) continue;
-    const steps = [...result.steps, ...(result.at80 === null ? [] : [{ ...result.at80, at80: true }])];
+    const steps = [...byRate(result.steps), ...(result.at80 === null ? [] : [{ ...result.at80, at80: true }])];
     const lines = [
       `**${TARGETS[id].label}**`,
       '',
@@ -327,7 +327,7 @@ function summary(rows: Row[], results: BenchResults): string {
     );
   }
   for (const [id, result] of Object.entries(per<FanoutResult>(results, 'fanout')) as [TargetId, FanoutResult][]) {
-    const failed = result.steps.find((step) => !step.clean);
+    const failed = [...result.steps].reverse().find((step) => !step.clean);
     if (failed === undefined) {
       lines.push(`- fan-out, ${TARGETS[id].label}: clean at every rate tried, up to ${fmt(result.maxCleanRate)} msg/s.`);
     } else if ((failed.otherCpuPct ?? 0) > 25) {
@@ -368,7 +368,7 @@ function notesOf(results: BenchResults): string {
 function chartData(results: BenchResults, rows: Row[]): { latency: LatencyPoint[]; ratios: RatioPoint[] } {
   const latency: LatencyPoint[] = [];
   for (const [id, result] of Object.entries(per<FanoutResult>(results, 'fanout')) as [TargetId, FanoutResult][]) {
-    for (const step of result.steps) {
+    for (const step of byRate(result.steps)) {
       if (Number.isFinite(step.p99Ms) && step.p99Ms > 0) latency.push({ server: TARGETS[id].label, rate: step.rate, p99: step.p99Ms, clean: step.clean });
     }
   }
@@ -382,6 +382,10 @@ function chartData(results: BenchResults, rows: Row[]): { latency: LatencyPoint[
     }
   }
   return { latency, ratios };
+}
+
+function byRate(steps: FanoutStep[]): FanoutStep[] {
+  return [...steps].sort((a, b) => a.rate - b.rate);
 }
 
 export async function writeReport(results: BenchResults, out: string, jsonPath: string): Promise<void> {
@@ -461,7 +465,7 @@ and the child servers are killed however the run ends.
 
 | scenario | what happens | what is reported |
 | --- | --- | --- |
-| (a) fan-out | ${fmt(config.fanout.clients)} clients connected; ${config.fanout.senders} of them send group messages at a total rate stepped through ${config.fanout.rates.map((r) => fmt(r)).join(', ')} msg/s, ${fmt(config.fanout.stepMs / 1000)} s a step, until a step loses a message or its p99 passes ${config.fanout.p99LimitMs} ms; then one step at 80 % of the max clean rate | max clean rate, deliveries/s, p50/p99, server µs per delivery |
+| (a) fan-out | ${fmt(config.fanout.clients)} clients connected; ${config.fanout.senders} of them send group messages at a total rate stepped through ${config.fanout.rates.map((r) => fmt(r)).join(', ')} msg/s, ${fmt(config.fanout.stepMs / 1000)} s a step, until a step loses a message or its p99 passes ${config.fanout.p99LimitMs} ms; then two bisection steps between the last clean and the first failed rate, and one step at 80 % of the max clean rate | max clean rate, deliveries/s, p50/p99, server µs per delivery |
 | (b) idle memory | ${fmt(config.idle.users)} users, each with its own login, connected and idle (presence \`${config.idle.presence}\`) | RSS growth per connected user |
 | (c) churn | ${fmt(config.churn.cycles)} cycles of login → connect (until the welcome) → close, ${config.churn.concurrency} at a time | server CPU per cycle (including the work still done after the last close) |
 | (d) login storm | ${config.storm.watchSizes.map((n) => fmt(n)).join(' / ')} fresh users log in and connect as fast as possible on a fresh server (presence \`watch\`); actor-chat also in presence \`all\` at ${config.storm.allSizes.map((n) => fmt(n)).join(' / ')} | wall time and server CPU per user; flat means adding a user costs the same at any size |

@@ -207,12 +207,30 @@ export async function fanout(env: ScenarioEnv): Promise<FanoutResult> {
   const steps: FanoutStep[] = [];
   let maxClean = 0;
   let atMax: FanoutStep | null = null;
+  let failedRate = 0;
   for (const [index, rate] of env.config.fanout.rates.entries()) {
     const step = await undisturbedStep(rig, rate, index);
     steps.push(step);
-    if (!step.clean) break;
+    if (!step.clean) {
+      failedRate = rate;
+      break;
+    }
     maxClean = rate;
     atMax = step;
+    await sleep(200);
+  }
+  // Two bisection steps between the last clean rate and the first failed one sharpen the max.
+  for (let refine = 0; refine < 2 && failedRate > 0; refine++) {
+    const mid = Math.round((maxClean + failedRate) / 2 / 50) * 50;
+    if (mid <= maxClean || mid >= failedRate) break;
+    const step = await undisturbedStep(rig, mid, steps.length, 'refining: ');
+    steps.push(step);
+    if (step.clean) {
+      maxClean = mid;
+      atMax = step;
+    } else {
+      failedRate = mid;
+    }
     await sleep(200);
   }
   let at80: FanoutStep | null = null;
