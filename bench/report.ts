@@ -8,7 +8,7 @@ import { type LatencyPoint, type RatioPoint, renderChart } from './chart.ts';
 import type { BenchResults, RunResult } from './run.ts';
 import type { ChurnResult } from './scenarios/churn.ts';
 import type { FanoutResult, FanoutStep } from './scenarios/fanout.ts';
-import type { IdleResult } from './scenarios/idle.ts';
+import type { IdleResults } from './scenarios/idle.ts';
 import type { ResumeResult } from './scenarios/resume.ts';
 import type { StormPoint, StormResult } from './scenarios/storm.ts';
 import { TARGETS, type TargetId } from './lib/targets.ts';
@@ -130,7 +130,7 @@ function fanoutRows(results: BenchResults): Row[] {
 
 function otherRows(results: BenchResults): Row[] {
   const rows: Row[] = [];
-  const idle = per<IdleResult>(results, 'idle');
+  const idle = per<IdleResults>(results, 'idle');
   if (Object.keys(idle).length > 0) {
     const users = Object.values(idle)[0]?.users ?? 0;
     const actor = idle['actor-chat']?.kbPerConnection;
@@ -146,6 +146,17 @@ function otherRows(results: BenchResults): Row[] {
       },
       { scenario: 'idle', metric: 'server CPU per login + connect, µs', values: map(idle, (r) => r.serverUsPerUser), ratio: true },
     );
+    const watch = idle['actor-chat']?.watchMode;
+    if (watch !== undefined) {
+      rows.push({
+        scenario: 'idle',
+        metric: `actor-chat in presence \`watch\`: RSS growth per connected user, KB / server CPU per login + connect, µs`,
+        values: { 'actor-chat': `${fmt(watch.kbPerConnection)} / ${fmt(watch.serverUsPerUser)}` },
+        ratio: false,
+        target: '≤ 6 KB',
+        met: watch.kbPerConnection <= 6,
+      });
+    }
   }
   const churn = per<ChurnResult>(results, 'churn');
   if (Object.keys(churn).length > 0) {

@@ -6,6 +6,7 @@ import { connectAll, loginAll, userNames, warmUp } from '../lib/clients.ts';
 import { round, type ScenarioEnv } from '../lib/env.ts';
 import { cpuMicros, rssBytes, sleep } from '../lib/proc.ts';
 import { NoiseMeter } from '../lib/quiet.ts';
+import type { PresenceMode } from '../lib/targets.ts';
 
 export interface IdleResult {
   users: number;
@@ -18,8 +19,32 @@ export interface IdleResult {
   otherCpuPct: number;
 }
 
-export async function idle(env: ScenarioEnv): Promise<IdleResult> {
-  const { users, presence } = env.config.idle;
+/** Waits until RSS stops moving (two readings 500 ms apart within 1 %), at most maxMs; returns the last. */
+async function settledRss(pid: number, maxMs: number): Promise<number> {
+  const deadline = Date.now() + maxMs;
+  let last = rssBytes(pid);
+  while (Date.now() < deadline) {
+    await sleep(500);
+    const now = rssBytes(pid);
+    if (Math.abs(now - last) <= last * 0.01) return now;
+    last = now;
+  }
+  return last;
+}
+
+export interface IdleResults extends IdleResult {
+  /** actor-chat only: the same in presence `watch` mode */
+  watchMode?: IdleResult;
+}
+
+export async function idle(env: ScenarioEnv): Promise<IdleResults> {
+  const main = await idleOnce(env, env.config.idle.presence);
+  if (env.target.id !== 'actor-chat' || env.config.idle.presence === 'watch') return main;
+  return { ...main, watchMode: await idleOnce(env, 'watch') };
+}
+
+async function idleOnce(env: ScenarioEnv, presence: PresenceMode): Promise<IdleResult> {
+  const { users } = env.config.idle;
   const server = await env.start(presence);
   const dropped = await warmUp(env.scope, env.target, server);
   if (dropped !== undefined) env.warn(dropped);
@@ -27,16 +52,15 @@ export async function idle(env: ScenarioEnv): Promise<IdleResult> {
   // Warm up lazily initialised code paths so they do not count as per-connection memory.
   const warm = await loginAll(env.scope, pool, userNames('w', 20));
   await connectAll(env.scope, env.target, server, warm, 20);
-  await sleep(env.config.quick ? 300 : 1000);
-  const rssBefore = rssBytes(server.pid);
+  const rssBefore = await settledRss(server.pid, env.config.quick ? 1000 : 5000);
   const cpuBefore = cpuMicros(server.pid);
   const noise = new NoiseMeter(server.pid);
   const started = Date.now();
   const tokens = await loginAll(env.scope, pool, userNames('i', users));
   const sockets = await connectAll(env.scope, env.target, server, tokens, 128);
   const connectSeconds = (Date.now() - started) / 1000;
-  await sleep(env.config.quick ? 500 : 2000);
-  const rssAfter = rssBytes(server.pid);
+  await sleep(env.config.quick ? 200 : 1000);
+  const rssAfter = await settledRss(server.pid, env.config.quick ? 1000 : 8000);
   const cpuAfter = cpuMicros(server.pid);
   const closed = sockets.filter((ws) => ws.isClosed).length;
   if (closed > 0) env.warn(`${closed} of ${users} idle sockets were closed by the server`);
