@@ -337,7 +337,8 @@ function summary(rows: Row[], results: BenchResults): string {
         (missed.length === 0 ? '.' : `; it misses: ${missed.map((row) => `${row.scenario} — ${row.metric} (${fmt(row.values['actor-chat'])}, target ${row.target})`).join('; ')}.`),
     );
   }
-  for (const [id, result] of Object.entries(per<FanoutResult>(results, 'fanout')) as [TargetId, FanoutResult][]) {
+  const f = per<FanoutResult>(results, 'fanout');
+  for (const [id, result] of Object.entries(f) as [TargetId, FanoutResult][]) {
     const failed = [...result.steps].reverse().find((step) => !step.clean);
     if (failed === undefined) {
       lines.push(`- fan-out, ${TARGETS[id].label}: clean at every rate tried, up to ${fmt(result.maxCleanRate)} msg/s.`);
@@ -345,6 +346,11 @@ function summary(rows: Row[], results: BenchResults): string {
       lines.push(
         `- fan-out, ${TARGETS[id].label}: the step at ${fmt(failed.rate)} msg/s failed while other processes used ${failed.otherCpuPct} % of a core ` +
           '(after retries): not conclusive, the max clean rate may be higher on a quiet machine.',
+      );
+    } else if (id !== 'bare-uws' && (f['bare-uws']?.maxCleanRate ?? 0) >= failed.rate) {
+      lines.push(
+        `- fan-out, ${TARGETS[id].label}: the step at ${fmt(failed.rate)} msg/s failed (p99 ${fmt(failed.p99Ms)} ms, lost ${fmt(failed.loss)}) ` +
+          `while bare uWebSockets.js was clean at that rate with the same load generator: the server's limit.`,
       );
     } else if (failed.clientCpuPct >= 85 || failed.senderLagging) {
       lines.push(

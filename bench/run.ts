@@ -48,7 +48,9 @@ const USAGE = `npm run bench -- [flags]
   --nice=-10                run servers and load generator at this nice value (on a shared machine)
   --actor-ref=HEAD          run actor-chat from this commit (a clean export) instead of the working tree
   --merge                   keep the other scenarios' results from the existing JSON (re-measure a subset)
-  --report-only             rewrite the markdown and chart from the existing JSON, measure nothing`;
+  --report-only             rewrite the markdown and chart from the existing JSON, measure nothing
+  --actor-flags="--trace-gc"  extra node flags for actor-chat (diagnostics)
+  --server-logs=DIR         write each server's whole output to DIR`;
 
 export interface RunResult {
   error?: string;
@@ -77,6 +79,8 @@ interface Cli {
   actorRef: string | undefined;
   merge: boolean;
   reportOnly: boolean;
+  actorFlags: string[];
+  serverLogs: string | undefined;
 }
 
 function parseCli(): Cli {
@@ -101,6 +105,8 @@ function parseCli(): Cli {
       'actor-ref': { type: 'string' },
       merge: { type: 'boolean', default: false },
       'report-only': { type: 'boolean', default: false },
+      'actor-flags': { type: 'string' },
+      'server-logs': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -136,6 +142,8 @@ function parseCli(): Cli {
     actorRef: values['actor-ref'],
     merge: values.merge,
     reportOnly: values['report-only'],
+    actorFlags: (values['actor-flags'] ?? '').split(' ').filter((flag) => flag !== ''),
+    serverLogs: values['server-logs'] === undefined ? undefined : resolve(values['server-logs']),
   };
 }
 
@@ -183,6 +191,10 @@ function log(message: string): void {
   console.log(`[${seconds}s] ${message}`);
 }
 
+/** Diagnostics settings from the command line, read by runOne. */
+const diagnostics: { actorFlags: string[]; serverLogs: string | undefined } = { actorFlags: [], serverLogs: undefined };
+let serverCount = 0;
+
 async function runOne(
   scenario: ScenarioId,
   targetId: TargetId,
@@ -209,7 +221,10 @@ async function runOne(
       const port = await freePort();
       const server = await startServer({
         name: targetId,
-        args: target.nodeArgs(targetId === 'actor-chat' ? profileDir : undefined),
+        args:
+          targetId === 'actor-chat'
+            ? [...diagnostics.actorFlags, ...target.nodeArgs(profileDir)]
+            : target.nodeArgs(undefined),
         env: { ...target.env(port, presence), ...(target.id === 'actor-chat' ? overrides : {}) },
         port,
         readyPath: target.readyPath,
@@ -218,6 +233,10 @@ async function runOne(
         nice,
         cwd: targetId === 'actor-chat' ? actorDir : undefined,
         gracefulStop: profileDir !== undefined && targetId === 'actor-chat',
+        logFile:
+          diagnostics.serverLogs === undefined
+            ? undefined
+            : resolve(diagnostics.serverLogs, `${String(++serverCount).padStart(2, '0')}-${scenario}-${targetId}.log`),
       });
       servers.push(server);
       return server;
@@ -252,6 +271,9 @@ async function runOne(
 async function main(): Promise<void> {
   const cli = parseCli();
   process.chdir(ROOT);
+  diagnostics.actorFlags = cli.actorFlags;
+  diagnostics.serverLogs = cli.serverLogs;
+  if (cli.serverLogs !== undefined) mkdirSync(cli.serverLogs, { recursive: true });
   if (cli.reportOnly) {
     await writeReport(JSON.parse(readFileSync(cli.json, 'utf8')) as BenchResults, cli.out, cli.json);
     log(`wrote ${cli.out} and its chart from ${cli.json}`);

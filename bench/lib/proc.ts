@@ -4,7 +4,7 @@
  * outlives the run, whatever way it ends.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { createWriteStream, readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { httpGetOnce } from './http.ts';
 
@@ -127,6 +127,8 @@ export interface ServerSpec {
   cwd?: string | undefined;
   /** stop with SIGINT and wait, always (so `--cpu-prof` writes its profile) */
   gracefulStop?: boolean;
+  /** also write the server's whole stdout and stderr to this file */
+  logFile?: string | undefined;
 }
 
 export interface ServerProc {
@@ -156,6 +158,11 @@ export async function startServer(spec: ServerSpec): Promise<ServerProc> {
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
+  if (spec.logFile !== undefined) {
+    const file = createWriteStream(spec.logFile);
+    child.stdout?.pipe(file);
+    child.stderr?.pipe(file);
+  }
   const exitPromise = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.once('exit', () => children.delete(child));
   if (child.pid === undefined) throw new Error(`${spec.name}: spawn failed`);
