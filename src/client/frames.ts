@@ -1,82 +1,20 @@
 /** The wire frames the console client exchanges with a node (PROTOCOL.md), typed, with a tolerant parser. */
 
-export type PresenceStatus = 'online' | 'grace' | 'offline';
+import type { DirectFrame, ReceiveFrame, ServerFrame } from '../protocol/wire.ts';
 
-export interface UserEntry {
-  name: string;
-  status: PresenceStatus;
-}
-
-export interface WelcomeFrame {
-  type: 'welcome';
-  user: string;
-  seq: number;
-  oldest?: number;
-  online: number;
-  total?: number;
-  users: UserEntry[];
-  truncated: boolean;
-  next?: string | null;
-}
-
-export interface ReceiveFrame {
-  type: 'receive';
-  id: number;
-  from: string;
-  text: string;
-  ts: number;
-  cid?: string;
-}
-
-export interface DirectFrame {
-  type: 'direct';
-  id: number;
-  from: string;
-  to: string;
-  text: string;
-  ts: number;
-  cid?: string;
-}
-
-export interface PresenceFrame {
-  type: 'presence';
-  changes: Array<{ user: string; status: PresenceStatus }>;
-}
-
-export interface UsersFrame {
-  type: 'users';
-  users: UserEntry[];
-  online: number;
-  total?: number;
-  next: string | null;
-}
-
-export interface ErrorFrame {
-  type: 'error';
-  code: string;
-  message: string;
-  cid?: string;
-}
-
-export interface HistoryGapFrame {
-  type: 'history-gap';
-  after: number;
-  oldest: number;
-}
-
-export interface PongFrame {
-  type: 'pong';
-}
-
-export type ServerFrame =
-  | WelcomeFrame
-  | ReceiveFrame
-  | DirectFrame
-  | PresenceFrame
-  | UsersFrame
-  | ErrorFrame
-  | HistoryGapFrame
-  | PongFrame;
+export type {
+  DirectFrame,
+  ErrorFrame,
+  HistoryGapFrame,
+  PongFrame,
+  PresenceFrame,
+  PresenceStatus,
+  ReceiveFrame,
+  ServerFrame,
+  UserEntry,
+  UsersFrame,
+  WelcomeFrame,
+} from '../protocol/wire.ts';
 
 /** A message frame: the ones that carry an id and are deduplicated. */
 export type MessageFrame = ReceiveFrame | DirectFrame;

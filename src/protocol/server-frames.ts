@@ -6,6 +6,7 @@
 import type { ErrorCode } from '../domain/errors.ts';
 import type { MessageEvent, PresenceStatus } from '../domain/events.ts';
 import type { UserPage } from '../domain/state.ts';
+import type { DirectFrame, ErrorFrame, HistoryGapFrame, PresenceFrame, ReceiveFrame, UsersFrame, WelcomeFrame } from './wire.ts';
 
 export interface PresenceChange {
   user: string;
@@ -14,21 +15,15 @@ export interface PresenceChange {
 
 export function encodeMessage(event: MessageEvent): string {
   if (event.type === 'GroupMessagePosted') {
-    return JSON.stringify({ type: 'receive', id: event.id, from: event.from, text: event.text, ts: event.ts, cid: event.cid });
+    const frame: ReceiveFrame = { type: 'receive', id: event.id, from: event.from, text: event.text, ts: event.ts, cid: event.cid };
+    return JSON.stringify(frame);
   }
-  return JSON.stringify({
-    type: 'direct',
-    id: event.id,
-    from: event.from,
-    to: event.to,
-    text: event.text,
-    ts: event.ts,
-    cid: event.cid,
-  });
+  const frame: DirectFrame = { type: 'direct', id: event.id, from: event.from, to: event.to, text: event.text, ts: event.ts, cid: event.cid };
+  return JSON.stringify(frame);
 }
 
 export function encodeWelcome(user: string, seq: number, oldest: number, page: UserPage): string {
-  return JSON.stringify({
+  const frame: WelcomeFrame = {
     type: 'welcome',
     user,
     seq,
@@ -38,22 +33,27 @@ export function encodeWelcome(user: string, seq: number, oldest: number, page: U
     users: page.users,
     truncated: page.next !== null,
     next: page.next,
-  });
+  };
+  return JSON.stringify(frame);
 }
 
 export function encodeUsers(page: UserPage): string {
-  return JSON.stringify({ type: 'users', users: page.users, online: page.online, total: page.total, next: page.next });
+  const frame: UsersFrame = { type: 'users', users: page.users, online: page.online, total: page.total, next: page.next };
+  return JSON.stringify(frame);
 }
 
 export function encodePresence(changes: PresenceChange[]): string {
-  return JSON.stringify({ type: 'presence', changes });
+  const frame: PresenceFrame = { type: 'presence', changes };
+  return JSON.stringify(frame);
 }
 
 export function encodeError(code: ErrorCode, message: string, cid?: string): string {
-  return JSON.stringify({ type: 'error', code, message, cid });
+  const frame: ErrorFrame = { type: 'error', code, message, cid };
+  return JSON.stringify(frame);
 }
 
 /** Sent on resume when `after` is older than the history window: messages in between are gone. */
 export function encodeHistoryGap(after: number, oldest: number): string {
-  return JSON.stringify({ type: 'history-gap', after, oldest });
+  const frame: HistoryGapFrame = { type: 'history-gap', after, oldest };
+  return JSON.stringify(frame);
 }

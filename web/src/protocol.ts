@@ -3,81 +3,29 @@
  * a frame the client does not understand is dropped, never trusted into the UI.
  */
 
-export type PresenceStatus = 'online' | 'grace' | 'offline';
+import type {
+  DirectFrame,
+  PresenceFrame,
+  PresenceStatus,
+  ReceiveFrame,
+  ServerFrame,
+  UserEntry,
+  WelcomeFrame,
+} from '../../src/protocol/wire.ts';
 
-export interface UserEntry {
-  name: string;
-  status: PresenceStatus;
-}
-
-export interface WelcomeFrame {
-  type: 'welcome';
-  user: string;
-  seq: number;
-  online: number;
-  users: UserEntry[];
-  truncated: boolean;
-  /** Oldest message id still in the server's history window (server extension). */
-  oldest?: number;
-  /** Cursor for the next page of the presence list when `truncated` (server extension). */
-  next?: string | null;
-  /** Number of users listed in total (server extension). */
-  total?: number;
-}
-
-export interface ReceiveFrame {
-  type: 'receive';
-  id: number;
-  from: string;
-  text: string;
-  ts: number;
-  cid?: string;
-}
-
-export interface DirectFrame {
-  type: 'direct';
-  id: number;
-  from: string;
-  to: string;
-  text: string;
-  ts: number;
-  cid?: string;
-}
-
-export interface PresenceFrame {
-  type: 'presence';
-  changes: { user: string; status: PresenceStatus }[];
-}
-
-export interface UsersFrame {
-  type: 'users';
-  users: UserEntry[];
-  online: number;
-  next: string | null;
-}
-
-export interface ErrorFrame {
-  type: 'error';
-  code: string;
-  message: string;
-  cid?: string;
-}
-
-/** Sent on resume when `after` is older than the history window (server extension). */
-export interface HistoryGapFrame {
-  type: 'history-gap';
-  after: number;
-  oldest: number;
-}
-
-export type ServerFrame =
-  | WelcomeFrame
-  | ReceiveFrame
-  | DirectFrame
-  | PresenceFrame
-  | UsersFrame
-  | ErrorFrame
-  | HistoryGapFrame;
+// The frame types are the node's own contract, shared with the console client.
+export type {
+  DirectFrame,
+  ErrorFrame,
+  HistoryGapFrame,
+  PresenceFrame,
+  PresenceStatus,
+  ReceiveFrame,
+  ServerFrame,
+  UserEntry,
+  UsersFrame,
+  WelcomeFrame,
+} from '../../src/protocol/wire.ts';
 
 export type ClientFrame =
   | { type: 'message'; text: string; cid: string }
