@@ -160,6 +160,9 @@ describe('console client', () => {
     const alice = ClientProcess.startBin(['--url', node.url, '--user', 'alice']);
     processes.push(alice);
     await alice.waitFor(/^\* connected as alice/);
+    // Presence is batched: an online and an offline inside one flush window cancel out (no flap), so see
+    // alice online before she leaves.
+    await bob.next(presenceOf('alice', 'online'));
     alice.write('via the bin', 'x');
     expect(await alice.exited).toBe(0);
     await bob.next(presenceOf('alice', 'offline'));
