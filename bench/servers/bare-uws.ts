@@ -23,6 +23,9 @@ const HOST = process.env.BENCH_HOST ?? '127.0.0.1';
 const PORT = Number(process.env.BENCH_PORT ?? '0');
 const RING_SIZE = 10_000;
 const TOPIC = 'chat';
+// Diagnostics: BENCH_EXTRA_TOPICS=1 subscribes each socket to a per-user and a presence topic too,
+// as actor-chat does, to measure what extra subscriptions cost uWS's pub/sub.
+const EXTRA_TOPICS = process.env.BENCH_EXTRA_TOPICS === '1';
 const decoder = new TextDecoder();
 const sessions = new Map<string, string>();
 const ring: { id: number; frame: string }[] = [];
@@ -74,6 +77,10 @@ app.ws<SocketData>('/ws', {
   open: (ws) => {
     const { user, after } = ws.getUserData();
     ws.subscribe(TOPIC);
+    if (EXTRA_TOPICS) {
+      ws.subscribe(`user/${user}`);
+      ws.subscribe('presence');
+    }
     ws.cork(() => {
       ws.send(JSON.stringify({ type: 'welcome', user, seq, online: 0, users: [], truncated: false }));
       if (after < 0) return;
