@@ -2,7 +2,7 @@
  * `npm run bench`: runs the scenarios against bare uWebSockets.js, Socket.IO 4.8 and actor-chat,
  * each server a child process pinned to core 1 while this process (the load generator) is pinned to
  * core 0, then writes the table (docs/benchmarks.md), the chart (docs/benchmarks.svg) and the JSON
- * (bench/results/latest.json). `--quick` is the ~30-second smoke run; `--help` lists the flags.
+ * (bench/results/latest.json). `--quick` is the ~40-second smoke run; `--help` lists the flags.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -37,7 +37,7 @@ const SCENARIO_IDS = Object.keys(SCENARIOS) as ScenarioId[];
 const TARGET_IDS = Object.keys(TARGETS) as TargetId[];
 const ROOT = resolve(dirname(new URL(import.meta.url).pathname), '..');
 const USAGE = `npm run bench -- [flags]
-  --quick, --smoke          ~30 s smoke run with small sizes (writes bench/results/quick.*)
+  --quick, --smoke          ~40 s smoke run with small sizes (writes bench/results/quick.*)
   --scenarios=a,b           subset of ${SCENARIO_IDS.join(',')}
   --servers=a,b             subset of ${TARGET_IDS.join(',')}
   --out=FILE                markdown report (default docs/benchmarks.md; the chart goes next to it as .svg)

@@ -39,7 +39,7 @@ export interface IdleResults extends IdleResult {
 
 export async function idle(env: ScenarioEnv): Promise<IdleResults> {
   const main = await idleOnce(env, env.config.idle.presence);
-  if (env.target.id !== 'actor-chat' || env.config.idle.presence === 'watch') return main;
+  if (env.target.id !== 'actor-chat' || env.config.idle.presence === 'watch' || env.config.quick) return main;
   return { ...main, watchMode: await idleOnce(env, 'watch') };
 }
 
