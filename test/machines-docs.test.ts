@@ -26,7 +26,7 @@ describe('machine docs', () => {
     const diagram = mermaid(userMachine);
     expect(diagram.split('\n')[0]).toBe('stateDiagram-v2');
     expect(diagram).toContain('user_online --> user_online : SOCKET_CLOSED [hasOtherSockets] / removeSocket');
-    expect(diagram).toContain('user_grace --> user_offline : after grace');
+    expect(diagram).toContain('user_grace --> user_offline : GRACE_EXPIRED');
     expect(diagram).toContain('user_offline --> [*]');
     for (const { machine } of MACHINES) {
       const lines = mermaid(machine).split('\n');

@@ -187,7 +187,7 @@ describe('journal replay', () => {
     expect(run.stdout).toContain('the machines reproduced every journaled fact');
     const exported = JSON.parse(readFileSync(out, 'utf8')) as { users: Array<{ snapshot: unknown }>; machines: Record<string, { id: string }> };
     expect(Object.keys(exported.machines)).toEqual(['user', 'shard', 'supervisor']);
-    const restored = createActor(userMachine, { snapshot: exported.users[0]!.snapshot as never, input: { user: 'alice', graceMs: GRACE_MS } });
+    const restored = createActor(userMachine, { snapshot: exported.users[0]!.snapshot as never, input: { user: 'alice' } });
     expect(restored.getSnapshot().value).toBe('online');
     expect(restored.getSnapshot().context.sockets).toBe(1);
   });

@@ -7,6 +7,7 @@
  * changes, the recovery after a restart) are not sent: the replay produces them again and checks them
  * against the journal. The result is every actor's state, for printing or for the visualizer.
  */
+import { graceTimers } from '../runtime/grace-timers.ts';
 import { createActor, SimulatedClock, type Actor, type AnyActorRef, type InspectionEvent } from 'xstate';
 import type { DomainEvent } from '../domain/events.ts';
 import { createChatState, describeState, type ChatState } from '../domain/state.ts';
@@ -62,12 +63,17 @@ export function replayJournal(records: Iterable<ReplayRecord>, options: ReplayOp
   /** Facts the machines produced and the journal has not shown yet, in order. */
   const produced: DomainEvent[] = [];
   let actor: Supervisor | undefined;
+  let timers: ReturnType<typeof graceTimers> | undefined;
   let count = 0;
   let restarts = 0;
 
   const start = (chat: ChatState): Supervisor => {
     actor?.stop();
-    const machine = supervisorMachine.provide({ actions: { record: (_, params) => void produced.push(params.event) } });
+    timers?.clear();
+    timers = graceTimers(clock, (user) => actor?.send({ type: 'GRACE_EXPIRED', user }));
+    const machine = supervisorMachine.provide({
+      actions: { record: (_, params) => void produced.push(params.event), ...timers.actions },
+    });
     const next = createActor(machine, {
       input: { chat, graceMs: options.graceMs, shardSize: options.shardSize, now: () => clock.now() },
       clock,

@@ -7,9 +7,6 @@
 import { enqueueActions, sendParent, setup, spawnChild, stopChild } from 'xstate';
 import { userMachine, type UserEvent, type UserStatusReport } from './user.machine.ts';
 
-export interface ShardInput {
-  graceMs: number;
-}
 
 export type ShardEvent =
   | { type: 'SPAWN_USER'; user: string }
@@ -18,15 +15,13 @@ export type ShardEvent =
 
 export const shardMachine = setup({
   types: {
-    context: {} as { graceMs: number },
-    input: {} as ShardInput,
     events: {} as ShardEvent,
   },
   actors: { user: userMachine },
   actions: {
     spawnUser: spawnChild('user', {
       id: ({ event }) => (event as { user: string }).user,
-      input: ({ context, event }) => ({ user: (event as { user: string }).user, graceMs: context.graceMs }),
+      input: ({ event }) => ({ user: (event as { user: string }).user }),
     }),
     forwardToUser: enqueueActions(({ enqueue, event, self }) => {
       if (event.type !== 'USER_EVENT') return;
@@ -42,7 +37,6 @@ export const shardMachine = setup({
 }).createMachine({
   id: 'shard',
   initial: 'active',
-  context: ({ input }) => ({ graceMs: input.graceMs }),
   states: {
     active: {
       description: 'Holds up to shardSize user actors; forwards socket and logout events to them and their status reports up.',

@@ -42,6 +42,8 @@ export type SupervisorEvent =
   | { type: 'POST_GROUP'; from: string; text: string; cid?: string; socket: number }
   | { type: 'POST_DIRECT'; from: string; to: string; text: string; cid?: string; socket: number }
   | { type: 'USER_STATUS'; user: string; status: PresenceStatus }
+  /** Sent by the grace timer armed through `armGrace`. */
+  | { type: 'GRACE_EXPIRED'; user: string }
   | { type: 'EXPIRE_SESSIONS' }
   | { type: 'RECOVER' }
   | { type: 'DRAIN' };
@@ -65,6 +67,13 @@ export const supervisorMachine = setup({
   actions: {
     /** Appends to the journal; provided by the runtime (a no-op here keeps the machine pure). */
     record: (_, _params: Commit) => {},
+    /**
+     * Starts (or restarts) the user's grace timer: after `ms` the runtime sends GRACE_EXPIRED. Provided by the
+     * runtime on its clock; the no-op here keeps the machine pure.
+     */
+    armGrace: (_, _params: { user: string; ms: number }) => {},
+    /** Stops the user's grace timer, if any. Provided by the runtime. */
+    disarmGrace: (_, _params: { user: string }) => {},
     /** Folds a recorded event into the state. */
     apply: ({ context }, params: Commit) => {
       evolve(context.chat, params.event);
@@ -114,6 +123,8 @@ export const supervisorMachine = setup({
       if (previous !== event.status) {
         commit(named(enqueue), { type: 'PresenceChanged', user: event.user, status: event.status, previous, at: context.now() });
       }
+      if (event.status === 'grace') named(enqueue)({ type: 'armGrace', params: { user: event.user, ms: context.graceMs } });
+      else named(enqueue)({ type: 'disarmGrace', params: { user: event.user } });
       if (event.status === 'offline') named(enqueue)({ type: 'releaseUserActor', params: { user: event.user } });
     }),
     /** After a restart on a durable journal: the sockets the state remembers died with the old process. */
@@ -125,6 +136,11 @@ export const supervisorMachine = setup({
       for (const [user, previous] of [...context.chat.presence.entries()]) {
         commit(named(enqueue), { type: 'PresenceChanged', user, status: 'offline', previous, at });
       }
+    }),
+    /** The user's grace timer fired: the actor leaves `connecting` or `grace` for `offline`. */
+    expireGrace: enqueueActions(({ event, enqueue }) => {
+      if (event.type !== 'GRACE_EXPIRED') return;
+      named(enqueue)({ type: 'tellUser', params: { user: event.user, event: { type: 'GRACE_EXPIRED' } } });
     }),
     expireSessions: enqueueActions(({ context, enqueue }) => {
       commit(named(enqueue), { type: 'SessionsExpired', at: context.now() });
@@ -149,13 +165,15 @@ export const supervisorMachine = setup({
         index = context.shardLoad.length;
         context.shardLoad.push(0);
         context.openShards.push(index);
-        enqueue.spawnChild('shard', { id: shardId(index), input: { graceMs: context.graceMs } });
+        enqueue.spawnChild('shard', { id: shardId(index) });
       }
       context.placement.set(params.user, index);
       context.shardLoad[index] = (context.shardLoad[index] ?? 0) + 1;
       if (context.shardLoad[index] === context.shardSize) context.openShards.pop();
       const spawn: ShardEvent = { type: 'SPAWN_USER', user: params.user };
       enqueue.sendTo(shardId(index), spawn);
+      // A user who logs in but never opens a socket is dropped after the grace period too.
+      named(enqueue)({ type: 'armGrace', params: { user: params.user, ms: context.graceMs } });
     }),
     releaseUserActor: ({ context }, params: { user: string }) => {
       const index = context.placement.get(params.user);
@@ -197,6 +215,7 @@ export const supervisorMachine = setup({
         POST_GROUP: { actions: 'postGroupMessage' },
         POST_DIRECT: [{ guard: 'recipientReachable', actions: 'postDirectMessage' }, { actions: 'rejectRecipientOffline' }],
         USER_STATUS: { actions: 'recordPresence' },
+        GRACE_EXPIRED: { actions: 'expireGrace' },
         EXPIRE_SESSIONS: { actions: 'expireSessions' },
         RECOVER: { actions: 'recoverAfterRestart' },
         DRAIN: { target: 'draining' },
@@ -212,6 +231,7 @@ export const supervisorMachine = setup({
         POST_GROUP: { actions: 'rejectDraining' },
         POST_DIRECT: { actions: 'rejectDraining' },
         USER_STATUS: { actions: 'recordPresence' },
+        GRACE_EXPIRED: { actions: 'expireGrace' },
       },
     },
   },

@@ -1,25 +1,26 @@
 /**
  * @module machines/user
  * One actor per logged-in user: connecting → online → grace → offline.
- * Pure: it counts sockets, waits out the grace period through the named delay `grace`,
- * and reports every status change to its parent (a shard) through `reportStatus`.
+ * Pure and timer-free: it counts sockets, leaves `connecting` or `grace` when the supervisor's grace
+ * timer sends GRACE_EXPIRED, and reports every status change to its parent (a shard) through
+ * `reportStatus`. (XState cancels an actor's delayed events by scanning every pending one in the
+ * system when the actor stops, so thousands of users in grace with `after` timers made each stop
+ * O(users); the supervisor keeps the timers instead, outside XState's scheduler.)
  */
 import { assign, sendParent, setup } from 'xstate';
 import type { PresenceStatus } from '../domain/events.ts';
 
 export interface UserInput {
   user: string;
-  graceMs: number;
 }
 
 export interface UserContext {
   user: string;
   /** Open sockets of this user (tabs, devices). */
   sockets: number;
-  graceMs: number;
 }
 
-export type UserEvent = { type: 'SOCKET_OPENED' } | { type: 'SOCKET_CLOSED' } | { type: 'LOGOUT' };
+export type UserEvent = { type: 'SOCKET_OPENED' } | { type: 'SOCKET_CLOSED' } | { type: 'LOGOUT' } | { type: 'GRACE_EXPIRED' };
 
 /** What a user actor tells its parent whenever its status changes. */
 export interface UserStatusReport {
@@ -50,13 +51,10 @@ export const userMachine = setup({
   guards: {
     hasOtherSockets: ({ context }) => context.sockets > 1,
   },
-  delays: {
-    grace: ({ context }) => context.graceMs,
-  },
 }).createMachine({
   id: 'user',
   initial: 'connecting',
-  context: ({ input }) => ({ user: input.user, sockets: 0, graceMs: input.graceMs }),
+  context: ({ input }) => ({ user: input.user, sockets: 0 }),
   states: {
     connecting: {
       description: 'Logged in, no socket yet. Not listed. Dropped after the grace period if no socket opens.',
@@ -64,8 +62,8 @@ export const userMachine = setup({
       on: {
         SOCKET_OPENED: { target: 'online', actions: 'addSocket' },
         LOGOUT: { target: 'offline', actions: 'dropSockets' },
+        GRACE_EXPIRED: { target: 'offline' },
       },
-      after: { grace: { target: 'offline' } },
     },
     online: {
       description: 'At least one open socket. Listed as online; reachable by direct messages.',
@@ -89,8 +87,8 @@ export const userMachine = setup({
       on: {
         SOCKET_OPENED: { target: 'online', actions: 'addSocket' },
         LOGOUT: { target: 'offline', actions: 'dropSockets' },
+        GRACE_EXPIRED: { target: 'offline' },
       },
-      after: { grace: { target: 'offline' } },
     },
     offline: {
       description: 'Logged out or grace period over. Final: the actor stops and the user leaves the list.',

@@ -9,6 +9,7 @@ import type { Journal } from '../journal/journal.ts';
 import type { ChatState } from '../domain/state.ts';
 import type { DomainEvent } from '../domain/events.ts';
 import { supervisorMachine, type SupervisorEmitted, type SupervisorEvent } from '../machines/supervisor.machine.ts';
+import { graceTimers, realClock, type TimerClock } from './grace-timers.ts';
 
 export interface ChatRuntimeOptions {
   journal: Journal;
@@ -17,6 +18,8 @@ export interface ChatRuntimeOptions {
   logger: Logger;
   now?: () => number;
   inspect?: (event: InspectionEvent) => void;
+  /** The clock of the grace timers (tests may use fake timers instead). */
+  clock?: TimerClock;
   /** Observes each journal append's duration in seconds (the metrics histogram). */
   observeAppend?: (seconds: number) => void;
 }
@@ -25,6 +28,7 @@ type Emitted<T extends SupervisorEmitted['type']> = Extract<SupervisorEmitted, {
 
 export class ChatRuntime {
   private readonly actor: Actor<typeof supervisorMachine>;
+  private readonly timers: ReturnType<typeof graceTimers>;
 
   constructor(private readonly options: ChatRuntimeOptions) {
     const { journal, observeAppend } = options;
@@ -35,7 +39,10 @@ export class ChatRuntime {
           observeAppend(Number(process.hrtime.bigint() - started) / 1e9);
         }
       : (event: DomainEvent) => journal.append(event);
-    const machine = supervisorMachine.provide({ actions: { record: (_, params) => record(params.event) } });
+    this.timers = graceTimers(options.clock ?? realClock, (user) => this.actor.send({ type: 'GRACE_EXPIRED', user }));
+    const machine = supervisorMachine.provide({
+      actions: { record: (_, params) => record(params.event), ...this.timers.actions },
+    });
     const actorOptions = {
       input: {
         chat: journal.rebuild(),
@@ -57,6 +64,7 @@ export class ChatRuntime {
 
   stop(): void {
     this.actor.stop();
+    this.timers.clear();
   }
 
   /** The folded state. Read-only for everyone but the supervisor. */

@@ -3,7 +3,7 @@
  * on their own — and marks only what a live actor took.
  */
 import { describe, expect, it } from 'vitest';
-import { createActor, SimulatedClock } from 'xstate';
+import { createActor } from 'xstate';
 import { userMachine } from '../../src/machines/user.machine.ts';
 import { ModelCoverage } from './coverage.ts';
 
@@ -13,20 +13,19 @@ const machine = userMachine.provide({ actions: { reportStatus: () => {} } });
 describe('ModelCoverage', () => {
   it('counts every transition of the definition and marks those a live actor took', () => {
     const coverage = new ModelCoverage([userMachine]);
-    const clock = new SimulatedClock();
-    const actor = createActor(machine, { input: { user: 'u', graceMs: 100 }, clock, inspect: coverage.inspect });
+    const actor = createActor(machine, { input: { user: 'u' }, inspect: coverage.inspect });
     actor.start();
     actor.send({ type: 'SOCKET_OPENED' });
     actor.send({ type: 'SOCKET_OPENED' });
     actor.send({ type: 'SOCKET_CLOSED' });
     expect(coverage.summary()).toEqual([{ machine: 'user', states: [2, 4], transitions: [3, 10] }]);
     expect(coverage.missing()).toContain('transition user.online SOCKET_CLOSED#1');
-    expect(coverage.missing()).toContain('transition user.grace xstate.after.grace.user.grace#0');
+    expect(coverage.missing()).toContain('transition user.grace GRACE_EXPIRED#0');
 
     actor.send({ type: 'SOCKET_CLOSED' });
-    clock.increment(100);
+    actor.send({ type: 'GRACE_EXPIRED' });
     expect(actor.getSnapshot().value).toBe('offline');
-    expect(coverage.missing()).not.toContain('transition user.grace xstate.after.grace.user.grace#0');
+    expect(coverage.missing()).not.toContain('transition user.grace GRACE_EXPIRED#0');
     expect(coverage.summary()).toEqual([{ machine: 'user', states: [4, 4], transitions: [5, 10] }]);
     expect(coverage.percent()).toBeCloseTo((100 * 9) / 14);
     expect(coverage.report()).toMatch(/^model coverage 64\.3%\n  user {8}states 4\/4  transitions 5\/10\n  not reached:/);
@@ -34,7 +33,7 @@ describe('ModelCoverage', () => {
 
   it('reports transitions reached only by an injected command', () => {
     const coverage = new ModelCoverage([userMachine]);
-    const actor = createActor(machine, { input: { user: 'u', graceMs: 100 }, inspect: coverage.inspect });
+    const actor = createActor(machine, { input: { user: 'u' }, inspect: coverage.inspect });
     actor.start();
     coverage.via = 'injected';
     actor.send({ type: 'LOGOUT' });
