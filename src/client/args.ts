@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import type { ClientOptions } from './client.ts';
 
-export const USAGE = `Usage: actor-chat-client [--url <node url>] [--user <name>]
+export const USAGE = `Usage: actor-chat-client [--url <node url>] [--user <name> | --device]
 
 Chat from a terminal or a script. Lines typed (or piped in) go to everyone;
 /dm <user> <text> goes to one user; /users lists who is online; /help shows
@@ -11,6 +11,7 @@ the commands; x alone on a line (or end of input) logs out and exits.
 Options:
   --url <url>              the node (default http://127.0.0.1:5000)
   --user <name>            log in as <name> (asked for when missing)
+  --device                 log in with your OpenID account: enter the printed code in any browser
   --reconnect-min-ms <ms>  first reconnect delay ceiling (default 250)
   --reconnect-max-ms <ms>  longest reconnect delay (default 30000)
   --stable-ms <ms>         a connection up this long resets the backoff (default 10000)
@@ -29,6 +30,7 @@ export function parseClientArgs(argv: string[]): ParsedArgs {
     options: {
       url: { type: 'string', default: 'http://127.0.0.1:5000' },
       user: { type: 'string' },
+      device: { type: 'boolean', default: false },
       'reconnect-min-ms': { type: 'string', default: '250' },
       'reconnect-max-ms': { type: 'string', default: '30000' },
       'stable-ms': { type: 'string', default: '10000' },
@@ -40,11 +42,13 @@ export function parseClientArgs(argv: string[]): ParsedArgs {
   const minMs = milliseconds(values['reconnect-min-ms'], '--reconnect-min-ms');
   const maxMs = milliseconds(values['reconnect-max-ms'], '--reconnect-max-ms');
   if (maxMs < minMs) throw new Error('--reconnect-max-ms must not be below --reconnect-min-ms');
+  if (values.device && values.user !== undefined) throw new Error('--device and --user exclude each other: the name comes from your account');
   return {
     help: false,
     options: {
       url: nodeUrl(values.url),
       user: values.user,
+      ...(values.device ? { device: true } : {}),
       backoff: { minMs, maxMs },
       stableMs: milliseconds(values['stable-ms'], '--stable-ms'),
       keepaliveMs: 25_000,

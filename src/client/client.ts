@@ -11,6 +11,7 @@ import { parseCommand, type Command } from './commands.ts';
 import { Connection, type SessionEnd } from './connection.ts';
 import * as format from './format.ts';
 import type { ClientFrame, ErrorFrame, ServerFrame, UsersFrame } from './frames.ts';
+import { DeviceLoginError, deviceLogin } from './device-login.ts';
 import { HttpError, type Session, UnreachableError, login, logout } from './http.ts';
 import type { Terminal } from './terminal.ts';
 
@@ -18,6 +19,8 @@ export interface ClientOptions {
   /** http(s)://host:port of the node. */
   url: string;
   user: string | undefined;
+  /** `--device`: log in through the node's OpenID Connect device login instead of by name. */
+  device?: boolean;
   backoff: BackoffOptions;
   stableMs: number;
   keepaliveMs: number;
@@ -66,6 +69,7 @@ export class ConsoleClient {
   }
 
   private async start(): Promise<number> {
+    if (this.options.device) return this.begin(await this.deviceSession());
     const user = this.options.user ?? (await this.terminal.ask('user name: '))?.trim();
     if (!user) {
       this.terminal.fail('actor-chat-client: no user name given (use --user <name>)');
@@ -75,13 +79,27 @@ export class ConsoleClient {
       this.terminal.fail(`actor-chat-client: invalid user name "${user}": use 1–64 letters, digits or _.@+- starting with a letter or digit`);
       return Exit.Usage;
     }
-    const session = await this.loginUntilReachable(user);
+    return this.begin(await this.loginUntilReachable(user));
+  }
+
+  private begin(session: Session | number): Promise<number> | number {
     if (typeof session === 'number') return session;
     this.session = session;
     this.terminal.setPrompt(`${session.user}> `);
     this.connection = this.connect();
     this.connection.start();
     return this.commandLoop();
+  }
+
+  /** Device login (src/client/device-login.ts): prints where to enter the code, waits for approval. */
+  private async deviceSession(): Promise<Session | number> {
+    try {
+      return await deviceLogin({ url: this.options.url, print: (line) => this.terminal.print(line) });
+    } catch (error) {
+      if (!(error instanceof DeviceLoginError || error instanceof HttpError || error instanceof UnreachableError)) throw error;
+      this.terminal.fail(`actor-chat-client: device login failed: ${error.message}`);
+      return Exit.Failure;
+    }
   }
 
   private async loginUntilReachable(user: string): Promise<Session | number> {
@@ -252,7 +270,7 @@ export class ConsoleClient {
       return;
     }
     this.terminal.print(`* ${reason.replace('_', ' ')}: logging in again`);
-    const session = await this.loginUntilReachable(this.session!.user);
+    const session = this.options.device ? await this.deviceSession() : await this.loginUntilReachable(this.session!.user);
     if (typeof session === 'number') return this.finish(session);
     this.session = session;
     this.connection!.start();
