@@ -6,6 +6,7 @@
  * configured with a fixed public URL (`PUBLIC_URL`, as behind a reverse proxy) and the test browser brings
  * the issuer's redirect to that URL back to the node's real address.
  */
+import { onTestFailed } from 'vitest';
 import { Browser } from './browser.ts';
 import { startIdp, type Idp, type IdpOptions } from './idp.ts';
 import { startTestNode, type TestNode } from './node.ts';
@@ -20,6 +21,9 @@ export interface AuthSetup {
 }
 
 export async function startAuthNode(options: { idp?: Partial<IdpOptions>; env?: Record<string, string> } = {}): Promise<AuthSetup> {
+  let node: TestNode | undefined;
+  // A failing (or timed-out) auth test prints the node's last log lines: what the node saw, and where it stopped.
+  onTestFailed(() => console.error('node log tail:', JSON.stringify(node?.logs.slice(-20) ?? [], null, 1)));
   const idp = await startIdp({ redirectUris: [CALLBACK], ...options.idp });
   try {
     const t = await startTestNode(
@@ -32,6 +36,7 @@ export async function startAuthNode(options: { idp?: Partial<IdpOptions>; env?: 
       },
       { auth: true },
     );
+    node = t;
     return { idp, t, close: async () => void (await Promise.all([t.close(), idp.close()])) };
   } catch (error) {
     await idp.close();
