@@ -72,6 +72,7 @@ export function createChatNode(config: Readonly<Config>, logger: Logger, options
   let ready = false;
   let sweep: ReturnType<typeof setInterval> | undefined;
   let slowConsumerCheck: ReturnType<typeof setInterval> | undefined;
+  let stopping: Promise<void> | undefined;
 
   const routes = [
     ...(options.extraRoutes?.({ runtime, sessions }) ?? []),
@@ -109,18 +110,22 @@ export function createChatNode(config: Readonly<Config>, logger: Logger, options
       const host = config.host.includes(':') ? `[${config.host}]` : config.host;
       return { port: server.port, url: `${scheme}://${host}:${server.port}` };
     },
-    async stop() {
-      ready = false;
-      if (sweep) clearInterval(sweep);
-      if (slowConsumerCheck) clearInterval(slowConsumerCheck);
-      runtime.send({ type: 'DRAIN' });
-      server?.stopListening();
-      gateway.closeAll(CloseCode.GoingAway, 'server shutting down; reconnect and resume');
-      gateway.flushPresence();
-      gateway.stop();
-      runtime.stop();
-      await journal.close();
-      await inspection?.stop();
+    stop() {
+      // Idempotent: a second close of the listen socket would abort the process inside uWS.
+      stopping ??= (async () => {
+        ready = false;
+        if (sweep) clearInterval(sweep);
+        if (slowConsumerCheck) clearInterval(slowConsumerCheck);
+        runtime.send({ type: 'DRAIN' });
+        server?.stopListening();
+        gateway.closeAll(CloseCode.GoingAway, 'server shutting down; reconnect and resume');
+        gateway.flushPresence();
+        gateway.stop();
+        runtime.stop();
+        await journal.close();
+        await inspection?.stop();
+      })();
+      return stopping;
     },
   };
 }

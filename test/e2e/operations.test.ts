@@ -73,3 +73,13 @@ describe('connection limit', () => {
     expect(JSON.parse((refused as { body: string }).body).error.code).toBe('server_full');
   });
 });
+
+describe('stopping', () => {
+  it('is idempotent: a second stop resolves and the process goes on', async () => {
+    node = await startTestNode();
+    const first = node.node.stop();
+    const second = node.node.stop();
+    expect(second).toBe(first);
+    await first;
+  });
+});
