@@ -4,6 +4,7 @@
  * code, polls `POST /auth/device/poll` at the interval the node gives (longer after `slow_down`), and ends
  * with a session or a clear reason: denied, expired, or no device login on this node.
  */
+import type { DeviceStart } from '../auth/device.ts';
 import { setTimeout as delay } from 'node:timers/promises';
 import { HttpError, type Session, UnreachableError, networkReason } from './http.ts';
 
@@ -33,14 +34,6 @@ export interface DeviceLoginOptions {
   maxTransientFailures?: number;
 }
 
-interface DeviceStart {
-  handle: string;
-  userCode: string;
-  verificationUri: string;
-  verificationUriComplete?: string;
-  expiresIn: number;
-  interval: number;
-}
 
 type Poll =
   | { status: 'pending' | 'slow_down'; interval: number }

@@ -304,6 +304,8 @@ export class Gateway implements SocketHandlers<SocketData> {
         return;
       }
       case 'PresenceChanged':
+        // A user who left needs no token bucket: the limiter's memory follows the users present.
+        if (event.status === 'offline') this.limiter.forget(event.user);
         return this.presence.add(event.user, event.previous, event.status);
       case 'SessionEnded':
         return this.closeUser(event.user, CloseCode.LoggedOut, 'logged out');
