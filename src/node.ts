@@ -99,6 +99,7 @@ export function createChatNode(config: Readonly<Config>, logger: Logger, options
         sockets: gateway,
         limits: config.limits,
         onHandlerError: (error, request) => logger.error({ err: error, path: request.path }, 'request handler failed'),
+        onSocketError: (error) => logger.error({ err: error }, 'websocket handler failed; closed that socket'),
       });
       gateway.attach(server);
       sweep = setInterval(() => runtime.send({ type: 'EXPIRE_SESSIONS' }), EXPIRY_SWEEP_MS);

@@ -124,7 +124,7 @@ export function listUsers(state: ChatState, after: string | undefined, limit: nu
   const users: UserPage['users'] = [];
   const start = after === undefined ? state.presence.minKey() : state.presence.nextHigherKey(after);
   let next: string | null = null;
-  if (start !== undefined) {
+  if (start !== undefined && limit > 0) {
     for (const [name, status] of state.presence.entries(start)) {
       if (users.length === limit) {
         next = users[users.length - 1]!.name;

@@ -31,7 +31,7 @@ export function encodeWelcome(user: string, seq: number, oldest: number, page: U
     online: page.online,
     total: page.total,
     users: page.users,
-    truncated: page.next !== null,
+    truncated: page.total > page.users.length,
     next: page.next,
   };
   return JSON.stringify(frame);

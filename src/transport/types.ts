@@ -73,6 +73,8 @@ export interface ServerOptions<D> {
   limits: SocketLimits;
   /** Called when a handler throws: the reply is a 500 with a stable code, the node goes on. */
   onHandlerError(error: unknown, request: HttpRequestInfo): void;
+  /** Called when a WebSocket handler throws: the socket is closed, the node goes on. */
+  onSocketError(error: unknown): void;
 }
 
 export interface RunningServer {

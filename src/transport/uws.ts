@@ -168,12 +168,28 @@ export function startServer<D>(options: ServerOptions<D>): Promise<RunningServer
       if (!(result instanceof Promise)) return finish(result);
       result.then((settled) => void (!aborted && res.cork(() => finish(settled))), failed);
     },
-    open: (ws) => sockets.open(ws),
-    message: (ws, message, isBinary) => sockets.message(ws, message, isBinary),
-    drain: (ws) => sockets.drain(ws),
-    close: (ws, code, reason) => sockets.close(ws, code, reason),
+    // A handler that throws must not take the node down: log it, drop that one socket, go on.
+    open: (ws) => guard(() => sockets.open(ws), ws),
+    message: (ws, message, isBinary) => guard(() => sockets.message(ws, message, isBinary), ws),
+    drain: (ws) => guard(() => sockets.drain(ws), ws),
+    close: (ws, code, reason) => guard(() => sockets.close(ws, code, reason)),
   });
   for (const route of options.routes) mountRoute(app, route, options);
+
+  function guard(handler: () => void, ws?: Uws.WebSocket<D>): void {
+    try {
+      handler();
+    } catch (error) {
+      options.onSocketError(error);
+      if (ws) {
+        try {
+          ws.close();
+        } catch (closeError) {
+          options.onSocketError(closeError); // already closed by the failing handler
+        }
+      }
+    }
+  }
 
   return new Promise((resolve, reject) => {
     app.listen(options.host, options.port, (listenSocket) => {

@@ -76,6 +76,17 @@ describe('welcome', () => {
   });
 });
 
+describe('welcome without users', () => {
+  it('works with CHAT_WELCOME_USERS=0: no users, truncated when anyone is listed', async () => {
+    await start({ CHAT_WELCOME_USERS: '0' });
+    await connect('bob');
+    const { token } = await node!.login('alice');
+    const alice = await TestClient.connect(node!.wsUrl, bearer(token));
+    clients.push(alice);
+    expect(await alice.next()).toMatchObject({ type: 'welcome', users: [], truncated: true, next: null, total: 2 });
+  });
+});
+
 describe('group messages', () => {
   it('reach every socket, the sender included, with id, sender, timestamp and cid', async () => {
     await start();
