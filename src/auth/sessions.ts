@@ -28,7 +28,7 @@ export interface SessionOptions {
   now?: () => number;
 }
 
-/** Tokens this node issued recently, already known valid: most connects follow a login within seconds. */
+/** Tokens known valid (issued here or verified once), most recent last: most connects follow a login or a reconnect. */
 const RECENT_LIMIT = 10_000;
 
 export class Sessions {
@@ -65,13 +65,19 @@ export class Sessions {
       .setNotBefore(iat)
       .setExpirationTime(exp)
       .sign((await this.keys)[0]!);
-    this.recent.set(token, { user, sid, exp });
-    if (this.recent.size > RECENT_LIMIT) this.recent.delete(this.recent.keys().next().value!);
+    this.remember(token, { user, sid, exp });
     return { user, sid, exp, token };
   }
 
+  /** Remembers a token known valid (issued here, or verified once), so later upgrades with it are synchronous. */
+  private remember(token: string, session: Session): void {
+    this.recent.delete(token);
+    this.recent.set(token, session);
+    if (this.recent.size > RECENT_LIMIT) this.recent.delete(this.recent.keys().next().value!);
+  }
+
   /**
-   * A token this node issued recently and that has not expired, without the (asynchronous) signature check:
+   * A token this node issued or verified recently and that has not expired, without the (asynchronous) signature check:
    * it lets the WebSocket upgrade complete synchronously. Revocation is still the caller's to check.
    */
   known(token: string): Session | undefined {
@@ -98,7 +104,9 @@ export class Sessions {
         if (typeof payload.sub !== 'string' || typeof payload.jti !== 'string' || typeof payload.exp !== 'number') {
           throw new ChatError('invalid_token', 'the session token lacks its subject, id or expiry');
         }
-        return { user: payload.sub, sid: payload.jti, exp: payload.exp };
+        const session = { user: payload.sub, sid: payload.jti, exp: payload.exp };
+        this.remember(token, session);
+        return session;
       } catch (error) {
         if (!(error instanceof joseErrors.JWSSignatureVerificationFailed)) throw toChatError(error);
         lastError = error;
