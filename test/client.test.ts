@@ -10,11 +10,10 @@ let proxy: TcpProxy | undefined;
 const clients: TestClient[] = [];
 const processes: ClientProcess[] = [];
 
-async function connect(user: string): Promise<TestClient> {
-  const { token } = await node.login(user);
-  const client = await TestClient.connect(node.wsUrl, bearer(token));
+/** Connects through the shared helper and keeps the client for afterEach to close. */
+async function connect(user: string, query = ''): Promise<TestClient> {
+  const client = await node.connect(user, query);
   clients.push(client);
-  await client.nextOfType('welcome');
   return client;
 }
 

@@ -8,7 +8,7 @@ import { connect as tcpConnect } from 'node:net';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTestNode, type TestNode } from '../support/node.ts';
-import { TestClient, bearer } from '../support/ws-client.ts';
+import type { TestClient } from '../support/ws-client.ts';
 
 const SEED = 20261125;
 const PER_CATEGORY = 8_000;
@@ -69,10 +69,10 @@ afterEach(async () => {
   await node.close();
 });
 
-async function connect(user: string): Promise<TestClient> {
-  const client = await TestClient.connect(node.wsUrl, bearer((await node.login(user)).token));
+/** Connects through the shared helper and keeps the client for afterEach to close. */
+async function connect(user: string, query = ''): Promise<TestClient> {
+  const client = await node.connect(user, query);
   clients.push(client);
-  await client.nextOfType('welcome');
   return client;
 }
 

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Socket } from 'node:net';
 import { startTestNode, type TestNode } from '../support/node.ts';
-import { TestClient, bearer, type Frame } from '../support/ws-client.ts';
+import type { Frame, TestClient } from '../support/ws-client.ts';
 
 const COUNT = 20_000;
 let node: TestNode;
@@ -17,11 +17,10 @@ afterEach(async () => {
   await node.close();
 });
 
+/** Connects through the shared helper and keeps the client for afterEach to close. */
 async function connect(user: string, query = ''): Promise<TestClient> {
-  const { token } = await node.login(user);
-  const client = await TestClient.connect(`${node.wsUrl}${query}`, bearer(token));
+  const client = await node.connect(user, query);
   clients.push(client);
-  await client.nextOfType('welcome');
   return client;
 }
 

@@ -9,10 +9,10 @@ afterEach(async () => {
   await node.close();
 });
 
-async function connect(user: string): Promise<TestClient> {
-  const client = await TestClient.connect(node.wsUrl, bearer((await node.login(user)).token));
+/** Connects through the shared helper and keeps the client for afterEach to close. */
+async function connect(user: string, query = ''): Promise<TestClient> {
+  const client = await node.connect(user, query);
   clients.push(client);
-  await client.nextOfType('welcome');
   return client;
 }
 

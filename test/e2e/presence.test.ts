@@ -11,11 +11,10 @@ async function start(env: Record<string, string> = {}): Promise<void> {
   node = await startTestNode({ CHAT_PRESENCE_FLUSH_MS: String(FLUSH_MS), CHAT_GRACE_MS: String(GRACE_MS), ...env });
 }
 
-async function connect(user: string): Promise<TestClient> {
-  const { token } = await node.login(user);
-  const client = await TestClient.connect(node.wsUrl, bearer(token));
+/** Connects through the shared helper and keeps the client for afterEach to close. */
+async function connect(user: string, query = ''): Promise<TestClient> {
+  const client = await node.connect(user, query);
   clients.push(client);
-  await client.nextOfType('welcome');
   return client;
 }
 

@@ -11,11 +11,10 @@ async function start(env: Record<string, string> = {}): Promise<TestNode> {
   return node;
 }
 
+/** Connects through the shared helper and keeps the client for afterEach to close. */
 async function connect(user: string, query = ''): Promise<TestClient> {
-  const { token } = await node!.login(user);
-  const client = await TestClient.connect(`${node!.wsUrl}${query}`, bearer(token));
+  const client = await node!.connect(user, query);
   clients.push(client);
-  await client.nextOfType('welcome');
   return client;
 }
 

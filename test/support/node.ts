@@ -6,6 +6,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config.ts';
 import { createChatNode, type ChatNode, type ChatNodeOptions } from '../../src/node.ts';
+import { TestClient, bearer } from './ws-client.ts';
 import type { Oidc } from '../../src/auth/oidc.ts';
 import { setUpOidc } from '../../src/auth/oidc-setup.ts';
 import { createAuthRoutes } from '../../src/http/auth-routes.ts';
@@ -27,6 +28,8 @@ export interface TestNode {
   oidc: Oidc | undefined;
   logs: Array<Record<string, unknown>>;
   login(user: string): Promise<{ user: string; token: string; expiresAt: number; cookie: string }>;
+  /** Logs `user` in, opens a socket (with `query`, e.g. `?after=3`) and waits for its welcome. */
+  connect(user: string, query?: string): Promise<TestClient>;
   close(): Promise<void>;
 }
 
@@ -49,13 +52,20 @@ export async function startTestNode(env: Record<string, string> = {}, options: T
   }
   const node = createChatNode(config, logger, nodeOptions);
   const { port, url } = await node.start();
-  return {
+  const wsUrl = `${config.tls ? 'wss' : 'ws'}://127.0.0.1:${port}/ws`;
+  const testNode: TestNode = {
     node,
     url,
     port,
     oidc: setup?.oidc,
-    wsUrl: `${config.tls ? 'wss' : 'ws'}://127.0.0.1:${port}/ws`,
+    wsUrl,
     logs,
+    async connect(user, query = '') {
+      const { token } = await testNode.login(user);
+      const client = await TestClient.connect(`${wsUrl}${query}`, bearer(token));
+      await client.nextOfType('welcome');
+      return client;
+    },
     async login(user) {
       const response = await fetch(`${url}/login/${encodeURIComponent(user)}`);
       if (response.status !== 200) throw new Error(`login ${user} failed: ${response.status} ${await response.text()}`);
@@ -65,4 +75,5 @@ export async function startTestNode(env: Record<string, string> = {}, options: T
     },
     close: () => node.stop(),
   };
+  return testNode;
 }
