@@ -15,7 +15,7 @@ export const FULL: BenchConfig = {
     p99LimitMs: 200,
   },
   idle: { users: 5000, presence: 'all' },
-  churn: { cycles: 2000, concurrency: 8 },
+  churn: { cycles: 2000, concurrency: 8, warmup: 500 },
   storm: { watchSizes: [1000, 10000, 50000], allSizes: [1000, 5000], loginConcurrency: 32, connectConcurrency: 256 },
   resume: { clients: 1000, missed: 100 },
   scenarioTimeoutMs: 480_000, // generous: waiting for a busy shared machine to calm down counts too
@@ -25,7 +25,7 @@ export const QUICK: BenchConfig = {
   quick: true,
   fanout: { clients: 100, senders: 4, probes: 5, rates: [1000, 8000], stepMs: 300, p99LimitMs: 200 },
   idle: { users: 200, presence: 'all' },
-  churn: { cycles: 100, concurrency: 8 },
+  churn: { cycles: 100, concurrency: 8, warmup: 20 },
   storm: { watchSizes: [500], allSizes: [], loginConcurrency: 16, connectConcurrency: 128 },
   resume: { clients: 100, missed: 20 },
   scenarioTimeoutMs: 30_000,

@@ -10,7 +10,7 @@ export interface BenchConfig {
   quick: boolean;
   fanout: { clients: number; senders: number; probes: number; rates: number[]; stepMs: number; p99LimitMs: number };
   idle: { users: number; presence: PresenceMode };
-  churn: { cycles: number; concurrency: number };
+  churn: { cycles: number; concurrency: number; /** cycles run first and not measured, so that JIT compilation stays out */ warmup: number };
   storm: { watchSizes: number[]; allSizes: number[]; loginConcurrency: number; connectConcurrency: number };
   resume: { clients: number; missed: number };
   scenarioTimeoutMs: number;

@@ -2,6 +2,8 @@
  * The three servers under test and how to drive each: how to start it, where its WebSocket lives,
  * and how a chat message is framed for it. Everything else in the scenarios is the same for all.
  */
+import { readFileSync } from 'node:fs';
+
 export type TargetId = 'bare-uws' | 'socketio' | 'actor-chat';
 export type PresenceMode = 'all' | 'watch';
 
@@ -21,6 +23,17 @@ export interface Target {
 
 function chatMessage(text: string, cid: string): string {
   return JSON.stringify({ type: 'message', text, cid });
+}
+
+/**
+ * The V8 flags `npm start` runs the node with (see docs/operations.md, "Memory and V8 flags"), read
+ * from package.json so that the benchmark measures the node exactly as it is shipped.
+ */
+export function startFlags(): string[] {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } };
+  const words = pkg.scripts.start.split(/\s+/);
+  if (words[0] !== 'node') throw new Error(`package.json start script does not start with node: ${pkg.scripts.start}`);
+  return words.slice(1, words.indexOf('--import'));
 }
 
 function profileArgs(profileDir: string | undefined): string[] {
@@ -52,7 +65,7 @@ export const TARGETS: Record<TargetId, Target> = {
     id: 'actor-chat',
     label: 'actor-chat',
     eio: false,
-    nodeArgs: (profileDir) => [...profileArgs(profileDir), '--import', 'tsx', 'src/main.ts'],
+    nodeArgs: (profileDir) => [...startFlags(), ...profileArgs(profileDir), '--import', 'tsx', 'src/main.ts'],
     env: (port, presence) => ({
       CHAT_HOST: '127.0.0.1',
       CHAT_PORT: String(port),
