@@ -6,7 +6,7 @@
  * Nothing here exists unless configured: with inspection off the actors get no `inspect` option.
  */
 import type { Logger } from 'pino';
-import type { AnyEventObject, InspectionEvent, MachineContext } from 'xstate';
+import type { AnyActorRef, AnyEventObject, InspectionEvent, MachineContext } from 'xstate';
 import { createInspector, createWebSocketInspector, type StatelyInspectionEvent } from '@statelyai/inspect';
 import type { InspectConfig } from '../config.ts';
 import { LocalInspectorServer } from './local-server.ts';
@@ -47,7 +47,7 @@ export function createInspection(config: InspectConfig, logger: Logger): Inspect
   }
   for (const inspector of stately) {
     const next = inspector.inspect.next?.bind(inspector.inspect);
-    if (next) sinks.push((event) => forStately(event) && next(plainSnapshot(event)));
+    if (next) sinks.push((event) => forStately(event) && next(plainSnapshot(named(event))));
   }
 
   return {
@@ -71,7 +71,7 @@ export function createInspection(config: InspectConfig, logger: Logger): Inspect
 
 /** `@xstate.snapshot` → one trace line per transition; `@xstate.event` → one per event received. */
 function transitionLogger(log: Logger): Sink {
-  const id = (actor: unknown): string | undefined => (actor as { id?: string } | undefined)?.id;
+  const id = (actor: unknown): string | undefined => (actor === undefined ? undefined : actorName(actor as AnyActorRef));
   return (event) => {
     if (event.type === '@xstate.snapshot') {
       const snapshot = event.snapshot as { value?: unknown; status: string };
@@ -80,6 +80,31 @@ function transitionLogger(log: Logger): Sink {
       log.trace({ actor: id(event.actorRef), from: id(event.sourceRef), event: sanitizeEvent(event.event) }, 'actor event');
     }
   };
+}
+
+/**
+ * What to call an actor: a user actor's id is its slot number in its shard, so it goes by its user's
+ * name (from its context, once it has one); every other actor by its id.
+ */
+export function actorName(actor: AnyActorRef): string {
+  try {
+    const user = (actor.getSnapshot() as { context?: { user?: unknown } } | undefined)?.context?.user;
+    return typeof user === 'string' ? user : actor.id;
+  } catch {
+    return actor.id; // still initialising
+  }
+}
+
+/**
+ * `@xstate.actor` of a user actor → the same, with the actor going by its user's name (the Stately tools
+ * show the id as the name, and read it after the actor has initialised).
+ */
+function named(event: InspectionEvent): InspectionEvent {
+  if (event.type !== '@xstate.actor') return event;
+  const ref = event.actorRef as AnyActorRef;
+  if ((ref as { logic?: { config?: { id?: string } } }).logic?.config?.id !== 'user') return event;
+  const actorRef = new Proxy(ref, { get: (target, key) => (key === 'id' ? actorName(target) : Reflect.get(target, key)) });
+  return { ...event, actorRef };
 }
 
 /**

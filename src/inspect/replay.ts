@@ -12,7 +12,8 @@ import { createActor, SimulatedClock, type Actor, type AnyActorRef, type Inspect
 import type { DomainEvent } from '../domain/events.ts';
 import { createChatState, describeState, type ChatState } from '../domain/state.ts';
 import { cloneState, fromSnapshot, type StateSnapshot } from '../domain/snapshot.ts';
-import { supervisorMachine, type SupervisorEvent } from '../machines/supervisor.machine.ts';
+import { supervisorMachine, userActorOf, type SupervisorEvent } from '../machines/supervisor.machine.ts';
+import { SUPERVISOR_SYSTEM_ID } from '../machines/user.machine.ts';
 
 export type ReplayRecord = DomainEvent | { type: 'Snapshot'; state: StateSnapshot };
 
@@ -75,6 +76,7 @@ export function replayJournal(records: Iterable<ReplayRecord>, options: ReplayOp
       actions: { record: (_, params) => void produced.push(params.event), ...timers.actions },
     });
     const next = createActor(machine, {
+      systemId: SUPERVISOR_SYSTEM_ID,
       input: { chat, graceMs: options.graceMs, shardSize: options.shardSize, now: () => clock.now() },
       clock,
       ...(options.inspect ? { inspect: options.inspect } : {}),
@@ -174,8 +176,7 @@ function describeResult(actor: Supervisor, records: number, restarts: number, di
   const { chat, placement, shardLoad } = snapshot.context;
   const names = new Set<string>([...placement.keys(), ...chat.presence.keys(), ...chat.sockets.keys(), ...[...chat.sessions.values()].map((s) => s.user)]);
   const users = [...names].sort().map((user): UserActorState => {
-    const shard = snapshot.children[`shard-${placement.get(user)}`] as AnyActorRef | undefined;
-    const child = placement.has(user) ? (shard?.getSnapshot().children[user] as AnyActorRef | undefined) : undefined;
+    const child = userActorOf(snapshot, user);
     return {
       user,
       actor: child ? String(child.getSnapshot().value) : 'none',

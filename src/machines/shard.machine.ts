@@ -1,17 +1,20 @@
 /**
  * @module machines/shard
- * A shard of at most `shardSize` user actors, spawned by the supervisor. XState's spawn copies
- * the parent's children map, so keeping every parent's child count bounded keeps a login O(1)
+ * A shard of at most `shardSize` user actors, spawned by the supervisor. XState's spawn and stop
+ * copy the parent's children map, so keeping every parent's child count small keeps a login O(1)
  * in the number of users on the node, like a level of an Erlang supervision tree.
+ * The shard spawns its users and stops them when they finish; the supervisor and the users talk
+ * directly (USER_EVENT through the shard only reaches a user spawned in the same step).
  */
-import { enqueueActions, sendParent, setup, spawnChild, stopChild } from 'xstate';
-import { userMachine, type UserEvent, type UserStatusReport } from './user.machine.ts';
-
+import { enqueueActions, setup, spawnChild, stopChild } from 'xstate';
+import { userMachine, type UserEvent } from './user.machine.ts';
 
 export type ShardEvent =
-  | { type: 'SPAWN_USER'; user: string }
-  | { type: 'USER_EVENT'; user: string; event: UserEvent }
-  | UserStatusReport;
+  /** Spawns the user's actor with its slot number as id (see slotId in the supervisor). */
+  | { type: 'SPAWN_USER'; user: string; slot: number }
+  | { type: 'USER_EVENT'; slot: number; event: UserEvent }
+  /** XState's completion event of a user actor (it reached `offline`). */
+  | { type: `xstate.done.actor.${string}`; actorId: string };
 
 export const shardMachine = setup({
   types: {
@@ -20,34 +23,27 @@ export const shardMachine = setup({
   actors: { user: userMachine },
   actions: {
     spawnUser: spawnChild('user', {
-      id: ({ event }) => (event as { user: string }).user,
+      id: ({ event }) => String((event as { slot: number }).slot),
       input: ({ event }) => ({ user: (event as { user: string }).user }),
     }),
     forwardToUser: enqueueActions(({ enqueue, event, self }) => {
       if (event.type !== 'USER_EVENT') return;
-      const child = self.getSnapshot().children[event.user];
+      const child = self.getSnapshot().children[String(event.slot)];
       if (child) enqueue.sendTo(child, event.event);
     }),
-    stopUser: stopChild(({ event }) => (event as UserStatusReport).user),
-    reportToSupervisor: sendParent(({ event }) => event as UserStatusReport),
-  },
-  guards: {
-    userLeft: ({ event }) => event.type === 'USER_STATUS' && event.status === 'offline',
+    stopUser: stopChild(({ event }) => (event as { actorId: string }).actorId),
   },
 }).createMachine({
   id: 'shard',
   initial: 'active',
   states: {
     active: {
-      description: 'Holds up to shardSize user actors; forwards socket and logout events to them and their status reports up.',
-      meta: { description: 'Routes events to its user actors and their reports to the supervisor.' },
+      description: 'Holds up to shardSize user actors: spawns them, stops each one that reached offline.',
+      meta: { description: 'Spawns its user actors and stops those that finished.' },
       on: {
         SPAWN_USER: { actions: 'spawnUser' },
         USER_EVENT: { actions: 'forwardToUser' },
-        USER_STATUS: [
-          { guard: 'userLeft', actions: ['stopUser', 'reportToSupervisor'] },
-          { actions: 'reportToSupervisor' },
-        ],
+        'xstate.done.actor.*': { actions: 'stopUser' },
       },
     },
   },

@@ -2,13 +2,16 @@
  * @module machines/user
  * One actor per logged-in user: connecting → online → grace → offline.
  * Pure and timer-free: it counts sockets, leaves `connecting` or `grace` when the supervisor's grace
- * timer sends GRACE_EXPIRED, and reports every status change to its parent (a shard) through
- * `reportStatus`. (XState cancels an actor's delayed events by scanning every pending one in the
+ * timer sends GRACE_EXPIRED, and reports every status change to the supervisor through `reportStatus`
+ * (directly, not through the shard that spawned it). (XState cancels an actor's delayed events by scanning every pending one in the
  * system when the actor stops, so thousands of users in grace with `after` timers made each stop
  * O(users); the supervisor keeps the timers instead, outside XState's scheduler.)
  */
-import { assign, sendParent, setup } from 'xstate';
+import { assign, enqueueActions, setup } from 'xstate';
 import type { PresenceStatus } from '../domain/events.ts';
+
+/** The systemId the supervisor registers under; user actors report to it directly. */
+export const SUPERVISOR_SYSTEM_ID = 'supervisor';
 
 export interface UserInput {
   user: string;
@@ -40,13 +43,16 @@ export const userMachine = setup({
     removeSocket: assign({ sockets: ({ context }) => Math.max(0, context.sockets - 1) }),
     /** Logout closes every socket of the user. */
     dropSockets: assign({ sockets: 0 }),
-    reportStatus: sendParent(
-      ({ context }, params: { status: PresenceStatus }): UserStatusReport => ({
-        type: 'USER_STATUS',
-        user: context.user,
-        status: params.status,
-      }),
-    ),
+    /**
+     * Tells the supervisor (found by its systemId, one hop instead of two through the shard); a user actor
+     * running without a supervisor reports to its parent.
+     */
+    reportStatus: enqueueActions(({ context, enqueue, system }, params: { status: PresenceStatus }) => {
+      const report: UserStatusReport = { type: 'USER_STATUS', user: context.user, status: params.status };
+      const supervisor = system.get(SUPERVISOR_SYSTEM_ID);
+      if (supervisor) enqueue.sendTo(supervisor, report);
+      else enqueue.sendParent(report);
+    }),
   },
   guards: {
     hasOtherSockets: ({ context }) => context.sockets > 1,

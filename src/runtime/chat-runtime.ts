@@ -8,7 +8,8 @@ import type { Logger } from 'pino';
 import type { Journal } from '../journal/journal.ts';
 import type { ChatState } from '../domain/state.ts';
 import type { DomainEvent } from '../domain/events.ts';
-import { supervisorMachine, type SupervisorEmitted, type SupervisorEvent } from '../machines/supervisor.machine.ts';
+import { supervisorMachine, userActorOf, type SupervisorEmitted, type SupervisorEvent } from '../machines/supervisor.machine.ts';
+import { SUPERVISOR_SYSTEM_ID } from '../machines/user.machine.ts';
 import { graceTimers, realClock, type TimerClock } from './grace-timers.ts';
 
 export interface ChatRuntimeOptions {
@@ -44,6 +45,7 @@ export class ChatRuntime {
       actions: { record: (_, params) => record(params.event), ...this.timers.actions },
     });
     const actorOptions = {
+      systemId: SUPERVISOR_SYSTEM_ID,
       input: {
         chat: journal.rebuild(),
         graceMs: options.graceMs,
@@ -106,11 +108,7 @@ export class ChatRuntime {
 
   /** The status of a user's actor (its state value), or undefined when it has none. */
   userActorState(user: string): string | undefined {
-    const context = this.actor.getSnapshot().context;
-    const index = context.placement.get(user);
-    if (index === undefined) return undefined;
-    const shard = this.actor.getSnapshot().children[`shard-${index}`];
-    const child = shard?.getSnapshot().children[user];
+    const child = userActorOf(this.actor.getSnapshot(), user);
     return child ? String(child.getSnapshot().value) : undefined;
   }
 }
