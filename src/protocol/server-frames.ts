@@ -6,7 +6,7 @@
 import type { ErrorCode } from '../domain/errors.ts';
 import type { MessageEvent, PresenceStatus } from '../domain/events.ts';
 import type { UserPage } from '../domain/state.ts';
-import type { DirectFrame, ErrorFrame, HistoryGapFrame, PresenceFrame, ReceiveFrame, UsersFrame, WelcomeFrame } from './wire.ts';
+import type { DirectFrame, ErrorFrame, HistoryGapFrame, PresenceFrame, ReceiveFrame, UsersFrame } from './wire.ts';
 
 export interface PresenceChange {
   user: string;
@@ -19,21 +19,6 @@ export function encodeMessage(event: MessageEvent): string {
     return JSON.stringify(frame);
   }
   const frame: DirectFrame = { type: 'direct', id: event.id, from: event.from, to: event.to, text: event.text, ts: event.ts, cid: event.cid };
-  return JSON.stringify(frame);
-}
-
-export function encodeWelcome(user: string, seq: number, oldest: number, page: UserPage): string {
-  const frame: WelcomeFrame = {
-    type: 'welcome',
-    user,
-    seq,
-    oldest,
-    online: page.online,
-    total: page.total,
-    users: page.users,
-    truncated: page.total > page.users.length,
-    next: page.next,
-  };
   return JSON.stringify(frame);
 }
 

@@ -15,6 +15,7 @@ import type { ChatRuntime } from '../runtime/chat-runtime.ts';
 import { PresenceBatcher } from '../runtime/presence-batcher.ts';
 import { parseClientFrame, type ClientFrame, type FrameLimits } from '../protocol/client-frames.ts';
 import * as frames from '../protocol/server-frames.ts';
+import { WelcomeEncoder } from '../protocol/welcome.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { CloseCode } from './close-codes.ts';
 import { jsonReply } from '../http/reply.ts';
@@ -52,6 +53,7 @@ export class Gateway implements SocketHandlers<SocketData> {
   private readonly limiter: RateLimiter;
   private readonly frameLimits: FrameLimits;
   private readonly presence: PresenceBatcher;
+  private readonly welcome: WelcomeEncoder;
   private publish: (topic: string, message: string) => void = () => {};
   private subscribers: (topic: string) => number = () => 0;
 
@@ -64,6 +66,7 @@ export class Gateway implements SocketHandlers<SocketData> {
   ) {
     this.frameLimits = { maxTextLength: config.limits.maxTextLength, pageSize: config.pageSize };
     this.limiter = new RateLimiter(config.limits.messagesPerSecond, config.limits.messageBurst);
+    this.welcome = new WelcomeEncoder(config.welcomeUsers);
     this.presence = new PresenceBatcher(config.presenceFlushMs, (changes) => this.publishPresence(changes));
     runtime.on('committed', ({ event }) => this.deliver(event));
     runtime.on('rejected', ({ socket, code, message, cid }) => {
@@ -155,9 +158,8 @@ export class Gateway implements SocketHandlers<SocketData> {
 
   private greet(socket: Socket, data: SocketData): void {
     const state = this.runtime.state;
-    const page = listUsers(state, undefined, this.config.welcomeUsers);
     const { oldest } = this.runtime.history(state.seq, 0);
-    socket.send(frames.encodeWelcome(data.user, state.seq, oldest, page));
+    socket.send(this.welcome.encode(state, data.user, state.seq, oldest));
     if (data.after === undefined || data.after >= state.seq) return this.goLive(socket, data);
     data.cursor = data.after;
     this.replay(socket, data);
@@ -304,6 +306,7 @@ export class Gateway implements SocketHandlers<SocketData> {
         return;
       }
       case 'PresenceChanged':
+        this.welcome.changed(event.user);
         // A user who left needs no token bucket: the limiter's memory follows the users present.
         if (event.status === 'offline') this.limiter.forget(event.user);
         return this.presence.add(event.user, event.previous, event.status);
