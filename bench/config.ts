@@ -15,7 +15,7 @@ export const FULL: BenchConfig = {
     p99LimitMs: 200,
   },
   idle: { users: 5000, presence: 'all' },
-  churn: { cycles: 2000, concurrency: 8, warmup: 500 },
+  churn: { cycles: 2000, concurrency: 8, warmup: 3000 },
   storm: { watchSizes: [1000, 10000, 50000], allSizes: [1000, 5000], loginConcurrency: 32, connectConcurrency: 256 },
   resume: { clients: 1000, missed: 100 },
   scenarioTimeoutMs: 480_000, // generous: waiting for a busy shared machine to calm down counts too

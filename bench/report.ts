@@ -482,7 +482,7 @@ and the child servers are killed however the run ends.
   fan-out step or a storm again when others took more than a quarter of a core, and lists any
   measurement still disturbed under the table. \`--nice=-10\` runs servers and load generator at
   higher priority.
-- **Warm-up.** Each server gets a throwaway login and socket first (each storm 500 users, who stay connected; churn 500 unmeasured cycles) so
+- **Warm-up.** Each server gets a throwaway login and socket first (each storm 500 users, who stay connected; churn 3,000 unmeasured cycles) so
   first-use and JIT costs stay out of the numbers.
 - **actor-chat configuration.** Everything on, defaults except: the per-user rate limit is raised to
   100,000 msg/s (\`CHAT_RATE_PER_S\`, \`CHAT_RATE_BURST\`; it is still checked for every message) because

@@ -35,9 +35,9 @@ export class ChatRuntime {
     const { journal, observeAppend } = options;
     const record = observeAppend
       ? (event: DomainEvent) => {
-          const started = process.hrtime.bigint();
+          const started = performance.now();
           journal.append(event);
-          observeAppend(Number(process.hrtime.bigint() - started) / 1e9);
+          observeAppend((performance.now() - started) / 1e3);
         }
       : (event: DomainEvent) => journal.append(event);
     this.timers = graceTimers(options.clock ?? realClock, (user) => this.actor.send({ type: 'GRACE_EXPIRED', user }));
