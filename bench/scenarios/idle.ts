@@ -4,6 +4,7 @@
  */
 import { connectAll, loginAll, userNames, warmUp } from '../lib/clients.ts';
 import { round, type ScenarioEnv } from '../lib/env.ts';
+import { httpGetOnce } from '../lib/http.ts';
 import { cpuMicros, rssBytes, sleep } from '../lib/proc.ts';
 import { NoiseMeter } from '../lib/quiet.ts';
 import type { PresenceMode } from '../lib/targets.ts';
@@ -17,6 +18,21 @@ export interface IdleResult {
   serverUsPerUser: number;
   connectSeconds: number;
   otherCpuPct: number;
+  /** actor-chat only, from its /metrics: growth per user of the JS heap V8 keeps committed, and of what it uses */
+  heapCommittedKbPerUser?: number;
+  heapUsedKbPerUser?: number;
+}
+
+/** The JS heap (committed, used) from actor-chat's Prometheus metrics, in bytes. */
+async function heapOf(port: number): Promise<{ committed: number; used: number } | undefined> {
+  const metrics = (await httpGetOnce('127.0.0.1', port, '/metrics', 5000)).body;
+  const value = (name: string): number | undefined => {
+    const match = new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics);
+    return match?.[1] === undefined ? undefined : Number(match[1]);
+  };
+  const committed = value('nodejs_heap_size_total_bytes');
+  const used = value('nodejs_heap_size_used_bytes');
+  return committed === undefined || used === undefined ? undefined : { committed, used };
 }
 
 /** Waits until RSS stops moving (two readings 500 ms apart within 1 %), at most maxMs; returns the last. */
@@ -53,6 +69,7 @@ async function idleOnce(env: ScenarioEnv, presence: PresenceMode): Promise<IdleR
   const warm = await loginAll(env.scope, pool, userNames('w', 20));
   await connectAll(env.scope, env.target, server, warm, 20);
   const rssBefore = await settledRss(server.pid, env.config.quick ? 1000 : 5000);
+  const heapBefore = env.target.id === 'actor-chat' ? await heapOf(server.port) : undefined;
   const cpuBefore = cpuMicros(server.pid);
   const noise = new NoiseMeter(server.pid);
   const started = Date.now();
@@ -62,6 +79,7 @@ async function idleOnce(env: ScenarioEnv, presence: PresenceMode): Promise<IdleR
   await sleep(env.config.quick ? 200 : 1000);
   const rssAfter = await settledRss(server.pid, env.config.quick ? 1000 : 8000);
   const cpuAfter = cpuMicros(server.pid);
+  const heapAfter = heapBefore === undefined ? undefined : await heapOf(server.port);
   const closed = sockets.filter((ws) => ws.isClosed).length;
   if (closed > 0) env.warn(`${closed} of ${users} idle sockets were closed by the server`);
   return {
@@ -73,5 +91,11 @@ async function idleOnce(env: ScenarioEnv, presence: PresenceMode): Promise<IdleR
     serverUsPerUser: round((cpuAfter - cpuBefore) / users, 1),
     connectSeconds: round(connectSeconds, 2),
     otherCpuPct: noise.otherPct(),
+    ...(heapBefore !== undefined && heapAfter !== undefined
+      ? {
+          heapCommittedKbPerUser: round((heapAfter.committed - heapBefore.committed) / users / 1024, 2),
+          heapUsedKbPerUser: round((heapAfter.used - heapBefore.used) / users / 1024, 2),
+        }
+      : {}),
   };
 }
