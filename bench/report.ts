@@ -12,6 +12,7 @@ import type { IdleResults } from './scenarios/idle.ts';
 import type { ResumeResult } from './scenarios/resume.ts';
 import type { StormPoint, StormResult } from './scenarios/storm.ts';
 import { TARGETS, type TargetId } from './lib/targets.ts';
+import { round } from './lib/env.ts';
 
 const ORDER: TargetId[] = ['bare-uws', 'socketio', 'actor-chat'];
 
@@ -164,6 +165,20 @@ function otherRows(results: BenchResults): Row[] {
         ratio: false,
         target: '≤ 6 KB',
         met: watch.kbPerConnection <= 6,
+      });
+    }
+    const split = (r: { kbPerConnection: number; heapCommittedKbPerUser?: number; heapUsedKbPerUser?: number } | undefined): string | undefined =>
+      r?.heapCommittedKbPerUser === undefined || r.heapUsedKbPerUser === undefined
+        ? undefined
+        : `${fmt(r.heapCommittedKbPerUser)} (${fmt(r.heapUsedKbPerUser)} used) / ${fmt(round(r.kbPerConnection - r.heapCommittedKbPerUser, 2))}`;
+    const allSplit = split(idle['actor-chat']);
+    const watchSplit = split(watch);
+    if (allSplit !== undefined) {
+      rows.push({
+        scenario: 'idle',
+        metric: `actor-chat: of that growth, JS heap V8 keeps committed / native (uWS sockets and their send buffers), KB per user — \`${idle['actor-chat']?.presence}\`${watchSplit === undefined ? '' : ' ; `watch`'}`,
+        values: { 'actor-chat': watchSplit === undefined ? allSplit : `${allSplit} ; ${watchSplit}` },
+        ratio: false,
       });
     }
   }
