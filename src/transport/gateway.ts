@@ -39,7 +39,6 @@ type Socket = ChatSocket<SocketData>;
 
 export const TOPIC_ALL = 'all';
 export const TOPIC_PRESENCE = 'presence';
-export const userTopic = (user: string): string => `u:${user}`;
 export const presenceTopic = (user: string): string => `p:${user}`;
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -169,7 +168,6 @@ export class Gateway implements SocketHandlers<SocketData> {
   private goLive(socket: Socket, data: SocketData): void {
     data.cursor = undefined;
     socket.subscribe(TOPIC_ALL);
-    socket.subscribe(userTopic(data.user));
   }
 
   /**
@@ -299,10 +297,9 @@ export class Gateway implements SocketHandlers<SocketData> {
       case 'DirectMessagePosted': {
         this.logger.info({ id: event.id, from: event.from, to: event.to }, `${event.from} → ${event.to}: ${event.text}`);
         const frame = frames.encodeMessage(event);
-        this.publish(userTopic(event.to), frame);
-        if (event.from !== event.to) this.publish(userTopic(event.from), frame);
+        const delivered = this.sendToUser(event.to, frame) + (event.from !== event.to ? this.sendToUser(event.from, frame) : 0);
         this.metrics.inDirect.inc();
-        this.metrics.outDirect.inc(this.subscribers(userTopic(event.to)) + (event.from !== event.to ? this.subscribers(userTopic(event.from)) : 0));
+        this.metrics.outDirect.inc(delivered);
         return;
       }
       case 'PresenceChanged':
@@ -323,6 +320,23 @@ export class Gateway implements SocketHandlers<SocketData> {
       return;
     }
     for (const change of changes) this.publish(presenceTopic(change.user), frames.encodePresence([change]));
+  }
+
+  /**
+   * Sends a frame to each live socket of a user (not to one still replaying: the replay reads the message
+   * from the history window). Direct sends instead of a topic per user: one topic subscription fewer
+   * per socket makes every group publish about 10 % cheaper in uWS, and uWS drains a socket's pending
+   * published messages before a direct send, so ids still arrive in order.
+   */
+  private sendToUser(user: string, frame: string): number {
+    let sent = 0;
+    for (const socket of this.byUser.get(user) ?? []) {
+      const data = socket.getUserData();
+      if (data.closed || data.cursor !== undefined) continue;
+      socket.cork(() => socket.send(frame));
+      sent++;
+    }
+    return sent;
   }
 
   private sendTo(id: number, frame: string): void {
