@@ -111,6 +111,18 @@ describe('session tokens: forgery and misuse', () => {
     expect(answer.status).toBe(200);
   });
 
+  it('refuses a token issued here whose payload was altered (same signature), while the original still upgrades at once', async () => {
+    t = await startTestNode({ CHAT_SESSION_SECRET: SECRET });
+    const { token } = await t.login('alice');
+    const [header, payload, signature] = token.split('.') as [string, string, string];
+    const claims = JSON.parse(new TextDecoder().decode(base64url.decode(payload))) as Record<string, unknown>;
+    const altered = `${header}.${base64url.encode(JSON.stringify({ ...claims, sub: 'mallory' }))}.${signature}`;
+    expect(await refusals(t, altered)).toEqual({ http: [401, 'invalid_token'], ws: [401, 'invalid_token'] });
+    const alice = await TestClient.connect(t.wsUrl, { authorization: `Bearer ${token}` });
+    expect(alice.frames[0]).toMatchObject({ type: 'welcome', user: 'alice' });
+    await alice.close();
+  });
+
   it('refuses a revoked token with 401 session_revoked, on HTTP and at the upgrade', async () => {
     t = await startTestNode({ CHAT_SESSION_SECRET: SECRET });
     const { token } = await t.login('alice');
