@@ -38,7 +38,6 @@ export interface SocketData {
 type Socket = ChatSocket<SocketData>;
 
 export const TOPIC_ALL = 'all';
-export const TOPIC_PRESENCE = 'presence';
 export const presenceTopic = (user: string): string => `p:${user}`;
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -49,6 +48,8 @@ export class Gateway implements SocketHandlers<SocketData> {
   private nextId = 1;
   private readonly sockets = new Map<number, Socket>();
   private readonly byUser = new Map<string, Socket[]>();
+  /** Sockets replaying missed messages (not yet on the live topic). */
+  private readonly replaying = new Set<Socket>();
   private readonly limiter: RateLimiter;
   private readonly frameLimits: FrameLimits;
   private readonly presence: PresenceBatcher;
@@ -149,7 +150,6 @@ export class Gateway implements SocketHandlers<SocketData> {
     const mine = this.byUser.get(data.user);
     if (mine) mine.push(socket);
     else this.byUser.set(data.user, [socket]);
-    if (this.config.presence === 'all') socket.subscribe(TOPIC_PRESENCE);
     this.runtime.send({ type: 'SOCKET_OPEN', user: data.user, sid: data.sid, socket: data.id });
     if (data.closed) return; // refused by the supervisor (session revoked meanwhile)
     socket.cork(() => this.greet(socket, data));
@@ -161,12 +161,14 @@ export class Gateway implements SocketHandlers<SocketData> {
     socket.send(this.welcome.encode(state, data.user, state.seq, oldest));
     if (data.after === undefined || data.after >= state.seq) return this.goLive(socket, data);
     data.cursor = data.after;
+    this.replaying.add(socket);
     this.replay(socket, data);
   }
 
   /** Message topics are joined only once the socket is caught up, so live traffic never overtakes the replay. */
   private goLive(socket: Socket, data: SocketData): void {
     data.cursor = undefined;
+    this.replaying.delete(socket);
     socket.subscribe(TOPIC_ALL);
   }
 
@@ -275,6 +277,7 @@ export class Gateway implements SocketHandlers<SocketData> {
     if (code === 1006 && !data.closed) this.metrics.abnormalClose();
     data.closed = true;
     this.sockets.delete(data.id);
+    this.replaying.delete(socket);
     const mine = this.byUser.get(data.user);
     if (mine) {
       const rest = mine.filter((other) => other !== socket);
@@ -316,7 +319,12 @@ export class Gateway implements SocketHandlers<SocketData> {
 
   private publishPresence(changes: frames.PresenceChange[]): void {
     if (this.config.presence === 'all') {
-      this.publish(TOPIC_PRESENCE, frames.encodePresence(changes));
+      // Everyone follows presence in `all` mode: the frame goes on the topic live sockets already follow (one
+      // subscription per socket, not two: each one more makes every publish dearer), and straight to the few
+      // sockets still catching up, which join that topic only once caught up.
+      const frame = frames.encodePresence(changes);
+      this.publish(TOPIC_ALL, frame);
+      for (const socket of this.replaying) socket.send(frame);
       return;
     }
     for (const change of changes) this.publish(presenceTopic(change.user), frames.encodePresence([change]));

@@ -67,4 +67,24 @@ describe('slow consumers', () => {
     const all = [...before, ...ids(resumed.frames)];
     expect(all).toEqual(Array.from({ length: COUNT }, (_, i) => i + 1));
   });
+
+  it('tells a socket still replaying a long history about presence changes (all mode), and it ends up with every id once', async () => {
+    node = await startTestNode({ CHAT_RATE_PER_S: '1000000', CHAT_RATE_BURST: '1000000', CHAT_HISTORY_MAX: '100000', CHAT_LOG_LEVEL: 'warn' });
+    const sender = await connect('sender');
+    const text = 'x'.repeat(1000);
+    for (let i = 0; i < COUNT; i++) sender.send({ type: 'message', text });
+    await sender.next((frame) => frame.type === 'receive' && frame.id === COUNT);
+    const late = await connect('late', '?after=0');
+    const tcp = (late.socket as unknown as { _socket: Socket })._socket;
+    tcp.pause(); // the replay of 20 MB stops at the send buffer's room and waits for the reader
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(ids(late.frames).length).toBeLessThan(COUNT);
+    const carol = await connect('carol'); // a join while "late" is still catching up
+    await sender.next((frame) => frame.type === 'presence' && JSON.stringify(frame).includes('"carol"'));
+    tcp.resume();
+    await late.next((frame) => frame.type === 'presence' && JSON.stringify(frame).includes('"carol"'));
+    await late.next((frame) => frame.type === 'receive' && frame.id === COUNT);
+    expect(ids(late.frames)).toEqual(Array.from({ length: COUNT }, (_, i) => i + 1));
+    await carol.close();
+  });
 });
