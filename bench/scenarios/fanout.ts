@@ -93,9 +93,29 @@ async function sendAtRate(rig: Rig, rate: number, stepMs: number, step: number):
   return { sent, lagging: sent < total || performance.now() - started > stepMs * 1.25 };
 }
 
+/**
+ * Waits (bounded) until a previous step's backlog is gone: no frame arrived for 300 ms and the server's CPU
+ * clock moved at most one tick. Without it a step run right after an overloaded one (the 80 % step follows
+ * the failed refinements) measures that step's queue, not its own rate.
+ */
+async function drained(rig: Rig, maxMs: number): Promise<void> {
+  const deadline = performance.now() + maxMs;
+  let frames = totalFrames(rig.sockets);
+  let cpu = cpuMicros(rig.server.pid);
+  while (performance.now() < deadline && !rig.env.scope.aborted) {
+    await sleep(300);
+    const nowFrames = totalFrames(rig.sockets);
+    const nowCpu = cpuMicros(rig.server.pid);
+    if (nowFrames === frames && nowCpu - cpu <= 1_000_000 / CLK_TCK) return;
+    frames = nowFrames;
+    cpu = nowCpu;
+  }
+}
+
 async function runStep(rig: Rig, rate: number, step: number): Promise<FanoutStep> {
   const { env, server, sockets } = rig;
   const { stepMs, p99LimitMs } = env.config.fanout;
+  await drained(rig, env.config.quick ? 1000 : 10_000);
   await waitForQuiet(DISTURBED_PCT, env.config.quick ? 500 : 20_000, env.log);
   const base = totalFrames(sockets);
   const errorsBefore = rig.errors;
