@@ -6,9 +6,8 @@
  */
 import { connect as tcpConnect } from 'node:net';
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startTestNode, type TestNode } from '../support/node.ts';
-import type { TestClient } from '../support/ws-client.ts';
+import { describe, expect, it } from 'vitest';
+import { connectClosingAfterEach, startTestNode, type TestNode } from '../support/node.ts';
 
 const SEED = 20261125;
 const PER_CATEGORY = 8_000;
@@ -63,18 +62,7 @@ function acceptedFrames(): string[] {
 }
 
 let node: TestNode;
-const clients: TestClient[] = [];
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((client) => client.close()));
-  await node.close();
-});
-
-/** Connects through the shared helper and keeps the client for afterEach to close. */
-async function connect(user: string, query = ''): Promise<TestClient> {
-  const client = await node.connect(user, query);
-  clients.push(client);
-  return client;
-}
+const connect = connectClosingAfterEach(() => node);
 
 function rawHttp(port: number, request: string | Buffer): Promise<string> {
   return new Promise((resolve) => {

@@ -3,26 +3,14 @@
  * passes maxBackpressure (memory stays bounded), others are unaffected, and after resuming
  * with after= the slow client has every id exactly once.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Socket } from 'node:net';
-import { startTestNode, type TestNode } from '../support/node.ts';
-import type { Frame, TestClient } from '../support/ws-client.ts';
+import { connectClosingAfterEach, startTestNode, type TestNode } from '../support/node.ts';
+import type { Frame } from '../support/ws-client.ts';
 
 const COUNT = 20_000;
 let node: TestNode;
-const clients: TestClient[] = [];
-
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((client) => client.close()));
-  await node.close();
-});
-
-/** Connects through the shared helper and keeps the client for afterEach to close. */
-async function connect(user: string, query = ''): Promise<TestClient> {
-  const client = await node.connect(user, query);
-  clients.push(client);
-  return client;
-}
+const connect = connectClosingAfterEach(() => node);
 
 const ids = (frames: Frame[]): number[] => frames.filter((frame) => frame.type === 'receive').map((frame) => frame.id as number);
 

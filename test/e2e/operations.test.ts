@@ -1,20 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { startTestNode, type TestNode } from '../support/node.ts';
+import { describe, expect, it } from 'vitest';
+import { connectClosingAfterEach, startTestNode, type TestNode } from '../support/node.ts';
 import { TestClient, bearer } from '../support/ws-client.ts';
 
 let node: TestNode;
-const clients: TestClient[] = [];
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((client) => client.close()));
-  await node.close();
-});
-
-/** Connects through the shared helper and keeps the client for afterEach to close. */
-async function connect(user: string, query = ''): Promise<TestClient> {
-  const client = await node.connect(user, query);
-  clients.push(client);
-  return client;
-}
+const connect = connectClosingAfterEach(() => node);
 
 function value(text: string, series: string): number {
   const line = text.split('\n').find((candidate) => candidate.startsWith(`${series} `));

@@ -3,6 +3,7 @@
  * captured in memory so tests can assert on parsed log lines.
  */
 import { Writable } from 'node:stream';
+import { afterEach } from 'vitest';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config.ts';
 import { createChatNode, type ChatNode, type ChatNodeOptions } from '../../src/node.ts';
@@ -76,4 +77,21 @@ export async function startTestNode(env: Record<string, string> = {}, options: T
     close: () => node.stop(),
   };
   return testNode;
+}
+
+/**
+ * For a test file with one node at a time: a `connect` that goes through the node's helper and keeps each
+ * client, and an afterEach that closes those clients, then the node.
+ */
+export function connectClosingAfterEach(node: () => TestNode): (user: string, query?: string) => Promise<TestClient> {
+  const clients: TestClient[] = [];
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((client) => client.close()));
+    await node().close();
+  });
+  return async (user, query = '') => {
+    const client = await node().connect(user, query);
+    clients.push(client);
+    return client;
+  };
 }
