@@ -3,7 +3,7 @@
  * WebSocket upgrade: expired, not yet valid, wrong signature, `alg: none`, another algorithm, wrong issuer,
  * wrong audience, missing claims, revoked. Key rotation: a token signed with the previous secret still
  * verifies while that secret is configured as previous (by variable or key file), and not after. Tokens are
- * minted here with jose.
+ * minted here with jose; the node signs its own with fast-jwt and verifies with jose.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -121,6 +121,24 @@ describe('session tokens: forgery and misuse', () => {
     const alice = await TestClient.connect(t.wsUrl, { authorization: `Bearer ${token}` });
     expect(alice.frames[0]).toMatchObject({ type: 'welcome', user: 'alice' });
     await alice.close();
+  });
+
+  it('issues tokens that another node with the same secret verifies (its own check, not a cache), with exactly the registered claims', async () => {
+    const issuer = await startTestNode({ CHAT_SESSION_SECRET: SECRET });
+    try {
+      const { token, expiresAt } = await issuer.login('alice');
+      const { payload, protectedHeader } = await jwtVerify(token, key(SECRET), { issuer: SESSION_ISSUER, audience: SESSION_AUDIENCE });
+      expect(protectedHeader).toEqual({ alg: 'HS256', typ: 'JWT' });
+      expect(Object.keys(payload).sort()).toEqual(['aud', 'exp', 'iat', 'iss', 'jti', 'nbf', 'sub']);
+      expect(payload).toMatchObject({ sub: 'alice', nbf: payload.iat, exp: expiresAt / 1000 });
+      t = await startTestNode({ CHAT_SESSION_SECRET: SECRET });
+      expect((await getJson(`${t.url}/list-users`, { authorization: `Bearer ${token}` })).status).toBe(200);
+      const alice = await TestClient.connect(t.wsUrl, { authorization: `Bearer ${token}` });
+      expect(alice.frames[0]).toMatchObject({ type: 'welcome', user: 'alice' });
+      await alice.close();
+    } finally {
+      await issuer.close();
+    }
   });
 
   it('refuses a revoked token with 401 session_revoked, on HTTP and at the upgrade', async () => {

@@ -66,8 +66,8 @@ export async function startSession(
 ): Promise<StartedSession> {
   const { config, runtime, sessions } = deps;
   if (runtime.draining) throw new ChatError('shutting_down', 'the node is shutting down');
-  const issued = await sessions.issue(user);
-  // Checked after the await and in the same turn as the commands, so two logins cannot both bind one name.
+  const issued = sessions.issue(user);
+  // Checked in the same turn as the commands, so two logins cannot both bind one name.
   const bound = runtime.state.identities.get(user);
   if (bound && (identity === undefined || bound.issuer !== identity.issuer || bound.subject !== identity.subject)) {
     throw new ChatError('name_taken', `the name ${user} belongs to another account`);
