@@ -460,7 +460,8 @@ scenario runs unchanged against all three.
 \`\`\`sh
 npm run bench                      # the full run (≈ 5–10 minutes): rewrites this page, its chart and bench/results/latest.json
 npm run bench -- --actor-ref=HEAD --nice=-10   # how this page was made: a clean export of the last commit, at high priority
-npm run bench -- --quick           # ≈ 40 s smoke run with small sizes, writes bench/results/quick.*
+npm run bench -- --quick           # ≈ 40–50 s smoke run with small sizes, writes bench/results/quick.*
+npm run bench -- --quick --strict  # the same, exiting 1 if any scenario failed on any server: CI runs it (.ci/run)
 npm run bench -- --scenarios=fanout,churn --servers=bare-uws,actor-chat
 npm run bench -- --storm-sizes=1000,10000 --idle-users=2000   # smaller sizes on a smaller machine
 npm run bench -- --profile         # actor-chat under node --cpu-prof, profiles in bench/results/profiles/

@@ -50,7 +50,8 @@ const USAGE = `npm run bench -- [flags]
   --merge                   keep the other scenarios' results from the existing JSON (re-measure a subset)
   --report-only             rewrite the markdown and chart from the existing JSON, measure nothing
   --actor-flags="--trace-gc"  extra node flags for actor-chat (diagnostics)
-  --server-logs=DIR         write each server's whole output to DIR`;
+  --server-logs=DIR         write each server's whole output to DIR
+  --strict                  exit with status 1 when any scenario failed on any server (CI's smoke run)`;
 
 export interface RunResult {
   error?: string;
@@ -81,6 +82,7 @@ interface Cli {
   reportOnly: boolean;
   actorFlags: string[];
   serverLogs: string | undefined;
+  strict: boolean;
 }
 
 function parseCli(): Cli {
@@ -107,6 +109,7 @@ function parseCli(): Cli {
       'report-only': { type: 'boolean', default: false },
       'actor-flags': { type: 'string' },
       'server-logs': { type: 'string' },
+      strict: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -144,6 +147,7 @@ function parseCli(): Cli {
     reportOnly: values['report-only'],
     actorFlags: (values['actor-flags'] ?? '').split(' ').filter((flag) => flag !== ''),
     serverLogs: values['server-logs'] === undefined ? undefined : resolve(values['server-logs']),
+    strict: values.strict,
   };
 }
 
@@ -344,10 +348,24 @@ async function main(): Promise<void> {
   writeFileSync(cli.json, `${JSON.stringify(results, null, 2)}\n`);
   await writeReport(results, cli.out, cli.json);
   log(`wrote ${cli.out}, ${cli.out.replace(/\.md$/, '.svg')} and ${cli.json}`);
+  const failed = failures(results);
+  if (cli.strict && failed.length > 0) {
+    console.error(`failed: ${failed.join('; ')}`);
+    process.exitCode = 1;
+  }
+}
+
+/** "scenario / server: error" for every run that did not complete. */
+function failures(results: BenchResults): string[] {
+  return Object.entries(results.results).flatMap(([scenario, byTarget]) =>
+    Object.entries(byTarget ?? {})
+      .filter(([, result]) => result?.error !== undefined)
+      .map(([target, result]) => `${scenario} / ${target}: ${result?.error}`),
+  );
 }
 
 main().then(
-  () => process.exit(0),
+  () => process.exit(process.exitCode ?? 0),
   (error: unknown) => {
     console.error(error);
     process.exit(1);

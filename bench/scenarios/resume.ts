@@ -62,7 +62,7 @@ async function resumeOnce(env: ScenarioEnv): Promise<ResumeResult> {
   await withTimeout(echo.waitFor(`rs${missed}`), 10_000, 'last missed message echo');
   await sleep(env.config.quick ? 100 : 500);
 
-  await waitForQuiet(DISTURBED_PCT, 20_000, env.log);
+  await waitForQuiet(DISTURBED_PCT, env.config.quick ? 1000 : 20_000, env.log);
   const noise = new NoiseMeter(server.pid);
   let caughtUp = 0;
   let resolveAll: () => void = () => undefined;
