@@ -489,10 +489,12 @@ and the child servers are killed however the run ends.
 - **Latency** is measured by the load generator: each message carries its send time, probe sockets
   compute receive − send. It includes the load generator's own queueing, so where its CPU column
   nears 100 % the latency is partly the client's. On one core the load generator reads about
-  1.2–1.5 M frames/s: from ≈ 2,400 msg/s × 500 clients on it runs at ~90 % CPU, and there the max
-  clean rate of bare uWebSockets.js and of actor-chat flips by a step or two from run to run
-  (measured: bare uWS failed at 2,400 in one run and was clean at 3,000 in the next). Near that edge
-  the robust comparison is the server CPU per delivery at the same rate, not the max clean rate.
+  1.2–1.5 M frames/s on a fast machine (from ≈ 2,400 msg/s × 500 clients on it runs at ~90 % CPU)
+  and about 0.9 M on a 2-core AMD EPYC (95–99 % CPU from 1,200 msg/s). Near that edge the max clean
+  rate of bare uWebSockets.js and of actor-chat flips by a step or two from run to run (measured: bare
+  uWS failed at 2,400 in one run and was clean at 3,000 in the next; on the EPYC machine, four runs
+  gave bare 1,600–2,000 and actor-chat 1,300–1,800). There the robust comparison is the server CPU per
+  delivery at the same rate, not the max clean rate.
 - **Shared machines.** Before each scenario and each fan-out step the harness waits (bounded) for the
   cores to be quiet, measures how much CPU other processes took during each measurement, runs a failed
   fan-out step or a storm again when others took more than a quarter of a core, and lists any
