@@ -449,7 +449,8 @@ and with the same clients and payloads, against the two servers people would oth
 - **Socket.IO 4.8** on Node's http server (\`bench/servers/socketio.ts\`): the same broadcast with \`io.emit\`;
   what most Node chat apps run today.
 - **actor-chat** (\`src/main.ts\`) with its real configuration: dev login, auth at the upgrade, one actor per
-  user, the journal, the limits; \`CHAT_PRESENCE_FLUSH_MS=50\`, \`CHAT_LOG_LEVEL=warn\`.
+  user, the journal, the limits; \`CHAT_PRESENCE_FLUSH_MS=50\`, \`CHAT_LOG_LEVEL=warn\`; started with the V8 flags of
+  \`npm start\`, read from \`package.json\` (docs/operations.md, "Memory and V8 flags").
 
 The two baselines have the same outer shape as actor-chat (\`GET /login/:name\` returns a token, the token
 is checked before the socket exists, a welcome frame, \`after=\` resume from a bounded ring), so every
