@@ -3,52 +3,21 @@
  * `node --cpu-prof`): the functions with the most self time, and the share of each source area.
  * Usage: npx tsx bench/profile-summary.ts bench/results/profiles/<file>.cpuprofile [top=25]
  */
-import { readFileSync } from 'node:fs';
-
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  hitCount?: number;
-  children?: number[];
-}
-
-interface Profile {
-  nodes: ProfileNode[];
-  samples?: number[];
-  timeDeltas?: number[];
-  startTime: number;
-  endTime: number;
-}
-
-function area(url: string, name: string): string {
-  if (url === '') return name.startsWith('(') ? name : '(native/builtin)';
-  const match = /\/(src|bench)\/(.*)$/.exec(url);
-  if (match?.[2] !== undefined) return `${match[1]}/${match[2].split('/')[0]}`;
-  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
-  if (pkg?.[1] !== undefined) return pkg[1];
-  return url.startsWith('node:') ? 'node core' : url;
-}
+import { area, frameName, readProfile, selfTimes } from './lib/profile.ts';
 
 function main(): void {
   const [file, topArg] = process.argv.slice(2);
   if (file === undefined) throw new Error('usage: profile-summary.ts <file.cpuprofile> [top]');
-  const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+  const profile = readProfile(file);
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
-  const self = new Map<number, number>();
-  const samples = profile.samples ?? [];
-  const deltas = profile.timeDeltas ?? [];
-  for (let i = 0; i < samples.length; i++) {
-    const id = samples[i] as number;
-    self.set(id, (self.get(id) ?? 0) + (deltas[i] ?? 0));
-  }
+  const self = selfTimes(profile);
   const total = [...self.values()].reduce((a, b) => a + b, 0);
   const byFunction = new Map<string, number>();
   const byArea = new Map<string, number>();
   for (const [id, micros] of self) {
     const frame = byId.get(id)?.callFrame;
     if (frame === undefined) continue;
-    const where = frame.url === '' ? '' : ` ${frame.url.replace(/^.*\/(src|bench|node_modules)\//, '$1/')}:${frame.lineNumber + 1}`;
-    const key = `${frame.functionName || '(anonymous)'}${where}`;
+    const key = frameName(frame);
     byFunction.set(key, (byFunction.get(key) ?? 0) + micros);
     const a = area(frame.url, frame.functionName);
     byArea.set(a, (byArea.get(a) ?? 0) + micros);

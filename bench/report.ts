@@ -465,7 +465,7 @@ npm run bench -- --quick           # ≈ 40–50 s smoke run with small sizes, w
 npm run bench -- --quick --strict  # the same, exiting 1 if any scenario failed on any server: CI runs it (.ci/run)
 npm run bench -- --scenarios=fanout,churn --servers=bare-uws,actor-chat
 npm run bench -- --storm-sizes=1000,10000 --idle-users=2000   # smaller sizes on a smaller machine
-npm run bench -- --profile         # actor-chat under node --cpu-prof, profiles in bench/results/profiles/
+npm run bench -- --profile         # actor-chat under node --cpu-prof: profiles and a flame graph of each in bench/results/profiles/
 npm run bench -- --help
 \`\`\`
 

@@ -5,12 +5,13 @@
  * (bench/results/latest.json). `--quick` is the ~40-second smoke run; `--help` lists the flags.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { FULL, QUICK } from './config.ts';
 import { retag, Scope } from './lib/clients.ts';
+import { renderFlameGraph } from './lib/flamegraph.ts';
 import type { BenchConfig, ScenarioEnv } from './lib/env.ts';
 import {
   freePort,
@@ -22,6 +23,7 @@ import {
   type ServerProc,
   startServer,
 } from './lib/proc.ts';
+import { readProfile } from './lib/profile.ts';
 import { waitForQuiet } from './lib/quiet.ts';
 import { TARGETS, type TargetId } from './lib/targets.ts';
 import { writeReport } from './report.ts';
@@ -44,7 +46,7 @@ const USAGE = `npm run bench -- [flags]
   --json=FILE               JSON results (default bench/results/latest.json)
   --storm-sizes=1000,10000,50000   --storm-all-sizes=1000,5000
   --fanout-clients=N --rates=100,200,… --step-ms=N --idle-users=N --churn-cycles=N --resume-clients=N
-  --profile                 run actor-chat under --cpu-prof (profiles in bench/results/profiles/)
+  --profile                 run actor-chat under --cpu-prof (profiles and their flame graphs in bench/results/profiles/)
   --nice=-10                run servers and load generator at this nice value (on a shared machine)
   --actor-ref=HEAD          run actor-chat from this commit (a clean export) instead of the working tree
   --merge                   keep the other scenarios' results from the existing JSON (re-measure a subset)
@@ -314,6 +316,7 @@ async function main(): Promise<void> {
   }
   const profileDir = cli.profile ? resolve('bench/results/profiles') : undefined;
   if (profileDir !== undefined) mkdirSync(profileDir, { recursive: true });
+  const profilesBefore = new Set(profileDir === undefined ? [] : readdirSync(profileDir));
   const results: BenchResults = {
     meta: {
       date: new Date().toISOString(),
@@ -348,10 +351,21 @@ async function main(): Promise<void> {
   writeFileSync(cli.json, `${JSON.stringify(results, null, 2)}\n`);
   await writeReport(results, cli.out, cli.json);
   log(`wrote ${cli.out}, ${cli.out.replace(/\.md$/, '.svg')} and ${cli.json}`);
+  if (profileDir !== undefined) await drawFlameGraphs(profileDir, profilesBefore);
   const failed = failures(results);
   if (cli.strict && failed.length > 0) {
     console.error(`failed: ${failed.join('; ')}`);
     process.exitCode = 1;
+  }
+}
+
+/** A flame graph (SVG) next to each profile this run wrote. */
+async function drawFlameGraphs(dir: string, before: Set<string>): Promise<void> {
+  for (const file of readdirSync(dir).filter((name) => name.endsWith('.cpuprofile') && !before.has(name))) {
+    const svg = await renderFlameGraph(readProfile(resolve(dir, file)), { title: `actor-chat, ${file}: busy time` });
+    const target = resolve(dir, file.replace(/\.cpuprofile$/, '.svg'));
+    writeFileSync(target, svg);
+    log(`wrote ${target}`);
   }
 }
 
