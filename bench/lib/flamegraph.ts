@@ -2,12 +2,12 @@
  * A flame graph of a V8 .cpuprofile, drawn with vega-lite → vega and rendered headless to SVG: one
  * box per call path, as wide as the time spent in it and its callees, callers below callees,
  * siblings side by side by name, coloured by where the code is (actor-chat's src/ directories,
- * XState, Node's core, V8's collector, other packages). Idle time
- * is left out, so the widths are shares of the time the process was busy.
+ * XState, Node's core, V8's collector, other packages). Idle time is left out, so the widths are
+ * shares of the time the process was busy.
  */
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
-import { group, type Profile, type ProfileNode, selfTimes } from './profile.ts';
+import { frameName, group, type Profile, type ProfileNode, selfTimes } from './profile.ts';
 
 export interface FlameOptions {
   title: string;
@@ -42,14 +42,12 @@ function callTree(profile: Profile, fromMs: number): Frame {
   const root: Frame = { name: 'all', area: 'all', total: 0, children: new Map() };
   const add = (node: ProfileNode, into: Frame): number => {
     const { functionName, url, lineNumber } = node.callFrame;
-    let total = self.get(node.id) ?? 0;
     if (functionName === '(idle)') return 0;
+    let total = self.get(node.id) ?? 0;
     const key = `${functionName} ${url}:${lineNumber}`;
     let frame = into.children.get(key);
     if (!frame) {
-      const file = url.replace(/^.*\/(src|bench|node_modules)\//, '$1/').replace(/^file:\/\//, '');
-      const name = `${functionName || '(anonymous)'}${url === '' ? '' : ` ${file}:${lineNumber + 1}`}`;
-      frame = { name, area: group(url, functionName), total: 0, children: new Map() };
+      frame = { name: frameName(node.callFrame), area: group(url, functionName), total: 0, children: new Map() };
       into.children.set(key, frame);
     }
     for (const child of node.children ?? []) total += add(byId.get(child)!, frame);
