@@ -11,6 +11,7 @@ export type Frame = Record<string, unknown> & { type: string };
 interface Waiter {
   match: (frame: Frame) => boolean;
   resolve: (frame: Frame) => void;
+  reject: (error: Error) => void;
 }
 
 export class TestClient {
@@ -26,6 +27,8 @@ export class TestClient {
       this.closed = { code, reason: reason.toString() };
       for (const waiter of this.closeWaiters) waiter(this.closed);
       this.closeWaiters = [];
+      // No frame can come any more: a test waiting for one fails now, saying why, instead of timing out.
+      for (const waiter of this.waiters.splice(0)) waiter.reject(this.closedError());
     });
   }
 
@@ -62,7 +65,12 @@ export class TestClient {
         return Promise.resolve(frame);
       }
     }
-    return new Promise((resolve) => this.waiters.push({ match, resolve }));
+    if (this.closed) return Promise.reject(this.closedError());
+    return new Promise((resolve, reject) => this.waiters.push({ match, resolve, reject }));
+  }
+
+  private closedError(): Error {
+    return new Error(`the socket closed (${this.closed?.code} ${this.closed?.reason}) before the awaited frame; ${this.frames.length} frames received`);
   }
 
   nextOfType(type: string): Promise<Frame> {
