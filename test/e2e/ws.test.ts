@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startTestNode, type TestNode } from '../support/node.ts';
-import { TestClient, bearer } from '../support/ws-client.ts';
+import { TestClient, bearer, postPaced } from '../support/ws-client.ts';
 
 let node: TestNode | undefined;
 const clients: TestClient[] = [];
@@ -299,8 +299,7 @@ describe('resume larger than the send buffer', () => {
   it('paces the replay by backpressure instead of closing the reader, then goes live', async () => {
     await start({ CHAT_MAX_BACKPRESSURE: '65536', CHAT_RATE_PER_S: '1000000', CHAT_RATE_BURST: '1000000', CHAT_LOG_LEVEL: 'warn' });
     const sender = await connect('sender');
-    for (let i = 0; i < 3000; i++) sender.send({ type: 'message', text: 'y'.repeat(1000) });
-    await sender.next((frame) => frame.id === 3000);
+    await postPaced(sender, [sender], 3000, 'y'.repeat(1000), 32); // the sender reads too: 32 KB in flight, under the limit
     const reader = await connect('reader', '?after=0');
     await reader.next((frame) => frame.id === 3000);
     sender.send({ type: 'message', text: 'live' });

@@ -19,10 +19,15 @@ export class TestClient {
   private cursor = 0;
   private waiters: Waiter[] = [];
   closed: { code: number; reason: string } | undefined;
+  /** The error `ws` reported on this socket (a protocol violation it saw, a reset), if any: it closes with 1006. */
+  error: Error | undefined;
   private closeWaiters: Array<(value: { code: number; reason: string }) => void> = [];
 
   private constructor(readonly socket: WebSocket) {
     socket.on('message', (data: WebSocket.RawData) => this.receive(JSON.parse(data.toString()) as Frame));
+    socket.on('error', (error: Error) => {
+      this.error ??= error;
+    });
     socket.on('close', (code: number, reason: Buffer) => {
       this.closed = { code, reason: reason.toString() };
       for (const waiter of this.closeWaiters) waiter(this.closed);
@@ -70,7 +75,8 @@ export class TestClient {
   }
 
   private closedError(): Error {
-    return new Error(`the socket closed (${this.closed?.code} ${this.closed?.reason}) before the awaited frame; ${this.frames.length} frames received`);
+    const cause = this.error ? `; the client saw: ${this.error.message}` : '';
+    return new Error(`the socket closed (${this.closed?.code} ${this.closed?.reason}) before the awaited frame; ${this.frames.length} frames received${cause}`);
   }
 
   nextOfType(type: string): Promise<Frame> {
@@ -101,6 +107,22 @@ export class TestClient {
   waitClosed(): Promise<{ code: number; reason: string }> {
     if (this.closed) return Promise.resolve(this.closed);
     return new Promise((resolve) => this.closeWaiters.push(resolve));
+  }
+}
+
+/**
+ * Posts `count` group messages of `text` from `sender`, at most `window` of them ahead of what every reader has
+ * received (message ids start at 1 on a fresh node). The readers of a test run in its process, on the in-process
+ * node's own event loop: sent all at once, megabytes pile up in the node's send buffers whenever the loop is busy
+ * publishing, and a reader more than CHAT_MAX_BACKPRESSURE behind at one of the node's checks is, by definition, a
+ * slow consumer that the node closes (1006), as it should. Keeping `window` frames well under that limit makes the
+ * readers fast by construction, whatever the machine's load.
+ */
+export async function postPaced(sender: TestClient, readers: TestClient[], count: number, text: string, window: number): Promise<void> {
+  for (let sent = 0; sent < count; ) {
+    const upTo = Math.min(count, sent + window);
+    for (; sent < upTo; sent++) sender.send({ type: 'message', text });
+    await Promise.all(readers.map((reader) => reader.next((frame) => frame.type === 'receive' && frame.id === upTo)));
   }
 }
 
