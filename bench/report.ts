@@ -387,6 +387,13 @@ function summary(rows: Row[], results: BenchResults): string {
           `with the load generator at ${failed.clientCpuPct} % CPU: the server's limit.`,
       );
     }
+    const at80 = result.at80;
+    if (at80 && at80.clientCpuPct >= 95) {
+      lines.push(
+        `- fan-out at 80 % of its max, ${TARGETS[id].label}: p99 ${fmt(at80.p99Ms)} ms with the load generator at ${at80.clientCpuPct} % CPU ` +
+          `and its own event-loop lag at p99 ${fmt(at80.clientLoopP99Ms)} ms: the latency it measured includes its own delay.`,
+      );
+    }
   }
   return lines.join('\n');
 }
