@@ -137,6 +137,13 @@ export async function connectAll(
   return mapLimit(scope, tokens, concurrency, (token, index) => connect(scope, target, server, token, index, options));
 }
 
+/** Frames received so far by all of `sockets`. */
+export function totalFrames(sockets: readonly RawWs[]): number {
+  let sum = 0;
+  for (const ws of sockets) sum += ws.frames;
+  return sum;
+}
+
 export async function closeAll(sockets: readonly RawWs[], concurrency = 512): Promise<void> {
   const scope = new Scope();
   await mapLimit(scope, sockets, concurrency, (ws) => ws.close());

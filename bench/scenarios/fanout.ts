@@ -5,7 +5,7 @@
  * time over the step divided by the deliveries gives µs per delivery.
  */
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import { connectAll, loginAll, userNames, warmUp } from '../lib/clients.ts';
+import { connectAll, loginAll, totalFrames, userNames, warmUp } from '../lib/clients.ts';
 import { percentile, round, type ScenarioEnv } from '../lib/env.ts';
 import { CLK_TCK, cpuMicros, type ServerProc, sleep } from '../lib/proc.ts';
 import { cpuTimes, DISTURBED_PCT, waitForQuiet } from '../lib/quiet.ts';
@@ -60,12 +60,6 @@ interface Rig {
   recording: boolean;
   errors: number;
   firstError: string | null;
-}
-
-function totalFrames(sockets: readonly RawWs[]): number {
-  let sum = 0;
-  for (const ws of sockets) sum += ws.frames;
-  return sum;
 }
 
 async function sendAtRate(rig: Rig, rate: number, stepMs: number, step: number): Promise<{ sent: number; lagging: boolean }> {

@@ -2,7 +2,7 @@
  * (b) Idle memory: N users, each with its own login, connected and idle; the server's RSS growth
  * from before the first login to after the last socket settled, divided by N.
  */
-import { connect, connectAll, loginAll, mapLimit, userNames, warmUp } from '../lib/clients.ts';
+import { connect, connectAll, loginAll, mapLimit, totalFrames, userNames, warmUp } from '../lib/clients.ts';
 import { round, type ScenarioEnv } from '../lib/env.ts';
 import { httpGetOnce } from '../lib/http.ts';
 import { cpuMicros, rssBytes, sleep, type ServerProc } from '../lib/proc.ts';
@@ -51,12 +51,11 @@ async function settledRss(pid: number, maxMs: number): Promise<number> {
 
 /** Resolves once no socket received a frame for `quietMs` (at most `maxMs`). */
 async function readersCaughtUp(sockets: readonly RawWs[], quietMs: number, maxMs: number): Promise<void> {
-  const frames = (): number => sockets.reduce((sum, ws) => sum + ws.frames, 0);
   const deadline = Date.now() + maxMs;
-  let last = frames();
+  let last = totalFrames(sockets);
   while (Date.now() < deadline) {
     await sleep(quietMs);
-    const now = frames();
+    const now = totalFrames(sockets);
     if (now === last) return;
     last = now;
   }
