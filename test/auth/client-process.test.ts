@@ -4,9 +4,9 @@
  * logs out; against a node without device login it says so and exits 1.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ClientProcess } from './support/client-process.ts';
-import { startAuthNode, type AuthSetup } from './support/auth.ts';
-import { startTestNode, type TestNode } from './support/node.ts';
+import { ClientProcess } from '../support/client-process.ts';
+import { startAuthNode, type AuthSetup } from '../support/auth.ts';
+import { startTestNode, type TestNode } from '../support/node.ts';
 
 let setup: AuthSetup | undefined;
 let plain: TestNode | undefined;

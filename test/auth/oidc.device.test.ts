@@ -4,10 +4,10 @@
  * `vi.useFakeTimers({ toFake: ['Date'] })` (the module and the IdP read the clock; nothing sleeps).
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createOidc, type DeviceStart, type Oidc, type OidcErrorCode } from '../src/auth/oidc.ts';
+import { createOidc, type DeviceStart, type Oidc, type OidcErrorCode } from '../../src/auth/oidc.ts';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { startIdp, type Idp } from './support/idp.ts';
+import { startIdp, type Idp } from '../support/idp.ts';
 
 const REDIRECT_URI = 'http://127.0.0.1:5999/auth/callback';
 const SEAL_SECRET = 'test-seal-secret-0123456789abcdef';

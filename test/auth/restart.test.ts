@@ -7,8 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { browserLogin, codeOf, getJson, postJson, PUBLIC_URL, startAuthNode, type AuthSetup } from './support/auth.ts';
-import { startTestNode, type TestNode } from './support/node.ts';
+import { browserLogin, codeOf, getJson, postJson, PUBLIC_URL, startAuthNode, type AuthSetup } from '../support/auth.ts';
+import { startTestNode, type TestNode } from '../support/node.ts';
 
 let setup: AuthSetup | undefined;
 let second: TestNode | undefined;

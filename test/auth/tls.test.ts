@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { startAuthNode, type AuthSetup } from './support/auth.ts';
-import { startTestNode, type TestNode } from './support/node.ts';
+import { startAuthNode, type AuthSetup } from '../support/auth.ts';
+import { startTestNode, type TestNode } from '../support/node.ts';
 
 function hasOpenssl(): boolean {
   try {

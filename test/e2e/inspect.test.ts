@@ -6,10 +6,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import type { AddressInfo } from 'node:net';
-import { ConfigError, loadConfig } from '../src/config.ts';
-import type { StatelyInspectionEvent } from '../src/inspect/inspector.ts';
-import { startTestNode, type TestNode } from './support/node.ts';
-import { TestClient, bearer } from './support/ws-client.ts';
+import { ConfigError, loadConfig } from '../../src/config.ts';
+import type { StatelyInspectionEvent } from '../../src/inspect/inspector.ts';
+import { startTestNode, type TestNode } from '../support/node.ts';
+import { TestClient, bearer } from '../support/ws-client.ts';
 
 /** Collects inspection events from the node's local inspector endpoint. */
 class InspectorClient {

@@ -11,11 +11,11 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { SignJWT, base64url, jwtVerify } from 'jose';
-import { ConfigError, loadConfig } from '../src/config.ts';
-import { SESSION_AUDIENCE, SESSION_ISSUER } from '../src/auth/sessions.ts';
-import { codeOf, getJson } from './support/auth.ts';
-import { startTestNode, type TestNode } from './support/node.ts';
-import { TestClient } from './support/ws-client.ts';
+import { ConfigError, loadConfig } from '../../src/config.ts';
+import { SESSION_AUDIENCE, SESSION_ISSUER } from '../../src/auth/sessions.ts';
+import { codeOf, getJson } from '../support/auth.ts';
+import { startTestNode, type TestNode } from '../support/node.ts';
+import { TestClient } from '../support/ws-client.ts';
 
 const SECRET = 'current-session-secret-0123456789abcdef';
 const PREVIOUS = 'previous-session-secret-0123456789abcdef';

@@ -3,9 +3,9 @@
  * `docs/machines/*.json` or the diagrams and tables in `docs/machines.md` drift apart.
  */
 import { describe, expect, it } from 'vitest';
-import { DOC, MACHINES, drift, jsonPath, machineJson, mermaid, renderDoc } from '../scripts/docs-machines.ts';
-import { listStates, listTransitions } from '../src/inspect/definition.ts';
-import { userMachine } from '../src/machines/user.machine.ts';
+import { DOC, MACHINES, drift, jsonPath, machineJson, mermaid, renderDoc } from '../../scripts/docs-machines.ts';
+import { listStates, listTransitions } from '../../src/inspect/definition.ts';
+import { userMachine } from '../../src/machines/user.machine.ts';
 
 describe('machine docs', () => {
   it('match the machine definitions (run npm run docs:machines when this fails)', () => {

@@ -4,8 +4,8 @@
  * issuer cannot be discovered.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { startIdp, type Idp } from './support/idp.ts';
-import { spawnNode, type NodeProcess } from './support/node-process.ts';
+import { startIdp, type Idp } from '../support/idp.ts';
+import { spawnNode, type NodeProcess } from '../support/node-process.ts';
 
 let node: NodeProcess | undefined;
 let idp: Idp | undefined;

@@ -3,9 +3,9 @@
  * against a real OpenID provider on loopback, and each way a callback is refused, by its error code.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createOidc, LOGIN_FLOW_TTL_SECONDS, type Oidc, type OidcErrorCode } from '../src/auth/oidc.ts';
-import { Sealer } from '../src/auth/oidc-seal.ts';
-import { startIdp, type Idp } from './support/idp.ts';
+import { createOidc, LOGIN_FLOW_TTL_SECONDS, type Oidc, type OidcErrorCode } from '../../src/auth/oidc.ts';
+import { Sealer } from '../../src/auth/oidc-seal.ts';
+import { startIdp, type Idp } from '../support/idp.ts';
 
 const REDIRECT_URI = 'http://127.0.0.1:5999/auth/callback';
 const SEAL_SECRET = 'test-seal-secret-0123456789abcdef';

@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Backoff, fullJitterDelay } from '../src/client/backoff.ts';
-import { parseCommand } from '../src/client/commands.ts';
-import { Connection, type SessionEnd } from '../src/client/connection.ts';
-import { clock, formatDirect, formatHistoryGap, formatPresence, formatReceive, formatUsers } from '../src/client/format.ts';
-import { startTestNode, type TestNode } from './support/node.ts';
-import { bearer } from './support/ws-client.ts';
+import { Backoff, fullJitterDelay } from '../../src/client/backoff.ts';
+import { parseCommand } from '../../src/client/commands.ts';
+import { Connection, type SessionEnd } from '../../src/client/connection.ts';
+import { clock, formatDirect, formatHistoryGap, formatPresence, formatReceive, formatUsers } from '../../src/client/format.ts';
+import { startTestNode, type TestNode } from '../support/node.ts';
+import { bearer } from '../support/ws-client.ts';
 
 describe('client backoff', () => {
   it('draws full jitter below an exponential ceiling that stops at the cap', () => {

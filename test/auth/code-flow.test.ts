@@ -5,10 +5,10 @@
  * cross-site WebSocket rule for OIDC session cookies.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { FLOW_COOKIE } from '../src/auth/oidc.ts';
-import { browserLogin, codeOf, cookieOf, getJson, postJson, PUBLIC_URL, startAuthNode, type AuthSetup } from './support/auth.ts';
-import { startTestNode } from './support/node.ts';
-import { TestClient } from './support/ws-client.ts';
+import { FLOW_COOKIE } from '../../src/auth/oidc.ts';
+import { browserLogin, codeOf, cookieOf, getJson, postJson, PUBLIC_URL, startAuthNode, type AuthSetup } from '../support/auth.ts';
+import { startTestNode } from '../support/node.ts';
+import { TestClient } from '../support/ws-client.ts';
 
 let setup: AuthSetup | undefined;
 const clients: TestClient[] = [];

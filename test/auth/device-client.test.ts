@@ -5,10 +5,10 @@
  * The clock moves with `vi.useFakeTimers({ toFake: ['Date'] })`; the client's sleep is injected and moves it.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { DeviceLoginError, deviceLogin } from '../src/client/device-login.ts';
-import { UnreachableError } from '../src/client/http.ts';
-import { getJson, startAuthNode, type AuthSetup } from './support/auth.ts';
-import { startTestNode, type TestNode } from './support/node.ts';
+import { DeviceLoginError, deviceLogin } from '../../src/client/device-login.ts';
+import { UnreachableError } from '../../src/client/http.ts';
+import { getJson, startAuthNode, type AuthSetup } from '../support/auth.ts';
+import { startTestNode, type TestNode } from '../support/node.ts';
 
 let setup: AuthSetup | undefined;
 let plain: TestNode | undefined;

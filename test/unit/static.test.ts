@@ -5,8 +5,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { contentTypeOf, createStaticSite, staticRoutes, type StaticSite } from '../src/http/static.ts';
-import type { HttpRequestInfo } from '../src/transport/types.ts';
+import { contentTypeOf, createStaticSite, staticRoutes, type StaticSite } from '../../src/http/static.ts';
+import type { HttpRequestInfo } from '../../src/transport/types.ts';
 
 describe('createStaticSite', () => {
   let base: string;

@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ClientProcess } from './support/client-process.ts';
-import { startTestNode, type TestNode } from './support/node.ts';
-import { TcpProxy } from './support/tcp-proxy.ts';
-import { TestClient, bearer, type Frame } from './support/ws-client.ts';
+import { ClientProcess } from '../support/client-process.ts';
+import { startTestNode, type TestNode } from '../support/node.ts';
+import { TcpProxy } from '../support/tcp-proxy.ts';
+import { TestClient, bearer, type Frame } from '../support/ws-client.ts';
 
 const TIME = String.raw`\[\d\d:\d\d:\d\d\]`;
 let node: TestNode;

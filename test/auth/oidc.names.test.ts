@@ -3,9 +3,9 @@
  * sealed, single-use flow tokens (`oidc-seal.ts`).
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { USERNAME_PATTERN } from '../src/domain/names.ts';
-import { chooseDisplayName } from '../src/auth/oidc-names.ts';
-import { Sealer, UsedTokens } from '../src/auth/oidc-seal.ts';
+import { USERNAME_PATTERN } from '../../src/domain/names.ts';
+import { chooseDisplayName } from '../../src/auth/oidc-names.ts';
+import { Sealer, UsedTokens } from '../../src/auth/oidc-seal.ts';
 
 const ISS = 'https://accounts.example.com';
 

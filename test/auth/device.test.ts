@@ -6,8 +6,8 @@
  * The clock moves with `vi.useFakeTimers({ toFake: ['Date'] })` (node and IdP read it; nothing sleeps).
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { codeOf, postJson, startAuthNode, type AuthSetup, type JsonAnswer } from './support/auth.ts';
-import { TestClient } from './support/ws-client.ts';
+import { codeOf, postJson, startAuthNode, type AuthSetup, type JsonAnswer } from '../support/auth.ts';
+import { TestClient } from '../support/ws-client.ts';
 
 let setup: AuthSetup | undefined;
 const clients: TestClient[] = [];
