@@ -1,7 +1,7 @@
 /**
  * @module http/routes
  * The HTTP routes of the original proof of concept (PROTOCOL.md): dev login, logout,
- * presence list, health and readiness. Every route that acts for a user checks whose
+ * presence list, scrollback (`/history`), health and readiness. Every route that acts for a user checks whose
  * session it is.
  */
 import { serialize as serializeCookie } from 'cookie';
@@ -15,6 +15,7 @@ import type { ChatRuntime } from '../runtime/chat-runtime.ts';
 import type { Metrics } from '../metrics.ts';
 import type { HttpHandler, HttpRequestInfo, Route } from '../transport/types.ts';
 import { errorReply, jsonReply } from './reply.ts';
+import { answerHistory, parseHistoryQuery } from '../protocol/history.ts';
 
 export interface RouteDeps {
   config: Readonly<Config>;
@@ -116,6 +117,11 @@ export function createRoutes(deps: RouteDeps): Route[] {
     return jsonReply(200, listUsers(runtime.state, after, limit));
   };
 
+  const history: HttpHandler = async (request) => {
+    const session = await whoIsThis(request);
+    return jsonReply(200, answerHistory(runtime, session.user, parseHistoryQuery(request.query)));
+  };
+
   const notFound: HttpHandler = (request) => {
     throw new ChatError('not_found', `no route for ${request.method.toUpperCase()} ${request.path.slice(0, 200)}`);
   };
@@ -124,6 +130,7 @@ export function createRoutes(deps: RouteDeps): Route[] {
     { method: 'get', pattern: '/login/:username', handler: guarded(login) },
     { method: 'get', pattern: '/logout/:username', handler: guarded(logout) },
     { method: 'get', pattern: '/list-users', handler: guarded(users) },
+    { method: 'get', pattern: '/history', handler: guarded(history) },
     { method: 'get', pattern: '/healthz', handler: () => jsonReply(200, { status: 'ok' }) },
     {
       method: 'get',

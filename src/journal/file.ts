@@ -14,7 +14,7 @@ import { isMessageEvent, type DomainEvent } from '../domain/events.ts';
 import { createChatState, evolve, type ChatState } from '../domain/state.ts';
 import { fromSnapshot, toSnapshot, type StateSnapshot } from '../domain/snapshot.ts';
 import { MessageWindow } from './history.ts';
-import type { HistoryLimits, HistoryPage, Journal } from './journal.ts';
+import type { Conversation, ConversationPage, HistoryLimits, HistoryPage, Journal } from './journal.ts';
 
 export type FsyncPolicy = 'always' | 'interval' | 'never';
 
@@ -166,6 +166,10 @@ export class FileJournal implements Journal {
 
   history(after: number, limit?: number): HistoryPage {
     return this.window.page(after, limit);
+  }
+
+  conversation(conversation: Conversation, before: number, limit: number): ConversationPage {
+    return this.window.conversation(conversation, before, limit);
   }
 
   private syncSoon(): void {

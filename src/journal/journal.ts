@@ -1,7 +1,7 @@
 /**
  * @module journal/journal
  * The journal interface: the one place domain events are written (by the supervisor only)
- * and read back, to rebuild state and to serve missed messages on resume.
+ * and read back, to rebuild state, to serve missed messages on resume and a conversation's scrollback.
  */
 import type { DomainEvent, MessageEvent } from '../domain/events.ts';
 import type { ChatState } from '../domain/state.ts';
@@ -13,6 +13,21 @@ export interface HistoryPage {
   oldest: number;
 }
 
+/** A conversation as seen by `user`: the group one, or with `with` the direct one between `user` and `with`. */
+export interface Conversation {
+  user: string;
+  with?: string;
+}
+
+export interface ConversationPage {
+  /** Messages of the conversation with id < before, oldest first (newest last). */
+  messages: MessageEvent[];
+  /** Whether older messages of the conversation are still in the window. */
+  more: boolean;
+  /** With `more` false: whether older messages of the conversation existed but left the window. */
+  expired: boolean;
+}
+
 export interface Journal {
   /** Appends one event. The supervisor applies an event only after this returns. */
   append(event: DomainEvent): void;
@@ -20,6 +35,8 @@ export interface Journal {
   rebuild(): ChatState;
   /** Messages with id > after, in id order, from the bounded history window; at most `limit` of them. */
   history(after: number, limit?: number): HistoryPage;
+  /** Up to `limit` messages of one conversation older than `before`, from the history window, in O(limit). */
+  conversation(conversation: Conversation, before: number, limit: number): ConversationPage;
   /** Number of events the journal holds since its last checkpoint. */
   readonly size: number;
   close(): Promise<void>;

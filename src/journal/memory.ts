@@ -8,7 +8,7 @@ import { isMessageEvent, type DomainEvent } from '../domain/events.ts';
 import { createChatState, evolve, replay, type ChatState } from '../domain/state.ts';
 import { cloneState } from '../domain/snapshot.ts';
 import { MessageWindow } from './history.ts';
-import type { HistoryLimits, HistoryPage, Journal } from './journal.ts';
+import type { Conversation, ConversationPage, HistoryLimits, HistoryPage, Journal } from './journal.ts';
 
 export interface MemoryJournalOptions extends HistoryLimits {
   maxEvents: number;
@@ -40,6 +40,10 @@ export class MemoryJournal implements Journal {
 
   history(after: number, limit?: number): HistoryPage {
     return this.window.page(after, limit);
+  }
+
+  conversation(conversation: Conversation, before: number, limit: number): ConversationPage {
+    return this.window.conversation(conversation, before, limit);
   }
 
   async close(): Promise<void> {}

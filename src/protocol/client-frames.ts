@@ -5,12 +5,14 @@
  */
 import { ChatError } from '../domain/errors.ts';
 import { isValidUsername } from '../domain/names.ts';
+import { readHistoryRequest, type HistoryRequest } from './history.ts';
 
 export type ClientFrame =
   | { type: 'message'; text: string; cid?: string }
   | { type: 'direct'; to: string; text: string; cid?: string }
   | { type: 'list-users'; after?: string; limit?: number }
   | { type: 'watch' | 'unwatch'; users: string[] }
+  | ({ type: 'history' } & HistoryRequest)
   | { type: 'ping' };
 
 export interface FrameLimits {
@@ -59,6 +61,8 @@ function parseObject(frame: Json, limits: FrameLimits): ClientFrame {
     case 'watch':
     case 'unwatch':
       return { type: frame.type, users: userList(frame.users) };
+    case 'history':
+      return withCid<ClientFrame & { type: 'history' }>(frame, { type: 'history', ...readHistoryRequest(frame, 'invalid_frame') });
     case 'ping':
       return { type: 'ping' };
     case undefined:

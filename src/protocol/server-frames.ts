@@ -13,13 +13,14 @@ export interface PresenceChange {
   status: PresenceStatus;
 }
 
+/** The frame a live reader gets for a message (a `history` page carries the same objects). */
+export function messageFrame(event: MessageEvent): ReceiveFrame | DirectFrame {
+  if (event.type === 'GroupMessagePosted') return { type: 'receive', id: event.id, from: event.from, text: event.text, ts: event.ts, cid: event.cid };
+  return { type: 'direct', id: event.id, from: event.from, to: event.to, text: event.text, ts: event.ts, cid: event.cid };
+}
+
 export function encodeMessage(event: MessageEvent): string {
-  if (event.type === 'GroupMessagePosted') {
-    const frame: ReceiveFrame = { type: 'receive', id: event.id, from: event.from, text: event.text, ts: event.ts, cid: event.cid };
-    return JSON.stringify(frame);
-  }
-  const frame: DirectFrame = { type: 'direct', id: event.id, from: event.from, to: event.to, text: event.text, ts: event.ts, cid: event.cid };
-  return JSON.stringify(frame);
+  return JSON.stringify(messageFrame(event));
 }
 
 export function encodeUsers(page: UserPage): string {

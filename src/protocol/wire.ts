@@ -76,6 +76,23 @@ export interface HistoryGapFrame {
   oldest: number;
 }
 
+/**
+ * The answer to a `history` request (frame, `GET /history`, Socket.IO `history` event): one page of a
+ * conversation, newest last, each message exactly as a live reader got it. `with`, `before` and `cid`
+ * echo the request, so a client can match concurrent requests.
+ */
+export interface HistoryFrame {
+  type: 'history';
+  with?: string;
+  before?: number;
+  cid?: string;
+  messages: Array<ReceiveFrame | DirectFrame>;
+  /** Older messages of this conversation are still in the window: ask again with `before` = the first id here. */
+  more: boolean;
+  /** Only with `more` false: older messages of this conversation existed but left the window (else: its start). */
+  expired: boolean;
+}
+
 export interface PongFrame {
   type: 'pong';
 }
@@ -88,4 +105,5 @@ export type ServerFrame =
   | UsersFrame
   | ErrorFrame
   | HistoryGapFrame
+  | HistoryFrame
   | PongFrame;

@@ -5,7 +5,7 @@
  */
 import { createActor, type Actor, type InspectionEvent } from 'xstate';
 import type { Logger } from 'pino';
-import type { Journal } from '../journal/journal.ts';
+import type { Conversation, ConversationPage, Journal } from '../journal/journal.ts';
 import type { ChatState } from '../domain/state.ts';
 import type { DomainEvent } from '../domain/events.ts';
 import { supervisorMachine, userActorOf, type SupervisorEmitted, type SupervisorEvent } from '../machines/supervisor.machine.ts';
@@ -92,6 +92,11 @@ export class ChatRuntime {
 
   history(after: number, limit?: number): ReturnType<Journal['history']> {
     return this.options.journal.history(after, limit);
+  }
+
+  /** One page of a conversation's scrollback, from the journal's history window. */
+  conversation(conversation: Conversation, before: number, limit: number): ConversationPage {
+    return this.options.journal.conversation(conversation, before, limit);
   }
 
   /** Users by actor state, for metrics: listed ones from the presence list, the rest are connecting. */

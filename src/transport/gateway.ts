@@ -16,6 +16,7 @@ import { PresenceBatcher } from '../runtime/presence-batcher.ts';
 import { parseClientFrame, type ClientFrame, type FrameLimits } from '../protocol/client-frames.ts';
 import * as frames from '../protocol/server-frames.ts';
 import { WelcomeEncoder } from '../protocol/welcome.ts';
+import { answerHistory } from '../protocol/history.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { CloseCode } from './close-codes.ts';
 import { jsonReply } from '../http/reply.ts';
@@ -233,6 +234,9 @@ export class Gateway implements SocketHandlers<SocketData> {
       case 'watch':
       case 'unwatch':
         return this.watch(socket, frame.type, frame.users);
+      case 'history':
+        socket.send(JSON.stringify(answerHistory(this.runtime, data.user, frame)));
+        return;
       case 'ping':
         socket.send('{"type":"pong"}');
         return;

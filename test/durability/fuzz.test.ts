@@ -13,7 +13,7 @@ const SEED = 20261125;
 const PER_CATEGORY = 8_000;
 const MAX_PAYLOAD = 16_384;
 const DOCUMENTED = new Set(['invalid_frame', 'unknown_type', 'text_too_long', 'user_offline', 'rate_limited']);
-const KNOWN_TYPES = new Set(['message', 'direct', 'list-users', 'watch', 'unwatch', 'ping']);
+const KNOWN_TYPES = new Set(['message', 'direct', 'list-users', 'watch', 'unwatch', 'ping', 'history']);
 
 const notJson = fc.string({ maxLength: 200 }).filter((text) => {
   try {
@@ -38,6 +38,8 @@ const wrongFields = fc
     fc.record({ type: fc.constant('direct'), to: fc.constant('bob'), text: fc.oneof(notText, control) }),
     fc.record({ type: fc.constant('list-users'), limit: fc.oneof(fc.integer({ max: 0 }), fc.double({ noInteger: true }), fc.string()) }),
     fc.record({ type: fc.constant('list-users'), after: badName.filter((name) => name !== '' && name !== null) }),
+    fc.record({ type: fc.constant('history'), before: fc.oneof(fc.integer({ max: 0 }), fc.double({ noInteger: true, noNaN: true, noDefaultInfinity: true }), fc.string()) }),
+    fc.record({ type: fc.constant('history'), with: badName.filter((name) => name !== null) }),
     fc.record({ type: fc.constantFrom('watch', 'unwatch'), users: fc.oneof(fc.constant([]), fc.string(), fc.array(badName, { minLength: 1, maxLength: 3 })) }, { requiredKeys: ['type'] }),
   )
   .map((v) => JSON.stringify(v));

@@ -21,6 +21,9 @@ describe('client frames', () => {
     expect(parse('{"type":"watch","users":["bob","carol"]}')).toEqual({ type: 'watch', users: ['bob', 'carol'] });
     expect(parse('{"type":"unwatch","users":["bob"]}')).toEqual({ type: 'unwatch', users: ['bob'] });
     expect(parse('{"type":"ping"}')).toEqual({ type: 'ping' });
+    expect(parse('{"type":"history"}')).toEqual({ type: 'history' });
+    expect(parse('{"type":"history","before":42,"limit":500,"with":"bob","cid":"h1"}')).toEqual({ type: 'history', before: 42, limit: 200, with: 'bob', cid: 'h1' });
+    expect(parse('{"type":"history","before":null,"with":null}')).toEqual({ type: 'history' });
   });
 
   it.each([
@@ -35,6 +38,11 @@ describe('client frames', () => {
     ['{"type":"watch","users":[]}', 'invalid_frame'],
     ['{"type":"watch","users":"bob"}', 'invalid_frame'],
     ['{"type":"list-users","limit":1.5}', 'invalid_frame'],
+    ['{"type":"history","before":0}', 'invalid_frame'],
+    ['{"type":"history","before":"7"}', 'invalid_frame'],
+    ['{"type":"history","limit":0}', 'invalid_frame'],
+    ['{"type":"history","with":"bad name"}', 'invalid_frame'],
+    ['{"type":"history","cid":7}', 'invalid_frame'],
     ['{"type":"nope"}', 'unknown_type'],
     ['{"type":7}', 'unknown_type'],
   ])('refuse %s with %s', (raw, code) => {
