@@ -10,6 +10,7 @@ import { OidcError, type OidcErrorCode } from './oidc-errors.ts';
 import type { Claims } from './oidc-names.ts';
 import type { OidcIdentity, TokensForIdentity } from './oidc.ts';
 import { Sealer, UsedTokens } from './oidc-seal.ts';
+import type { DeviceStart } from '../protocol/device-login.ts';
 
 const DEVICE_PURPOSE = 'actor-chat:oidc-device';
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
@@ -17,17 +18,7 @@ const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 const HANDLE_GRACE_SECONDS = 30;
 const SLOW_DOWN_STEP_SECONDS = 5;
 
-export interface DeviceStart {
-  /** Opaque; the client sends it back to poll. Sealed: it carries the device_code, unreadable to the client. */
-  handle: string;
-  userCode: string;
-  verificationUri: string;
-  verificationUriComplete?: string;
-  /** Seconds until the user code expires. */
-  expiresIn: number;
-  /** Seconds the client waits between polls. */
-  interval: number;
-}
+export type { DeviceStart } from '../protocol/device-login.ts';
 
 export type DevicePoll =
   | { status: 'pending'; interval: number }

@@ -4,7 +4,7 @@
  * code, polls `POST /auth/device/poll` at the interval the node gives (longer after `slow_down`), and ends
  * with a session or a clear reason: denied, expired, or no device login on this node.
  */
-import type { DeviceStart } from '../auth/device.ts';
+import type { DeviceStart } from '../protocol/device-login.ts';
 import { setTimeout as delay } from 'node:timers/promises';
 import { HttpError, type Session, UnreachableError, networkReason } from './http.ts';
 

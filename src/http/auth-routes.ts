@@ -13,7 +13,7 @@ import type { Sessions } from '../auth/sessions.ts';
 import type { ChatRuntime } from '../runtime/chat-runtime.ts';
 import { RateLimiter } from '../transport/rate-limit.ts';
 import type { HttpHandler, HttpReply, Route } from '../transport/types.ts';
-import { errorReply, jsonReply } from './reply.ts';
+import { errorReply, jsonReply } from '../transport/reply.ts';
 import { sessionCookie, startSession } from './routes.ts';
 
 export interface AuthRouteDeps {

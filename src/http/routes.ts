@@ -14,7 +14,7 @@ import type { Sessions } from '../auth/sessions.ts';
 import type { ChatRuntime } from '../runtime/chat-runtime.ts';
 import type { Metrics } from '../metrics.ts';
 import type { HttpHandler, HttpRequestInfo, Route } from '../transport/types.ts';
-import { errorReply, jsonReply } from './reply.ts';
+import { errorReply, jsonReply } from '../transport/reply.ts';
 import { answerHistory, parseHistoryQuery } from '../protocol/history.ts';
 
 export interface RouteDeps {

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { PresenceBatcher } from '../../src/runtime/presence-batcher.ts';
+import { PresenceBatcher } from '../../src/transport/presence-batcher.ts';
 import type { PresenceChange } from '../../src/protocol/server-frames.ts';
 
 let published: PresenceChange[][];

@@ -1,5 +1,5 @@
 /**
- * @module runtime/presence-batcher
+ * @module transport/presence-batcher
  * Coalesces presence changes over a flush window: within a window a user's changes collapse
  * to the last, and a user who ends the window where they started is left out (no flap).
  * One frame per window instead of one per change per socket.

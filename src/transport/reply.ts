@@ -1,9 +1,9 @@
 /**
- * @module http/reply
+ * @module transport/reply
  * Small builders for JSON replies and the protocol's error shape.
  */
 import { ChatError, errorBody } from '../domain/errors.ts';
-import type { HttpReply } from '../transport/types.ts';
+import type { HttpReply } from './types.ts';
 
 export function jsonReply(status: number, body: unknown, headers: Record<string, string | string[]> = {}): HttpReply {
   return {

@@ -1,0 +1,41 @@
+/**
+ * @module transport/client-socket
+ * What the gateway knows of a client socket, whatever carries it: the per-connection state
+ * (`SocketData`) and the few calls delivery, replay and frame handling make. A `/ws` socket is
+ * uWebSockets.js's own WebSocket, passed through with no wrapper; a Socket.IO connection is an
+ * adapter object with the same calls (transport/socketio-socket.ts).
+ */
+import type { ChatSocket } from './types.ts';
+
+export interface SocketData {
+  id: number;
+  user: string;
+  sid: string;
+  /** Session expiry, epoch seconds. */
+  exp: number;
+  /** Resume point from `?after=` (or Socket.IO's `auth.after`), if any. */
+  after: number | undefined;
+  /** While replaying missed messages: the last id sent. Undefined once the socket follows live traffic. */
+  cursor: number | undefined;
+  closed: boolean;
+}
+
+/** A socket of a user: `send` takes a `/ws` frame (JSON text); `end` closes with a protocol close code. */
+export type ClientSocket = ChatSocket<SocketData>;
+
+/**
+ * The answer to one client request, when the client asked for one (a Socket.IO acknowledgement):
+ * the frame's outcome goes there instead of an `error` frame on the socket.
+ */
+export type Acknowledge = (outcome: { ok: true; id: number } | { ok: false; code: string; message: string }) => void;
+
+/** Where a frame for many sockets goes: one encoding, copied to every subscriber by the transport. */
+export interface Fanout {
+  publish(topic: string, frame: string): void;
+  subscribers(topic: string): number;
+}
+
+/** Live group traffic (and presence in `all` mode). */
+export const TOPIC_ALL = 'all';
+/** Presence of one user, in `watch` mode. */
+export const presenceTopic = (user: string): string => `p:${user}`;

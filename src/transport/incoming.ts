@@ -1,0 +1,146 @@
+/**
+ * @module transport/incoming
+ * Client frames → supervisor commands. The sender is always the socket's user, never a field of
+ * the frame. A refusal goes back to the one socket: as an `error` frame, or to the request's
+ * acknowledgement when the client gave one (Socket.IO).
+ */
+import type { Logger } from 'pino';
+import type { Config } from '../config.ts';
+import { ChatError } from '../domain/errors.ts';
+import { listUsers, statusOf } from '../domain/state.ts';
+import type { ChatRuntime } from '../runtime/chat-runtime.ts';
+import { parseClientFrame, type ClientFrame, type FrameLimits } from '../protocol/client-frames.ts';
+import * as frames from '../protocol/server-frames.ts';
+import { answerHistory } from '../protocol/history.ts';
+import type { Metrics } from '../metrics.ts';
+import { presenceTopic, type Acknowledge, type ClientSocket } from './client-socket.ts';
+import type { SocketRegistry } from './sockets.ts';
+import { RateLimiter } from './rate-limit.ts';
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/** The post being handled right now: the supervisor commits or refuses it inside `runtime.send`. */
+interface InFlight {
+  socket: number;
+  user: string;
+  cid: string | undefined;
+  acknowledge: Acknowledge;
+  answered: boolean;
+}
+
+export class IncomingFrames {
+  readonly limiter: RateLimiter;
+  private readonly frameLimits: FrameLimits;
+  private inFlight: InFlight | undefined;
+
+  constructor(
+    private readonly config: Readonly<Config>,
+    private readonly runtime: ChatRuntime,
+    private readonly sockets: SocketRegistry,
+    private readonly logger: Logger,
+    private readonly metrics: Metrics,
+  ) {
+    this.frameLimits = { maxTextLength: config.limits.maxTextLength, pageSize: config.pageSize };
+    this.limiter = new RateLimiter(config.limits.messagesPerSecond, config.limits.messageBurst);
+    runtime.on('rejected', ({ socket, code, message, cid }) => {
+      metrics.error(code);
+      const pending = this.inFlight;
+      if (pending && pending.socket === socket && pending.cid === cid) {
+        pending.answered = true;
+        return pending.acknowledge({ ok: false, code, message });
+      }
+      this.sockets.get(socket)?.send(frames.encodeError(code, message, cid));
+    });
+    runtime.on('committed', ({ event }) => {
+      const pending = this.inFlight;
+      if (!pending || pending.answered) return;
+      if ((event.type === 'GroupMessagePosted' || event.type === 'DirectMessagePosted') && event.from === pending.user && event.cid === pending.cid) {
+        pending.answered = true;
+        pending.acknowledge({ ok: true, id: event.id });
+      }
+    });
+  }
+
+  /** A `/ws` frame: UTF-8 JSON text. */
+  message(socket: ClientSocket, message: ArrayBuffer, isBinary: boolean): void {
+    let frame: ClientFrame;
+    try {
+      if (isBinary) throw new ChatError('invalid_frame', 'frames are UTF-8 JSON text, not binary');
+      frame = parseClientFrame(decoder.decode(message), this.frameLimits);
+    } catch (error) {
+      this.refuse(socket, error);
+      return;
+    }
+    this.handle(socket, frame);
+  }
+
+  /** A frame already parsed (and validated) by its transport. */
+  handle(socket: ClientSocket, frame: ClientFrame, acknowledge?: Acknowledge): void {
+    const data = socket.getUserData();
+    switch (frame.type) {
+      case 'message':
+      case 'direct': {
+        if (!this.limiter.take(data.user)) {
+          this.refuse(socket, new ChatError('rate_limited', 'slow down: too many messages', frame.cid === undefined ? undefined : { cid: frame.cid }), acknowledge);
+          return;
+        }
+        const command =
+          frame.type === 'message'
+            ? ({ type: 'POST_GROUP', from: data.user, text: frame.text, cid: frame.cid, socket: data.id } as const)
+            : ({ type: 'POST_DIRECT', from: data.user, to: frame.to, text: frame.text, cid: frame.cid, socket: data.id } as const);
+        if (!acknowledge) return this.runtime.send(command);
+        const pending: InFlight = { socket: data.id, user: data.user, cid: frame.cid, acknowledge, answered: false };
+        this.inFlight = pending;
+        try {
+          this.runtime.send(command);
+        } finally {
+          this.inFlight = undefined;
+        }
+        if (!pending.answered) {
+          this.logger.error({ user: data.user, socket: data.id }, 'a post was neither committed nor refused in its turn');
+          acknowledge({ ok: false, code: 'internal_error', message: 'the node failed to handle this frame' });
+        }
+        return;
+      }
+      case 'list-users':
+        socket.send(frames.encodeUsers(listUsers(this.runtime.state, frame.after, frame.limit ?? this.config.pageSize)));
+        return;
+      case 'watch':
+      case 'unwatch':
+        return this.watch(socket, frame.type, frame.users);
+      case 'history':
+        socket.send(JSON.stringify(answerHistory(this.runtime, data.user, frame)));
+        return;
+      case 'ping':
+        socket.send('{"type":"pong"}');
+        return;
+    }
+  }
+
+  private watch(socket: ClientSocket, kind: 'watch' | 'unwatch', users: string[]): void {
+    if (this.config.presence !== 'watch') return; // in `all` mode every socket already sees every change
+    const state = this.runtime.state;
+    const current: frames.PresenceChange[] = [];
+    for (const user of users) {
+      if (kind === 'watch') {
+        socket.subscribe(presenceTopic(user));
+        current.push({ user, status: statusOf(state, user) });
+      } else socket.unsubscribe(presenceTopic(user));
+    }
+    // A new watcher learns where the watched users stand now, then follows their changes.
+    if (current.length > 0) socket.send(frames.encodePresence(current));
+  }
+
+  refuse(socket: ClientSocket, error: unknown, acknowledge?: Acknowledge): void {
+    this.metrics.error(error instanceof ChatError ? error.code : 'internal_error');
+    if (!(error instanceof ChatError)) {
+      this.logger.error({ err: error }, 'unexpected error handling a frame');
+      const message = 'the node failed to handle this frame';
+      if (acknowledge) acknowledge({ ok: false, code: 'internal_error', message });
+      else socket.send(frames.encodeError('internal_error', message));
+      return;
+    }
+    if (acknowledge) acknowledge({ ok: false, code: error.code, message: error.message });
+    else socket.send(frames.encodeError(error.code, error.message, error.cid));
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * @module transport/replay
+ * A socket's first frames: the welcome, then on resume (`after`) the messages it missed, paced
+ * by its send buffer, then live traffic. Message topics are joined only once the socket is
+ * caught up, so live traffic never overtakes the replay.
+ */
+import type { Config } from '../config.ts';
+import { isVisibleTo } from '../domain/events.ts';
+import type { ChatRuntime } from '../runtime/chat-runtime.ts';
+import * as frames from '../protocol/server-frames.ts';
+import { WelcomeEncoder } from '../protocol/welcome.ts';
+import { TOPIC_ALL, type ClientSocket, type SocketData } from './client-socket.ts';
+import type { SocketRegistry } from './sockets.ts';
+
+/** Messages read from the history window per step of a replay. */
+const REPLAY_PAGE = 256;
+
+export class Replay {
+  readonly welcome: WelcomeEncoder;
+
+  constructor(
+    private readonly config: Readonly<Config>,
+    private readonly runtime: ChatRuntime,
+    private readonly sockets: SocketRegistry,
+  ) {
+    this.welcome = new WelcomeEncoder(config.welcomeUsers);
+  }
+
+  greet(socket: ClientSocket, data: SocketData): void {
+    const state = this.runtime.state;
+    const { oldest } = this.runtime.history(state.seq, 0);
+    socket.send(this.welcome.encode(state, data.user, state.seq, oldest));
+    if (data.after === undefined || data.after >= state.seq) return this.goLive(socket, data);
+    data.cursor = data.after;
+    this.sockets.replaying.add(socket);
+    this.replay(socket, data);
+  }
+
+  /** Continues a paused replay (the socket's send buffer drained). */
+  resume(socket: ClientSocket): void {
+    const data = socket.getUserData();
+    if (data.cursor !== undefined && !data.closed) socket.cork(() => this.replay(socket, data));
+  }
+
+  private goLive(socket: ClientSocket, data: SocketData): void {
+    data.cursor = undefined;
+    this.sockets.replaying.delete(socket);
+    socket.subscribe(TOPIC_ALL);
+  }
+
+  /**
+   * Sends missed messages in pages while the socket's send buffer has room, resuming on `drain`;
+   * joins live traffic in the same turn as it sends the last one. A replay larger than maxBackpressure
+   * therefore completes instead of getting the reader closed as a slow consumer.
+   */
+  private replay(socket: ClientSocket, data: SocketData): void {
+    const room = this.config.limits.maxBackpressureBytes / 2;
+    while (!data.closed && data.cursor !== undefined) {
+      const page = this.runtime.history(data.cursor, REPLAY_PAGE);
+      if (page.oldest > data.cursor + 1 || (page.oldest === 0 && data.cursor < this.runtime.state.seq)) {
+        socket.send(frames.encodeHistoryGap(data.cursor, page.oldest));
+      }
+      for (const message of page.messages) {
+        data.cursor = message.id;
+        if (!isVisibleTo(message, data.user)) continue;
+        socket.send(frames.encodeMessage(message));
+        if (socket.getBufferedAmount() > room) return; // resume() continues from the cursor
+      }
+      if (page.messages.length < REPLAY_PAGE) return this.goLive(socket, data);
+    }
+  }
+}
