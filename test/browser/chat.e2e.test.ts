@@ -98,6 +98,10 @@ describe('web client in Chromium', { timeout: 60_000 }, () => {
   it('reconnects by itself and shows the messages it missed, in order, once', async () => {
     const gina = await join('gina');
     const hank = await join('hank');
+    const confirmed = gina.page.locator('#messages li.msg[data-state="confirmed"] .msg-text');
+    // The group's earlier messages (scrollback from the tests before) come first.
+    await gina.page.locator('#messages li.older-marker').waitFor();
+    const earlier = await confirmed.allTextContents();
     await gina.context.setOffline(true);
     await gina.page.locator('body[data-conn="waiting"]').waitFor();
     const missed = ['missed one', 'missed two', 'missed three'];
@@ -111,8 +115,7 @@ describe('web client in Chromium', { timeout: 60_000 }, () => {
     await gina.context.setOffline(false);
     await connected(gina.page);
     await message(gina.page, 'missed three').waitFor();
-    const texts = await gina.page.locator('#messages li.msg[data-state="confirmed"] .msg-text').allTextContents();
-    expect(texts).toEqual(missed);
+    expect(await confirmed.allTextContents()).toEqual([...earlier, ...missed]);
 
     await message(gina.page, 'typed while offline', 'failed').getByRole('button', { name: 'Retry' }).click();
     await message(hank.page, 'typed while offline').waitFor();

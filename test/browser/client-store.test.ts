@@ -138,6 +138,76 @@ describe('ChatStore', () => {
   });
 });
 
+describe('ChatStore scrollback', () => {
+  const group = (id: number, from = 'bob') => ({ type: 'receive' as const, id, from, text: `g${id}`, ts: id });
+
+  it('asks for the newest page, then for pages before the oldest id shown, and stops at the start', () => {
+    const store = new ChatStore();
+    store.welcome(welcome({ seq: 30 }));
+    const first = store.historyRequest(GROUP)!;
+    expect(first).toEqual({ type: 'history', limit: 50, cid: first.cid });
+    expect(store.historyRequest(GROUP)).toBeUndefined(); // one in flight per conversation
+    store.history({ type: 'history', cid: first.cid, messages: [group(20), group(30)], more: true, expired: false });
+    expect(store.conversation(GROUP).older).toBe('more');
+    const second = store.historyRequest(GROUP)!;
+    expect(second.before).toBe(20);
+    store.history({ type: 'history', cid: second.cid, before: 20, messages: [group(3)], more: false, expired: false });
+    expect(texts(store)).toEqual(['confirmed:g3', 'confirmed:g20', 'confirmed:g30']);
+    expect(store.conversation(GROUP).older).toBe('start');
+    expect(store.historyRequest(GROUP)).toBeUndefined();
+  });
+
+  it('never counts history as unread, never moves the resume point, and skips what it already has', () => {
+    const store = new ChatStore();
+    store.welcome(welcome({ seq: 40 }));
+    store.message(group(41));
+    const request = store.historyRequest(dmKey('bob'))!;
+    expect(request.with).toBe('bob');
+    store.history({
+      type: 'history',
+      cid: request.cid,
+      with: 'bob',
+      messages: [{ type: 'direct', id: 7, from: 'bob', to: 'alice', text: 'old', ts: 7 }],
+      more: false,
+      expired: true,
+    });
+    expect(store.conversation(dmKey('bob')).unread).toBe(0);
+    expect(store.conversation(dmKey('bob')).older).toBe('expired');
+    expect(store.lastId).toBe(41);
+    const again = store.historyRequest(dmKey('carol'))!;
+    store.message({ type: 'direct', id: 42, from: 'carol', to: 'alice', text: 'live', ts: 42 });
+    store.history({ type: 'history', cid: again.cid, with: 'carol', messages: [{ type: 'direct', id: 42, from: 'carol', to: 'alice', text: 'live', ts: 42 }], more: false, expired: false });
+    expect(texts(store, dmKey('carol'))).toEqual(['confirmed:live']);
+    expect(store.conversation(dmKey('carol')).unread).toBe(1); // the live one, once
+  });
+
+  it('forgets requests the socket took with it, and a refused one, so they can be asked again', () => {
+    const changes: Change[] = [];
+    const store = new ChatStore();
+    store.subscribe((c) => changes.push(c));
+    store.welcome(welcome());
+    const lost = store.historyRequest(GROUP)!;
+    store.abandonHistory();
+    expect(store.conversation(GROUP).loading).toBeUndefined();
+    store.history({ type: 'history', cid: lost.cid, messages: [group(1)], more: false, expired: false });
+    expect(texts(store)).toEqual([]); // an answer for a request given up on is ignored
+    const refused = store.historyRequest(GROUP)!;
+    store.error({ type: 'error', code: 'invalid_frame', message: 'bad', cid: refused.cid });
+    expect(store.conversation(GROUP).loading).toBeUndefined();
+    expect(changes).toContainEqual({ kind: 'notice', level: 'error', text: 'Could not load older messages: bad (invalid_frame)' });
+  });
+
+  it('keeps what scrollback loaded beyond the per-conversation limit', () => {
+    const store = new ChatStore(3);
+    store.welcome(welcome({ seq: 10 }));
+    for (const id of [8, 9, 10]) store.message(group(id));
+    const request = store.historyRequest(GROUP)!;
+    expect(request.before).toBeUndefined();
+    store.history({ type: 'history', cid: request.cid, messages: [group(5), group(6), group(7), group(8)], more: true, expired: false });
+    expect(texts(store)).toEqual(['confirmed:g5', 'confirmed:g6', 'confirmed:g7', 'confirmed:g8', 'confirmed:g9', 'confirmed:g10']);
+  });
+});
+
 describe('parseServerFrame', () => {
   it('reads the frames of PROTOCOL.md and drops malformed ones', () => {
     expect(parseServerFrame('{"type":"receive","id":1,"from":"a","text":"t","ts":5,"cid":"c"}')).toEqual({
@@ -148,6 +218,10 @@ describe('parseServerFrame', () => {
       type: 'presence', changes: [{ user: 'b', status: 'grace' }],
     });
     expect(parseServerFrame('{"type":"users","users":[],"online":0,"next":null}')).toEqual({ type: 'users', users: [], online: 0, next: null });
+    expect(parseServerFrame('{"type":"history","with":"b","before":9,"cid":"h","messages":[{"type":"receive","id":1,"from":"a","text":"t","ts":5},{"id":"x"}],"more":false,"expired":true}')).toEqual({
+      type: 'history', with: 'b', before: 9, cid: 'h', messages: [{ type: 'receive', id: 1, from: 'a', text: 't', ts: 5 }], more: false, expired: true,
+    });
+    expect(parseServerFrame('{"type":"history","messages":[]}')).toBeUndefined();
     expect(parseServerFrame('not json')).toBeUndefined();
     expect(parseServerFrame('[1]')).toBeUndefined();
     expect(parseServerFrame('{"type":"nope"}')).toBeUndefined();

@@ -1,17 +1,24 @@
 /**
  * Renders a ChatStore into the chat page: rooms, direct-message list with unread counts, the
- * (possibly long, paged) people list, and the open conversation. Keyed DOM updates, text only.
+ * (possibly long, paged) people list, and the open conversation with its scrollback (older pages
+ * load as the reader nears the top, the scroll position staying put; a marker says where the
+ * conversation starts or that older messages expired). Keyed DOM updates, text only.
  */
 import { byId, el, hueClass, initialOf, reconcile, setText } from './dom.ts';
 import { renderMessage } from './message-view.ts';
-import { GROUP, dmKey, type Change, type ChatStore, type ConvKey, type UserStatus } from './store.ts';
+import { GROUP, dmKey, type Change, type ChatStore, type ConvKey, type Conversation, type UserStatus } from './store.ts';
 
 export interface ChatActions {
   send(text: string): void;
   retry(cid: string): void;
   discard(cid: string): void;
   loadMorePeople(): void;
+  /** Asks for the next older page of a conversation (nothing happens when none is due). */
+  loadOlder(key: ConvKey): void;
 }
+
+/** How close to the top (px) the reader gets before the next older page is asked for. */
+const LOAD_OLDER_PX = 200;
 
 const STATUS_LABEL: Record<UserStatus, string> = { online: 'online', grace: 'away', offline: 'offline', unknown: '' };
 
@@ -27,6 +34,8 @@ export class ChatView {
   private readonly dmItems = new Map<string, HTMLLIElement>();
   private messageItems = new Map<string, HTMLLIElement>();
   private renderedConv: ConvKey | undefined;
+  private renderedLast: string | undefined;
+  private readonly marker = el('li', { class: 'older-marker', attrs: { 'data-older': '' } });
   private dirty = { users: false, conversations: false, messages: false };
   private scheduled = false;
   private moreInView = false;
@@ -62,6 +71,13 @@ export class ChatView {
     });
     this.input.addEventListener('input', () => this.autosize());
     this.messages.addEventListener('click', (ev) => this.onMessageAction(ev));
+    this.messages.addEventListener('scroll', () => this.nearTop(), { passive: true });
+  }
+
+  /** Loads the next older page while the reader is near the top, or the page does not fill the view yet. */
+  private nearTop(): void {
+    const conv = this.store.conversation(this.store.active);
+    if (conv.older === 'more' && conv.loading === undefined && this.messages.scrollTop < LOAD_OLDER_PX) this.actions.loadOlder(conv.key);
   }
 
   private submit(): void {
@@ -79,6 +95,10 @@ export class ChatView {
 
   private onMessageAction(ev: Event): void {
     const button = (ev.target as Element | null)?.closest<HTMLButtonElement>('button[data-action]');
+    if (button?.dataset.action === 'older') {
+      this.actions.loadOlder(this.store.active);
+      return;
+    }
     const cid = button?.closest<HTMLElement>('[data-cid]')?.dataset.cid;
     if (!button || cid === undefined) return;
     if (button.dataset.action === 'retry') this.actions.retry(cid);
@@ -88,6 +108,7 @@ export class ChatView {
 
   openConversation(key: ConvKey): void {
     this.store.open(key);
+    if (this.store.conversation(key).older === 'unknown') this.actions.loadOlder(key);
     this.input.focus();
   }
 
@@ -213,6 +234,9 @@ export class ChatView {
     }
     const box = this.messages;
     const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 80;
+    // Older messages go in above what the reader is looking at: keep that row where it is on screen.
+    const anchor = switched ? undefined : box.querySelector<HTMLLIElement>('li.msg');
+    const anchorTop = anchor?.getBoundingClientRect().top ?? 0;
     const next = new Map<string, HTMLLIElement>();
     const nodes = conv.messages.map((m, i) => {
       const li = renderMessage(this.messageItems.get(m.key), m, conv.messages[i - 1], store.me);
@@ -220,11 +244,30 @@ export class ChatView {
       return li;
     });
     this.messageItems = next;
-    reconcile(box, nodes);
-    byId('conv-empty').hidden = nodes.length > 0;
+    const marker = this.renderMarker(conv);
+    reconcile(box, marker ? [marker, ...nodes] : nodes);
+    byId('conv-empty').hidden = nodes.length > 0 || conv.older === 'expired' || conv.loading !== undefined;
     const last = conv.messages.at(-1);
-    if (switched || atBottom || last?.from === store.me) box.scrollTop = box.scrollHeight;
+    const grew = last?.key !== this.renderedLast;
+    this.renderedLast = last?.key;
+    if (switched || atBottom || (grew && last?.from === store.me)) box.scrollTop = box.scrollHeight;
+    else if (anchor?.isConnected) box.scrollTop += anchor.getBoundingClientRect().top - anchorTop;
     if (switched) queueMicrotask(() => this.messages.setAttribute('aria-busy', 'false'));
+    if (box.scrollHeight <= box.clientHeight + LOAD_OLDER_PX) queueMicrotask(() => this.nearTop());
+  }
+
+  /** The row above the oldest message: loading, more to load, start of the conversation, or expired. */
+  private renderMarker(conv: Conversation): HTMLLIElement | undefined {
+    const state = conv.loading !== undefined ? 'loading' : conv.older;
+    if (state === 'unknown') return undefined;
+    if (this.marker.dataset.older === `${conv.key}:${state}`) return this.marker;
+    this.marker.dataset.older = `${conv.key}:${state}`;
+    const start = conv.peer === undefined ? 'This is the start of the conversation.' : `This is the start of your conversation with ${conv.peer}.`;
+    const text = { loading: 'Loading earlier messages…', more: '', start, expired: 'Older messages have expired.' }[state];
+    if (state === 'more') {
+      this.marker.replaceChildren(el('button', { class: 'button small ghost', text: 'Load earlier messages', attrs: { type: 'button', 'data-action': 'older' } }));
+    } else this.marker.replaceChildren(el('span', { text }));
+    return this.marker;
   }
 }
 

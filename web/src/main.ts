@@ -9,7 +9,7 @@ import { Connection, type ConnState, type DropInfo } from './connection.ts';
 import { byId, setText } from './dom.ts';
 import { LoginView } from './login-view.ts';
 import { parseServerFrame, type ServerFrame } from './protocol.ts';
-import { ChatStore } from './store.ts';
+import { ChatStore, GROUP, type ConvKey } from './store.ts';
 
 const SESSION_KEY = 'actor-chat.session';
 const FLASH_KEY = 'actor-chat.flash';
@@ -77,6 +77,7 @@ class ChatApp {
       retry: (cid) => this.retry(cid),
       discard: (cid) => this.store.discard(cid),
       loadMorePeople: () => this.loadMorePeople(),
+      loadOlder: (key) => this.loadOlder(key),
     });
     this.store.subscribe((c) => {
       if (c.kind === 'notice') toast(c.text);
@@ -133,6 +134,10 @@ class ChatApp {
         this.store.welcome(frame);
         this.watched.clear();
         this.watchPeers();
+        // Opening the page shows the recent conversation; a resumed socket only catches up.
+        for (const key of new Set([GROUP, this.store.active])) {
+          if (this.store.conversation(key).older === 'unknown') this.loadOlder(key);
+        }
         return;
       case 'receive':
       case 'direct':
@@ -151,6 +156,9 @@ class ChatApp {
       case 'history-gap':
         this.store.historyGap();
         return;
+      case 'history':
+        this.store.history(frame);
+        return;
     }
   }
 
@@ -158,6 +166,7 @@ class ChatApp {
     this.requests = [];
     clearTimeout(this.probeTimer);
     this.store.failAllPending('disconnected', 'the connection dropped before the server confirmed it');
+    this.store.abandonHistory();
     const final = FINAL_CLOSE[info.code];
     if (final !== undefined) {
       leave(final);
@@ -199,6 +208,12 @@ class ChatApp {
       if (!this.conn.send({ type: 'watch', users })) return;
       for (const u of users) this.watched.add(u);
     }
+  }
+
+  private loadOlder(key: ConvKey): void {
+    if (this.conn.state.kind !== 'open') return; // asked again on the next welcome
+    const frame = this.store.historyRequest(key);
+    if (frame && !this.conn.send(frame)) this.store.abandonHistory();
   }
 
   private loadMorePeople(): void {

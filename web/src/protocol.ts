@@ -5,6 +5,7 @@
 
 import type {
   DirectFrame,
+  HistoryFrame,
   PresenceFrame,
   PresenceStatus,
   ReceiveFrame,
@@ -17,6 +18,7 @@ import type {
 export type {
   DirectFrame,
   ErrorFrame,
+  HistoryFrame,
   HistoryGapFrame,
   PresenceFrame,
   PresenceStatus,
@@ -31,7 +33,8 @@ export type ClientFrame =
   | { type: 'message'; text: string; cid: string }
   | { type: 'direct'; to: string; text: string; cid: string }
   | { type: 'list-users'; after?: string; limit?: number }
-  | { type: 'watch' | 'unwatch'; users: string[] };
+  | { type: 'watch' | 'unwatch'; users: string[] }
+  | { type: 'history'; before?: number; limit?: number; with?: string; cid: string };
 
 /** Same rule as the server's dev login (PROTOCOL.md). */
 export const USERNAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,63}$/;
@@ -97,6 +100,19 @@ function parsePresence(o: Obj): PresenceFrame | undefined {
   return { type: 'presence', changes };
 }
 
+function parseHistory(o: Obj): HistoryFrame | undefined {
+  if (!Array.isArray(o.messages) || typeof o.more !== 'boolean') return undefined;
+  const messages: HistoryFrame['messages'] = [];
+  for (const m of o.messages) {
+    const parsed = isObj(m) ? parseMessage(m) : undefined;
+    if (parsed) messages.push(parsed);
+  }
+  const frame: HistoryFrame = { type: 'history', messages, more: o.more, expired: o.expired === true };
+  if (isStr(o.with)) frame.with = o.with;
+  if (isNum(o.before)) frame.before = o.before;
+  return withCid(frame, o.cid);
+}
+
 /** Parses one text frame; undefined for anything malformed or unknown. */
 export function parseServerFrame(raw: string): ServerFrame | undefined {
   let o: unknown;
@@ -124,6 +140,8 @@ export function parseServerFrame(raw: string): ServerFrame | undefined {
         { type: 'error' as const, code: optStr(o.code) ?? 'unknown', message: optStr(o.message) ?? 'Request refused' },
         o.cid,
       );
+    case 'history':
+      return parseHistory(o);
     case 'history-gap':
       return isNum(o.after) && isNum(o.oldest) ? { type: 'history-gap', after: o.after, oldest: o.oldest } : undefined;
     default:

@@ -1,12 +1,14 @@
 /**
  * Chat state for the web client, free of DOM and sockets so it can be unit-tested in Node:
  * conversations (group + one per person), presence, unread counts, and the life of a sent message
- * (pending by `cid` → confirmed by the echo carrying that `cid`, deduplicated by `id`, or failed).
+ * (pending by `cid` → confirmed by the echo carrying that `cid`, deduplicated by `id`, or failed),
+ * and scrollback: which page of each conversation to ask for next and where the conversation starts.
  */
 import type {
   ClientFrame,
   DirectFrame,
   ErrorFrame,
+  HistoryFrame,
   PresenceFrame,
   PresenceStatus,
   ReceiveFrame,
@@ -34,12 +36,23 @@ export interface ChatMessage {
   error?: { code: string; message: string };
 }
 
+/**
+ * What lies before the oldest message shown: not asked yet, more to load, the start of the
+ * conversation, or older messages that left the server's history window.
+ */
+export type Older = 'unknown' | 'more' | 'start' | 'expired';
+
 export interface Conversation {
   key: ConvKey;
   /** The other person, for a direct conversation. */
   peer?: string;
   messages: ChatMessage[];
   unread: number;
+  older: Older;
+  /** The cid of the history request in flight for this conversation, if any. */
+  loading?: string;
+  /** Entries kept at most: the store's limit, raised by what scrollback loaded (the reader asked for those). */
+  cap?: number;
 }
 
 export type Change =
@@ -68,6 +81,8 @@ export class ChatStore {
   readonly conversations = new Map<ConvKey, Conversation>();
   private readonly seen = new Set<number>();
   private readonly pending = new Map<string, { conv: ConvKey; msg: ChatMessage; frame: ClientFrame }>();
+  /** History requests in flight: cid → conversation. */
+  private readonly historyRequests = new Map<string, ConvKey>();
   private readonly listeners = new Set<(c: Change) => void>();
   private readonly cidPrefix = randomPrefix();
   private cidCounter = 0;
@@ -78,7 +93,7 @@ export class ChatStore {
   private gapNoted = false;
 
   constructor(private readonly maxPerConversation = 1000) {
-    this.conversations.set(GROUP, { key: GROUP, messages: [], unread: 0 });
+    this.conversations.set(GROUP, { key: GROUP, messages: [], unread: 0, older: 'unknown' });
   }
 
   subscribe(fn: (c: Change) => void): () => void {
@@ -93,7 +108,7 @@ export class ChatStore {
   conversation(key: ConvKey): Conversation {
     let conv = this.conversations.get(key);
     if (!conv) {
-      conv = { key, messages: [], unread: 0 };
+      conv = { key, messages: [], unread: 0, older: 'unknown' };
       if (key.startsWith('@')) conv.peer = key.slice(1);
       this.conversations.set(key, conv);
       this.emit({ kind: 'conversations' });
@@ -171,19 +186,71 @@ export class ChatStore {
   /** A group or direct message from the server (live or replayed on resume). */
   message(frame: ReceiveFrame | DirectFrame): void {
     if (this.seen.has(frame.id)) return;
-    this.seen.add(frame.id);
     if (this.lastId === null || frame.id > this.lastId) this.lastId = frame.id;
+    const key = this.deliver(frame);
+    if (frame.from !== this.me && (key !== this.active || !this.attentive)) {
+      this.conversation(key).unread += 1;
+      this.emit({ kind: 'conversations' });
+    }
+    this.emit({ kind: 'messages', conv: key });
+  }
+
+  /** Files one message from the server under its conversation (once); returns that conversation's key. */
+  private deliver(frame: ReceiveFrame | DirectFrame): ConvKey {
+    this.seen.add(frame.id);
     const key = frame.type === 'receive' ? GROUP : dmKey(frame.from === this.me ? frame.to : frame.from);
     const conv = this.conversation(key);
     if (frame.cid !== undefined && frame.from === this.me) this.confirm(frame.cid);
     const msg: ChatMessage = { key: `m${this.epoch}-${frame.id}`, order: this.orderOf(frame.id), id: frame.id, from: frame.from, text: frame.text, ts: frame.ts, state: 'confirmed' };
     if (frame.cid !== undefined) msg.cid = frame.cid;
     this.insertDelivered(conv, msg);
-    if (frame.from !== this.me && (key !== this.active || !this.attentive)) {
-      conv.unread += 1;
-      this.emit({ kind: 'conversations' });
-    }
+    return key;
+  }
+
+  /**
+   * The request for the next older page of a conversation, or undefined when one is in flight or
+   * nothing older is left. The first page is the newest; each next one ends before the oldest id shown.
+   */
+  historyRequest(key: ConvKey, limit = 50): Extract<ClientFrame, { type: 'history' }> | undefined {
+    const conv = this.conversation(key);
+    if (conv.loading !== undefined || conv.older === 'start' || conv.older === 'expired') return undefined;
+    const cid = `${this.cidPrefix}-h${++this.cidCounter}`;
+    const frame: Extract<ClientFrame, { type: 'history' }> = { type: 'history', limit, cid };
+    if (conv.peer !== undefined) frame.with = conv.peer;
+    const oldest = conv.older === 'more' ? this.oldestId(conv) : undefined;
+    if (oldest !== undefined) frame.before = oldest;
+    conv.loading = cid;
+    this.historyRequests.set(cid, key);
     this.emit({ kind: 'messages', conv: key });
+    return frame;
+  }
+
+  private oldestId(conv: Conversation): number | undefined {
+    const prefix = `m${this.epoch}-`;
+    return conv.messages.find((m) => m.id !== undefined && m.key.startsWith(prefix))?.id;
+  }
+
+  /** A page of older messages: filed like live ones but never unread, and never moving the resume point. */
+  history(frame: HistoryFrame): void {
+    const key = frame.cid === undefined ? undefined : this.historyRequests.get(frame.cid);
+    if (key === undefined) return; // an answer for a socket or request we already gave up on
+    this.historyRequests.delete(frame.cid!);
+    const conv = this.conversation(key);
+    conv.loading = undefined;
+    conv.cap = Math.max(conv.cap ?? this.maxPerConversation, conv.messages.length) + frame.messages.length;
+    for (const message of frame.messages) if (!this.seen.has(message.id)) this.deliver(message);
+    conv.older = frame.more ? 'more' : frame.expired ? 'expired' : 'start';
+    this.emit({ kind: 'messages', conv: key });
+  }
+
+  /** The socket dropped: history requests in flight will not be answered; they may be asked again. */
+  abandonHistory(): void {
+    for (const [cid, key] of this.historyRequests) {
+      const conv = this.conversation(key);
+      if (conv.loading === cid) conv.loading = undefined;
+      this.emit({ kind: 'messages', conv: key });
+    }
+    this.historyRequests.clear();
   }
 
   /** Delivered entries are sorted by `order`; pending and failed sends stay after them. */
@@ -200,12 +267,14 @@ export class ChatStore {
     this.trim(conv);
   }
 
+  /** Keeps a conversation to its cap by dropping its oldest entries. */
   private trim(conv: Conversation): void {
-    let excess = conv.messages.length - this.maxPerConversation;
+    let excess = conv.messages.length - (conv.cap ?? this.maxPerConversation);
     while (excess > 0) {
       const idx = conv.messages.findIndex((m) => m.order !== undefined);
       if (idx < 0) return;
       conv.messages.splice(idx, 1);
+      if (conv.older !== 'unknown') conv.older = 'more'; // what was dropped can be loaded again
       excess -= 1;
     }
   }
@@ -247,6 +316,13 @@ export class ChatStore {
 
   /** A refused command: fails the matching send, or becomes a notice when it names no send. */
   error(frame: ErrorFrame): void {
+    const asked = frame.cid === undefined ? undefined : this.historyRequests.get(frame.cid);
+    if (asked !== undefined) {
+      this.historyRequests.delete(frame.cid!);
+      this.conversation(asked).loading = undefined;
+      this.emit({ kind: 'notice', level: 'error', text: `Could not load older messages: ${frame.message} (${frame.code})` });
+      return;
+    }
     const entry = frame.cid === undefined ? undefined : this.pending.get(frame.cid);
     if (!entry) {
       this.emit({ kind: 'notice', level: 'error', text: `${frame.message} (${frame.code})` });
