@@ -63,6 +63,15 @@ export interface Config {
     messageBurst: number;
     socketsPerUser: number;
     maxConnections: number;
+    /** Frames a socket may send per second, all kinds (0: off), and their burst. */
+    framesPerSecond: number;
+    frameBurst: number;
+    /** Invalid frames a socket may send per minute (and in a burst) before it is closed with 1008 (0: off). */
+    invalidFramesPerMinute: number;
+    /** Users one socket may watch at once (`watch` presence mode). */
+    maxWatches: number;
+    /** A replaying socket whose send buffer has not drained for this long is closed as a slow consumer. */
+    replayStallMs: number;
   };
   shardSize: number;
   inspect?: InspectConfig;
@@ -213,6 +222,20 @@ function tls(env: Env): Config['tls'] {
   return { cert, key };
 }
 
+/**
+ * The frame budget is the envelope of the message budget: by default twice CHAT_RATE_PER_S and CHAT_RATE_BURST
+ * (at least 100 frames a second, bursts of 200), so raising the message rate raises it too.
+ */
+function frameLimits(env: Env): Pick<Config['limits'], 'framesPerSecond' | 'frameBurst' | 'invalidFramesPerMinute'> {
+  const messages = int(env, 'CHAT_RATE_PER_S', 20, 1, 1_000_000);
+  const burst = int(env, 'CHAT_RATE_BURST', 40, 1, 1_000_000);
+  return {
+    framesPerSecond: int(env, 'CHAT_FRAME_RATE_PER_S', Math.max(100, 2 * messages), 0, 10_000_000),
+    frameBurst: int(env, 'CHAT_FRAME_BURST', Math.max(200, 2 * burst), 1, 10_000_000),
+    invalidFramesPerMinute: int(env, 'CHAT_MAX_INVALID_FRAMES', 10, 0, 1_000_000),
+  };
+}
+
 export function loadConfig(env: Env = process.env, isTty = false): Readonly<Config> {
   const host = env.CHAT_HOST || '127.0.0.1';
   const port = int(env, 'CHAT_PORT', 5000, 0, 65535);
@@ -251,6 +274,9 @@ export function loadConfig(env: Env = process.env, isTty = false): Readonly<Conf
       messageBurst: int(env, 'CHAT_RATE_BURST', 40, 1, 1_000_000),
       socketsPerUser: int(env, 'CHAT_MAX_SOCKETS_PER_USER', 8, 1, 1000),
       maxConnections: int(env, 'CHAT_MAX_CONNECTIONS', 100_000, 1, 10_000_000),
+      ...frameLimits(env),
+      maxWatches: int(env, 'CHAT_MAX_WATCHES', 10_000, 1, 10_000_000),
+      replayStallMs: int(env, 'CHAT_REPLAY_STALL_MS', 5_000, 100, 60_000),
     },
     shardSize: int(env, 'CHAT_SHARD_SIZE', 128, 1, 100_000),
     ...(inspectConfig ? { inspect: inspectConfig } : {}),

@@ -20,6 +20,8 @@ export class Metrics {
   private readonly abnormalCloses: Counter;
   private readonly slowConsumers: Counter;
   private readonly journalAppend: Histogram;
+  private readonly policyCloses: Counter<'reason'>;
+  private readonly largestSendBuffer: Gauge;
   readonly inGroup: { inc(): void };
   readonly inDirect: { inc(): void };
   readonly outGroup: { inc(value?: number): void };
@@ -52,6 +54,17 @@ export class Metrics {
       help: 'Sockets the node closed because their send buffer passed CHAT_MAX_BACKPRESSURE.',
       registers,
     });
+    this.policyCloses = new Counter({
+      name: 'chat_policy_closes_total',
+      help: 'Sockets closed with 1008: reason frame_budget (CHAT_FRAME_RATE_PER_S) or invalid_frames (CHAT_MAX_INVALID_FRAMES).',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.largestSendBuffer = new Gauge({
+      name: 'chat_send_buffer_max_bytes',
+      help: 'The largest send buffer of any socket at the last slow-consumer check (every 100 ms).',
+      registers,
+    });
     this.journalAppend = new Histogram({
       name: 'chat_journal_append_seconds',
       help: 'Time to append one event to the journal.',
@@ -74,6 +87,14 @@ export class Metrics {
 
   slowConsumerClosed(): void {
     this.slowConsumers.inc();
+  }
+
+  policyClosed(reason: 'frame_budget' | 'invalid_frames'): void {
+    this.policyCloses.inc({ reason });
+  }
+
+  sendBufferPeak(bytes: number): void {
+    this.largestSendBuffer.set(bytes);
   }
 
   observeJournalAppend(seconds: number): void {

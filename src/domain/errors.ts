@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'dev_login_disabled'
   | 'name_taken'
   | 'too_many_sockets'
+  | 'too_many_watches'
   | 'server_full'
   | 'shutting_down'
   | 'internal_error';
@@ -38,6 +39,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   dev_login_disabled: 404,
   name_taken: 409,
   too_many_sockets: 429,
+  too_many_watches: 429,
   rate_limited: 429,
   server_full: 503,
   shutting_down: 503,

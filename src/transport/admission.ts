@@ -14,6 +14,7 @@ import type { SocketData } from './client-socket.ts';
 import type { SocketRegistry } from './sockets.ts';
 import type { HttpRequestInfo, UpgradeResult } from './types.ts';
 import { jsonReply } from './reply.ts';
+import type { FrameBudget } from './frame-budget.ts';
 
 export class Admission {
   private nextId = 1;
@@ -25,6 +26,7 @@ export class Admission {
     private readonly sessions: Sessions,
     private readonly sockets: SocketRegistry,
     private readonly metrics: Metrics,
+    private readonly budget: FrameBudget,
   ) {}
 
   /** Learns the port actually listened on (the node's own origins include it on loopback). */
@@ -68,7 +70,18 @@ export class Admission {
     if (this.sockets.ofUser(session.user).length >= this.config.limits.socketsPerUser) {
       throw new ChatError('too_many_sockets', `at most ${this.config.limits.socketsPerUser} sockets per user`);
     }
-    return { id: this.nextId++, user: session.user, sid: session.sid, exp: session.exp, after, cursor: undefined, closed: false };
+    return {
+      id: this.nextId++,
+      user: session.user,
+      sid: session.sid,
+      exp: session.exp,
+      after,
+      cursor: undefined,
+      closed: false,
+      stalledSince: undefined,
+      watches: 0,
+      ...this.budget.initial(),
+    };
   }
 
   private refuseUpgrade(error: unknown): UpgradeResult<SocketData> {

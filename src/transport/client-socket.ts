@@ -6,8 +6,11 @@
  * adapter object with the same calls (transport/socketio-socket.ts).
  */
 import type { ChatSocket } from './types.ts';
+import type { FrameBudgetState } from './frame-budget.ts';
+import type { WatchState } from './watches.ts';
+import type { ReplayProgress } from './slow-consumers.ts';
 
-export interface SocketData {
+export interface SocketData extends FrameBudgetState, WatchState, ReplayProgress {
   id: number;
   user: string;
   sid: string;

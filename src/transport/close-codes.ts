@@ -7,6 +7,8 @@ export const CloseCode = {
   GoingAway: 1001,
   /** Slow consumer: closed by uWS when the send buffer passes maxBackpressure; reconnect and resume. */
   SlowConsumer: 1006,
+  /** Policy violation: the socket passed its frame budget or sent too many invalid frames. Do not resend the same. */
+  PolicyViolation: 1008,
   /** Logged out (this or another tab): do not reconnect with this session. */
   LoggedOut: 4001,
   /** Session revoked: log in again. */

@@ -10,6 +10,7 @@ import type { Metrics } from '../metrics.ts';
 import type { ClientSocket } from './client-socket.ts';
 import { CloseCode } from './close-codes.ts';
 import type { SocketRegistry } from './sockets.ts';
+import { isSlowConsumer } from './slow-consumers.ts';
 
 export class ClosePolicy {
   constructor(
@@ -38,21 +39,38 @@ export class ClosePolicy {
   }
 
   /**
-   * Closes every socket whose send buffer passed CHAT_MAX_BACKPRESSURE, at once and discarding the buffer: the
-   * client got a gap-free prefix of its stream and resumes with ?after=<last id>. Run every
+   * Closes every slow consumer (slow-consumers.ts: a send buffer past CHAT_MAX_BACKPRESSURE, or a replay stalled for
+   * CHAT_REPLAY_STALL_MS), at once and discarding the buffer: the client got a gap-free prefix of its stream and
+   * resumes with ?after=<last id>. Run every
    * SLOW_CONSUMER_CHECK_MS by the node; a check costs one native call per socket.
    */
-  closeSlowConsumers(): void {
-    const limit = this.config.limits.maxBackpressureBytes;
+  closeSlowConsumers(resumeReplay: (socket: ClientSocket) => void): void {
+    const now = Date.now();
+    const room = this.config.limits.maxBackpressureBytes / 2;
+    let largest = 0;
     for (const socket of this.sockets.all()) {
-      if (socket.getBufferedAmount() <= limit) continue;
+      const buffered = socket.getBufferedAmount();
+      largest = Math.max(largest, buffered);
       const data = socket.getUserData();
-      if (data.closed || data.cursor !== undefined) continue; // a replay paces itself and stays under the limit
-      data.closed = true;
-      this.metrics.slowConsumerClosed();
-      this.logger.debug({ user: data.user, socket: data.id }, 'closed a slow consumer');
-      socket.close();
+      if (data.closed) continue;
+      // uWS calls drain only while it holds data the kernel refused: when the kernel took it all, the replay goes on here.
+      if (data.cursor !== undefined && buffered <= room) resumeReplay(socket);
+      else if (isSlowConsumer(data, buffered, now, this.config.limits)) {
+        data.closed = true;
+        this.metrics.slowConsumerClosed();
+        this.logger.debug({ user: data.user, socket: data.id }, 'closed a slow consumer');
+        socket.close();
+      }
     }
+    this.metrics.sendBufferPeak(largest);
+  }
+
+  /** Closes a socket that broke its frame budget with 1008, counted by reason. */
+  closeForPolicy(socket: ClientSocket, reason: 'frame_budget' | 'invalid_frames'): void {
+    const data = socket.getUserData();
+    this.metrics.policyClosed(reason);
+    this.logger.debug({ user: data.user, socket: data.id, reason }, 'closed a socket for policy (1008)');
+    this.closeSocket(socket, CloseCode.PolicyViolation, reason === 'frame_budget' ? 'too many frames: slow down' : 'too many invalid frames');
   }
 
   closeAll(code: number, reason: string): void {

@@ -17,6 +17,7 @@ import type { Acknowledge, ClientSocket, Fanout, SocketData } from './client-soc
 import { ClosePolicy } from './close-policy.ts';
 import { CloseCode } from './close-codes.ts';
 import { Delivery } from './delivery.ts';
+import { FrameBudget } from './frame-budget.ts';
 import { IncomingFrames } from './incoming.ts';
 import { Replay } from './replay.ts';
 import { SocketRegistry } from './sockets.ts';
@@ -31,6 +32,7 @@ export class Gateway implements SocketHandlers<SocketData> {
   private readonly incoming: IncomingFrames;
   private readonly delivery: Delivery;
   private readonly closing: ClosePolicy;
+  private readonly budget: FrameBudget;
 
   constructor(
     config: Readonly<Config>,
@@ -39,7 +41,8 @@ export class Gateway implements SocketHandlers<SocketData> {
     private readonly logger: Logger,
     private readonly metrics: Metrics,
   ) {
-    this.admission = new Admission(config, runtime, sessions, this.sockets, metrics);
+    this.budget = new FrameBudget(config.limits);
+    this.admission = new Admission(config, runtime, sessions, this.sockets, metrics, this.budget);
     this.replay = new Replay(config, runtime, this.sockets);
     this.incoming = new IncomingFrames(config, runtime, this.sockets, logger, metrics);
     this.closing = new ClosePolicy(config, this.sockets, logger, metrics);
@@ -75,19 +78,36 @@ export class Gateway implements SocketHandlers<SocketData> {
   }
 
   message(socket: ClientSocket, message: ArrayBuffer, isBinary: boolean): void {
-    if (this.closing.closeIfExpired(socket)) return;
-    this.incoming.message(socket, message, isBinary);
+    if (!this.admitFrame(socket)) return;
+    let frame: ClientFrame;
+    try {
+      frame = this.incoming.parse(message, isBinary);
+    } catch (error) {
+      return this.refuse(socket, error);
+    }
+    this.incoming.handle(socket, frame);
   }
 
   /** A frame its transport already parsed; the outcome goes to `acknowledge` when given. */
   frame(socket: ClientSocket, frame: ClientFrame, acknowledge?: Acknowledge): void {
-    if (this.closing.closeIfExpired(socket)) return;
-    this.incoming.handle(socket, frame, acknowledge);
+    if (this.admitFrame(socket)) this.incoming.handle(socket, frame, acknowledge);
   }
 
-  /** Answers a frame its transport could not parse. */
+  /** Answers a frame its transport could not parse, or closes a socket that sent too many (1008). */
   refuse(socket: ClientSocket, error: unknown, acknowledge?: Acknowledge): void {
+    if (!this.budget.takeInvalid(socket.getUserData())) return this.closing.closeForPolicy(socket, 'invalid_frames');
     this.incoming.refuse(socket, error, acknowledge);
+  }
+
+  /** Every frame counts against the socket's budget (frame-budget.ts); false when the frame must not be handled. */
+  private admitFrame(socket: ClientSocket): boolean {
+    const data = socket.getUserData();
+    if (data.closed) return false; // frames read before a close the node asked for
+    if (!this.budget.takeFrame(data)) {
+      this.closing.closeForPolicy(socket, 'frame_budget');
+      return false;
+    }
+    return !this.closing.closeIfExpired(socket);
   }
 
   drain(socket: ClientSocket): void {
@@ -112,7 +132,7 @@ export class Gateway implements SocketHandlers<SocketData> {
   }
 
   closeSlowConsumers(): void {
-    this.closing.closeSlowConsumers();
+    this.closing.closeSlowConsumers((socket) => this.replay.resume(socket));
   }
 
   closeAll(code: number, reason: string): void {

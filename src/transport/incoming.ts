@@ -13,7 +13,8 @@ import { parseClientFrame, type ClientFrame, type FrameLimits } from '../protoco
 import * as frames from '../protocol/server-frames.ts';
 import { answerHistory } from '../protocol/history.ts';
 import type { Metrics } from '../metrics.ts';
-import { presenceTopic, type Acknowledge, type ClientSocket } from './client-socket.ts';
+import type { Acknowledge, ClientSocket } from './client-socket.ts';
+import { applyWatch } from './watches.ts';
 import type { SocketRegistry } from './sockets.ts';
 import { RateLimiter } from './rate-limit.ts';
 
@@ -61,17 +62,10 @@ export class IncomingFrames {
     });
   }
 
-  /** A `/ws` frame: UTF-8 JSON text. */
-  message(socket: ClientSocket, message: ArrayBuffer, isBinary: boolean): void {
-    let frame: ClientFrame;
-    try {
-      if (isBinary) throw new ChatError('invalid_frame', 'frames are UTF-8 JSON text, not binary');
-      frame = parseClientFrame(decoder.decode(message), this.frameLimits);
-    } catch (error) {
-      this.refuse(socket, error);
-      return;
-    }
-    this.handle(socket, frame);
+  /** A `/ws` frame: UTF-8 JSON text. Throws a ChatError (`invalid_frame`, …) for one the node refuses. */
+  parse(message: ArrayBuffer, isBinary: boolean): ClientFrame {
+    if (isBinary) throw new ChatError('invalid_frame', 'frames are UTF-8 JSON text, not binary');
+    return parseClientFrame(decoder.decode(message), this.frameLimits);
   }
 
   /** A frame already parsed (and validated) by its transport. */
@@ -107,7 +101,7 @@ export class IncomingFrames {
         return;
       case 'watch':
       case 'unwatch':
-        return this.watch(socket, frame.type, frame.users);
+        return this.watch(socket, frame.type, frame.users, acknowledge);
       case 'history':
         socket.send(JSON.stringify(answerHistory(this.runtime, data.user, frame)));
         return;
@@ -117,18 +111,16 @@ export class IncomingFrames {
     }
   }
 
-  private watch(socket: ClientSocket, kind: 'watch' | 'unwatch', users: string[]): void {
+  private watch(socket: ClientSocket, kind: 'watch' | 'unwatch', users: string[], acknowledge?: Acknowledge): void {
     if (this.config.presence !== 'watch') return; // in `all` mode every socket already sees every change
     const state = this.runtime.state;
-    const current: frames.PresenceChange[] = [];
-    for (const user of users) {
-      if (kind === 'watch') {
-        socket.subscribe(presenceTopic(user));
-        current.push({ user, status: statusOf(state, user) });
-      } else socket.unsubscribe(presenceTopic(user));
+    try {
+      const current = applyWatch(socket, kind, users, this.config.limits.maxWatches, (user) => statusOf(state, user));
+      // A new watcher learns where the watched users stand now, then follows their changes.
+      if (current.length > 0) socket.send(frames.encodePresence(current));
+    } catch (error) {
+      this.refuse(socket, error, acknowledge);
     }
-    // A new watcher learns where the watched users stand now, then follows their changes.
-    if (current.length > 0) socket.send(frames.encodePresence(current));
   }
 
   refuse(socket: ClientSocket, error: unknown, acknowledge?: Acknowledge): void {

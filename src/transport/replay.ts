@@ -11,6 +11,7 @@ import * as frames from '../protocol/server-frames.ts';
 import { WelcomeEncoder } from '../protocol/welcome.ts';
 import { TOPIC_ALL, type ClientSocket, type SocketData } from './client-socket.ts';
 import type { SocketRegistry } from './sockets.ts';
+import { replayDrained, replayPaused } from './slow-consumers.ts';
 
 /** Messages read from the history window per step of a replay. */
 const REPLAY_PAGE = 256;
@@ -39,6 +40,7 @@ export class Replay {
   /** Continues a paused replay (the socket's send buffer drained). */
   resume(socket: ClientSocket): void {
     const data = socket.getUserData();
+    replayDrained(data);
     if (data.cursor !== undefined && !data.closed) socket.cork(() => this.replay(socket, data));
   }
 
@@ -64,7 +66,7 @@ export class Replay {
         data.cursor = message.id;
         if (!isVisibleTo(message, data.user)) continue;
         socket.send(frames.encodeMessage(message));
-        if (socket.getBufferedAmount() > room) return; // resume() continues from the cursor
+        if (socket.getBufferedAmount() > room) return replayPaused(data, Date.now()); // resume() continues from the cursor
       }
       if (page.messages.length < REPLAY_PAGE) return this.goLive(socket, data);
     }

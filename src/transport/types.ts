@@ -41,7 +41,9 @@ export interface ChatSocket<D> {
   /** Closes at once, discarding what is still buffered. */
   close(): void;
   subscribe(topic: string): boolean;
+  /** True when the socket was subscribed. */
   unsubscribe(topic: string): boolean;
+  isSubscribed(topic: string): boolean;
   getUserData(): D;
   getBufferedAmount(): number;
   cork(cb: () => void): unknown;
