@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import { readJournalFile } from '../src/journal/file.ts';
+import { readJournalFile } from '../src/journal/scan.ts';
 import { createInspection } from '../src/inspect/inspector.ts';
 import { replayJournal, type ReplayRecord, type ReplayResult } from '../src/inspect/replay.ts';
 import { userMachine } from '../src/machines/user.machine.ts';
@@ -24,7 +24,8 @@ export function loadJournal(path: string): { records: ReplayRecord[]; dropped: n
   const first = text.split('\n').find((line) => line.trim() !== '') ?? '';
   if (CHECKSUMMED.test(first) && !first.trimEnd().endsWith('}')) {
     const read = readJournalFile(path);
-    return { records: read.events as ReplayRecord[], dropped: read.droppedLines };
+    if (read.end.kind === 'corrupt') throw new Error(`${path}: bad record at byte ${read.end.offset} (${read.end.reason}); see npm run journal -- check`);
+    return { records: read.events as ReplayRecord[], dropped: read.end.kind === 'torn' ? 1 : 0 };
   }
   const records: ReplayRecord[] = [];
   text.split('\n').forEach((line, index) => {
@@ -84,7 +85,7 @@ async function main(): Promise<void> {
     return;
   }
   const { records, dropped } = loadJournal(path);
-  if (dropped > 0) process.stderr.write(`${path}: ${dropped} torn or corrupt lines at the end ignored\n`);
+  if (dropped > 0) process.stderr.write(`${path}: ${dropped} torn last line ignored\n`);
   const port = values.inspect === undefined ? undefined : Number(values.inspect);
   if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) {
     process.stderr.write('--inspect takes the port of the local inspector (0: any free port)\n');

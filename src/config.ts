@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 export type PresenceMode = 'all' | 'watch';
 export type JournalConfig =
   | { kind: 'memory' }
-  | { kind: 'file'; path: string; fsync: 'always' | 'interval' | 'never'; fsyncMs: number; compactAbove: number };
+  | { kind: 'file'; path: string; fsync: 'always' | 'interval' | 'never'; fsyncMs: number; maxBytes: number };
 
 /** `CHAT_INSPECT`: where actor inspection events go (see docs/machines.md). */
 export interface InspectConfig {
@@ -163,12 +163,15 @@ function journal(env: Env): JournalConfig {
   const raw = env.CHAT_JOURNAL ?? 'memory';
   if (raw === 'memory' || raw === '') return { kind: 'memory' };
   if (raw.startsWith('file:') && raw.length > 5) {
+    if (env.CHAT_JOURNAL_COMPACT_ABOVE) {
+      throw new ConfigError('CHAT_JOURNAL_COMPACT_ABOVE', 'replaced by CHAT_JOURNAL_MAX_BYTES (the journal now compacts online past a size in bytes)');
+    }
     return {
       kind: 'file',
       path: raw.slice(5),
       fsync: oneOf(env, 'CHAT_JOURNAL_FSYNC', ['always', 'interval', 'never'], 'interval'),
       fsyncMs: int(env, 'CHAT_JOURNAL_FSYNC_MS', 1000, 1, 60_000),
-      compactAbove: int(env, 'CHAT_JOURNAL_COMPACT_ABOVE', 1_000_000, 10, 1_000_000_000),
+      maxBytes: int(env, 'CHAT_JOURNAL_MAX_BYTES', 268_435_456, 65_536, Number.MAX_SAFE_INTEGER),
     };
   }
   throw new ConfigError('CHAT_JOURNAL', `expected "memory" or "file:<path>", got "${raw}"`);

@@ -11,6 +11,8 @@ import { createAuthRoutes } from './http/auth-routes.ts';
 import { createStaticSite, staticRoutes } from './http/static.ts';
 import { createLogger } from './logger.ts';
 import { createChatNode } from './node.ts';
+import { JournalCorruptError } from './journal/file.ts';
+import { JournalLockedError } from './journal/lock.ts';
 
 const SHUTDOWN_DEADLINE_MS = 10_000;
 
@@ -34,9 +36,23 @@ async function main(): Promise<void> {
     process.stderr.write(`actor-chat: OpenID Connect: ${error.code}: ${error.message}\n`);
     process.exit(1);
   });
-  const node = createChatNode(nodeConfig, logger, {
-    extraRoutes: (parts) => [...createAuthRoutes({ config: nodeConfig, ...parts, oidc }), ...webRoutes],
-  });
+  let node;
+  try {
+    node = createChatNode(nodeConfig, logger, {
+      extraRoutes: (parts) => [...createAuthRoutes({ config: nodeConfig, ...parts, oidc }), ...webRoutes],
+      // Fail-stop: the node.ts handler has logged the error; exit before anything else is answered.
+      onFatal: () => {
+        logger.flush();
+        process.exit(1);
+      },
+    });
+  } catch (error) {
+    if (!(error instanceof JournalCorruptError || error instanceof JournalLockedError)) throw error;
+    logger.fatal({ err: error, code: error.code, path: error.path }, error.message);
+    logger.flush();
+    process.stderr.write(`actor-chat: ${error.message}\n`);
+    process.exit(1);
+  }
   if (generatedSecret) {
     logger.warn('no CHAT_SESSION_SECRET configured: generated a signing key; sessions end when the node restarts');
   }

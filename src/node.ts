@@ -24,6 +24,12 @@ export interface ChatNodeOptions {
   inspect?: (event: InspectionEvent) => void;
   /** Extra routes mounted before the built-in ones (static site, OIDC). */
   extraRoutes?: (parts: { runtime: ChatRuntime; sessions: Sessions }) => Route[];
+  /**
+   * The journal failed (a write or fsync error): called once, at once, possibly inside the failed append.
+   * `npm start` (src/main.ts) exits non-zero here. A node whose hook returns stays up but unready, refuses
+   * every state-changing request (503 `unavailable`) and closes its sockets with 1011 (tests observe this).
+   */
+  onFatal?: (error: Error) => void;
 }
 
 export interface ChatNode {
@@ -33,6 +39,8 @@ export interface ChatNode {
   readonly metrics: Metrics;
   /** Live inspection (`CHAT_INSPECT`), when configured. */
   readonly inspection: Inspection | undefined;
+  /** The journal or the supervisor failed: the node answers nothing that changes state. */
+  readonly failed: boolean;
   start(): Promise<{ port: number; url: string }>;
   stop(): Promise<void>;
 }
@@ -55,6 +63,18 @@ export function createChatNode(config: Readonly<Config>, logger: Logger, options
   const inspect = options.inspect ?? inspection?.inspect;
   let gateway: Gateway | undefined;
   let runtime: ChatRuntime | undefined;
+  let failure: Error | undefined;
+  let ready = false;
+  const fatal = (error: Error): void => {
+    if (failure) return;
+    failure = error;
+    ready = false;
+    logger.fatal({ err: error, path: config.journal.kind === 'file' ? config.journal.path : undefined }, 'journal failed: this node must not go on');
+    // Unready from now on; the sockets are closed outside the failed append's turn (if the hook lets us live that long).
+    setImmediate(() => gateway?.closeAll(CloseCode.InternalError, 'the node failed; reconnect to another'));
+    options.onFatal?.(error);
+  };
+  journal.watchFailure?.(fatal);
   const metrics = new Metrics({
     connections: () => gateway?.connections ?? 0,
     usersByState: () => runtime?.usersByState() ?? { online: 0, grace: 0, connecting: 0 },
@@ -65,11 +85,11 @@ export function createChatNode(config: Readonly<Config>, logger: Logger, options
     shardSize: config.shardSize,
     logger,
     observeAppend: (seconds) => metrics.observeJournalAppend(seconds),
+    onFatal: fatal,
     ...(inspect ? { inspect } : {}),
   });
   gateway = new Gateway(config, runtime, sessions, logger, metrics);
   let server: RunningServer | undefined;
-  let ready = false;
   let sweep: ReturnType<typeof setInterval> | undefined;
   let slowConsumerCheck: ReturnType<typeof setInterval> | undefined;
   let stopping: Promise<void> | undefined;
@@ -85,6 +105,9 @@ export function createChatNode(config: Readonly<Config>, logger: Logger, options
     sessions,
     metrics,
     inspection,
+    get failed() {
+      return failure !== undefined;
+    },
     async start() {
       await inspection?.start();
       runtime.start();
@@ -106,7 +129,7 @@ export function createChatNode(config: Readonly<Config>, logger: Logger, options
       sweep.unref();
       slowConsumerCheck = setInterval(() => gateway.closeSlowConsumers(), SLOW_CONSUMER_CHECK_MS);
       slowConsumerCheck.unref();
-      ready = true;
+      ready = failure === undefined;
       const scheme = config.tls ? 'https' : 'http';
       const host = config.host.includes(':') ? `[${config.host}]` : config.host;
       return { port: server.port, url: `${scheme}://${host}:${server.port}` };

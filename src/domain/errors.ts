@@ -24,6 +24,7 @@ export type ErrorCode =
   | 'too_many_watches'
   | 'server_full'
   | 'shutting_down'
+  | 'unavailable'
   | 'internal_error';
 
 const STATUS: Partial<Record<ErrorCode, number>> = {
@@ -43,6 +44,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   rate_limited: 429,
   server_full: 503,
   shutting_down: 503,
+  unavailable: 503,
   internal_error: 500,
 };
 

@@ -74,7 +74,7 @@ export async function startSession(
     throw new ChatError('name_taken', `the name ${user} belongs to another account`);
   }
   if (identity) runtime.send({ type: 'BIND_IDENTITY', user, issuer: identity.issuer, subject: identity.subject });
-  runtime.send({ type: 'LOGIN', user, sid: issued.sid, exp: issued.exp });
+  runtime.sendRecorded({ type: 'LOGIN', user, sid: issued.sid, exp: issued.exp }, (state) => state.sessions.has(issued.sid));
   return {
     body: { user, token: issued.token, expiresAt: issued.exp * 1000 },
     cookie: sessionCookie(config, issued.token, config.session.ttlSeconds),
@@ -100,7 +100,8 @@ export function createRoutes(deps: RouteDeps): Route[] {
     const session = await whoIsThis(request);
     const user = request.params[0] ?? '';
     if (user !== session.user) throw new ChatError('forbidden', `this session belongs to ${session.user}, not ${user}`);
-    runtime.send({ type: 'LOGOUT', user, sid: session.sid, exp: session.exp });
+    // Recorded, then applied (the token stops working), then answered: never the other way round.
+    runtime.sendRecorded({ type: 'LOGOUT', user, sid: session.sid, exp: session.exp }, (state) => state.revoked.has(session.sid));
     return jsonReply(200, { user, loggedOut: true }, { 'set-cookie': sessionCookie(config, '', 0) });
   };
 

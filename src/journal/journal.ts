@@ -29,7 +29,7 @@ export interface ConversationPage {
 }
 
 export interface Journal {
-  /** Appends one event. The supervisor applies an event only after this returns. */
+  /** Appends one event. The supervisor applies an event only after this returns; it throws when the event was not recorded. */
   append(event: DomainEvent): void;
   /** Rebuilds the state by folding everything the journal holds. */
   rebuild(): ChatState;
@@ -40,6 +40,10 @@ export interface Journal {
   /** Number of events the journal holds since its last checkpoint. */
   readonly size: number;
   close(): Promise<void>;
+  /** Hears once of a write or fsync failure, including one found outside an append (periodic fsync). */
+  watchFailure?(listener: (error: Error) => void): void;
+  /** The live state (the fold of everything appended), for journals that snapshot it while running. */
+  attachState?(source: () => Readonly<ChatState>): void;
 }
 
 export interface HistoryLimits {

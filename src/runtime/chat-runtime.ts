@@ -6,6 +6,7 @@
 import { createActor, type Actor, type InspectionEvent } from 'xstate';
 import type { Logger } from 'pino';
 import type { Conversation, ConversationPage, Journal } from '../journal/journal.ts';
+import { ChatError } from '../domain/errors.ts';
 import type { ChatState } from '../domain/state.ts';
 import type { DomainEvent } from '../domain/events.ts';
 import { supervisorMachine, userActorOf, type SupervisorEmitted, type SupervisorEvent } from '../machines/supervisor.machine.ts';
@@ -23,6 +24,11 @@ export interface ChatRuntimeOptions {
   clock?: TimerClock;
   /** Observes each journal append's duration in seconds (the metrics histogram). */
   observeAppend?: (seconds: number) => void;
+  /**
+   * The supervisor failed (a journal append threw inside `record`, so the event was neither applied nor
+   * emitted; XState then puts the actor in `error` and stops it). The node must not go on.
+   */
+  onFatal?: (error: Error) => void;
 }
 
 type Emitted<T extends SupervisorEmitted['type']> = Extract<SupervisorEmitted, { type: T }>;
@@ -56,8 +62,12 @@ export class ChatRuntime {
     };
     this.actor = createActor(machine, actorOptions);
     this.actor.subscribe({
-      error: (error) => options.logger.fatal({ err: error }, 'supervisor actor failed; the node cannot go on'),
+      error: (error) => {
+        options.logger.fatal({ err: error }, 'supervisor actor failed; the node cannot go on');
+        options.onFatal?.(error instanceof Error ? error : new Error(String(error)));
+      },
     });
+    journal.attachState?.(() => this.state);
   }
 
   start(): void {
@@ -78,12 +88,25 @@ export class ChatRuntime {
     return this.actor.getSnapshot().status === 'error';
   }
 
+  /** Not taking new work: shutting down, or failed (then nothing is recorded any more). */
   get draining(): boolean {
-    return this.actor.getSnapshot().hasTag('draining');
+    return this.failed || this.actor.getSnapshot().hasTag('draining');
   }
 
   send(command: SupervisorEvent): void {
     this.actor.send(command);
+  }
+
+  /**
+   * Sends a command whose success a caller is about to announce (login, logout) and checks that it took
+   * effect: it was recorded, then applied. Throws `unavailable` otherwise (the journal failed), so that
+   * nobody answers 200 for a fact that is not in the journal.
+   */
+  sendRecorded(command: SupervisorEvent, recorded: (state: Readonly<ChatState>) => boolean): void {
+    this.actor.send(command);
+    if (this.failed || !recorded(this.state)) {
+      throw new ChatError('unavailable', 'the node cannot record this now (its journal failed); try again shortly');
+    }
   }
 
   on<T extends SupervisorEmitted['type']>(type: T, handler: (event: Emitted<T>) => void): void {

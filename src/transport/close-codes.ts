@@ -5,6 +5,8 @@
 export const CloseCode = {
   /** Node shutting down: reconnect with backoff and resume with ?after=. */
   GoingAway: 1001,
+  /** The node failed (its journal could not be written): reconnect, to another node or after its restart. */
+  InternalError: 1011,
   /** Slow consumer: closed by uWS when the send buffer passes maxBackpressure; reconnect and resume. */
   SlowConsumer: 1006,
   /** Policy violation: the socket passed its frame budget or sent too many invalid frames. Do not resend the same. */

@@ -72,7 +72,7 @@ describe('durable file journal', () => {
 
     appendFileSync(join(dir, 'events.log'), '{"type":"GroupMessagePosted","id":99999,"fr');
     const second = await start();
-    const warning = await second.waitForLog((line) => String(line.msg).includes('torn or corrupt tail'));
+    const warning = await second.waitForLog((line) => String(line.msg).includes('torn line'));
     expect(warning.droppedBytes).toBeGreaterThan(0);
 
     const revoked = await fetch(`${second.url}/list-users`, { headers: bearer(bobToken) });

@@ -16,8 +16,34 @@ export interface NodeProcess {
   waitForLog(match: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>;
 }
 
-export function spawnNode(env: Record<string, string>): Promise<NodeProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+export interface LaunchedNode {
+  child: ChildProcess;
+  logs: Array<Record<string, unknown>>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  waitForLog(match: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>;
+  stderr(): string;
+}
+
+export interface LaunchOptions {
+  /** A command the node runs under, e.g. `['prlimit', '--fsize=4096', '--']`. */
+  wrap?: string[];
+}
+
+export function spawnNode(env: Record<string, string>, options: LaunchOptions = {}): Promise<NodeProcess> {
+  const { child, logs, exited, waitForLog, stderr } = launchNode(env, options);
+  return new Promise((resolve, reject) => {
+    exited.then(({ code }) => reject(new Error(`node exited (${code}) before listening: ${stderr()}`)));
+    waitForLog((line) => typeof line.url === 'string' && String(line.msg).startsWith('actor-chat listening')).then((line) => {
+      const url = String(line.url);
+      resolve({ child, url, wsUrl: `${url.replace('http', 'ws')}/ws`, logs, exited, waitForLog });
+    });
+  });
+}
+
+/** Starts the node process without waiting for it to listen (for start-ups that must fail). */
+export function launchNode(env: Record<string, string>, options: LaunchOptions = {}): LaunchedNode {
+  const [command, ...prefix] = [...(options.wrap ?? []), process.execPath];
+  const child = spawn(command!, [...prefix, '--import', 'tsx', 'src/main.ts'], {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', CHAT_HOST: '127.0.0.1', CHAT_PORT: '0', CHAT_LOG_FORMAT: 'json', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -42,18 +68,12 @@ export function spawnNode(env: Record<string, string>): Promise<NodeProcess> {
   });
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
+    child.once('close', (code, signal) => resolve({ code, signal })),
   );
   const waitForLog = (match: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> => {
     const seen = logs.find(match);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve) => waiters.push({ match, resolve }));
   };
-  return new Promise((resolve, reject) => {
-    exited.then(({ code }) => reject(new Error(`node exited (${code}) before listening: ${stderr}`)));
-    waitForLog((line) => typeof line.url === 'string' && String(line.msg).startsWith('actor-chat listening')).then((line) => {
-      const url = String(line.url);
-      resolve({ child, url, wsUrl: `${url.replace('http', 'ws')}/ws`, logs, exited, waitForLog });
-    });
-  });
+  return { child, logs, exited, waitForLog, stderr: () => stderr };
 }

@@ -1,0 +1,39 @@
+/**
+ * @module journal/codec
+ * One journal line: `<json> <first 8 hex digits of its SHA-1>\n`. Records are domain events and
+ * the `Snapshot` checkpoints compaction and repair write.
+ */
+import { createHash } from 'node:crypto';
+import type { DomainEvent } from '../domain/events.ts';
+import type { StateSnapshot } from '../domain/snapshot.ts';
+
+/** A checkpoint: the folded state of every record before it; it replaces the state when read. */
+export interface SnapshotRecord {
+  type: 'Snapshot';
+  state: StateSnapshot;
+}
+
+export type JournalRecord = DomainEvent | SnapshotRecord;
+
+const checksum = (json: string): string => createHash('sha1').update(json).digest('hex').slice(0, 8);
+
+export function encodeRecord(record: JournalRecord): Buffer {
+  const json = JSON.stringify(record);
+  return Buffer.from(`${json} ${checksum(json)}\n`);
+}
+
+/** Decodes one line (without its newline); a reason when its checksum or JSON is bad. */
+export function decodeLine(line: string): { record: JournalRecord } | { bad: string } {
+  const space = line.lastIndexOf(' ');
+  if (space <= 0) return { bad: 'no checksum' };
+  const json = line.slice(0, space);
+  if (checksum(json) !== line.slice(space + 1)) return { bad: 'checksum mismatch' };
+  try {
+    const record = JSON.parse(json) as JournalRecord;
+    if (record === null || typeof record !== 'object' || typeof record.type !== 'string') return { bad: 'not a record' };
+    return { record };
+  } catch (error) {
+    if (!(error instanceof SyntaxError)) throw error;
+    return { bad: 'bad JSON' };
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * Fail-stop on a real process: the journal's file size is capped under the running node with
+ * `prlimit --fsize` (util-linux), so the next append fails with EFBIG part-way through its line.
+ * The node must exit non-zero at once with a fatal line naming the file and the error, must not
+ * answer 200 to the logout whose record failed, and a restart on the same file must recover:
+ * a revoked session still revoked, message ids going on from where they were.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { spawnNode, type NodeProcess } from '../support/node-process.ts';
+import { TestClient, bearer } from '../support/ws-client.ts';
+
+const SECRET = 's'.repeat(40);
+let dir: string;
+const running: NodeProcess[] = [];
+const clients: TestClient[] = [];
+
+const journalPath = (): string => join(dir, 'events.log');
+
+async function start(): Promise<NodeProcess> {
+  const node = await spawnNode({
+    CHAT_JOURNAL: `file:${journalPath()}`,
+    CHAT_JOURNAL_FSYNC: 'always',
+    CHAT_SESSION_SECRET: SECRET,
+    CHAT_LOG_LEVEL: 'info',
+  });
+  running.push(node);
+  return node;
+}
+
+async function login(node: NodeProcess, user: string): Promise<string> {
+  const response = await fetch(`${node.url}/login/${user}`);
+  expect(response.status).toBe(200);
+  return ((await response.json()) as { token: string }).token;
+}
+
+/** The status the node answered, or 'no answer' when the connection ended without one. */
+async function statusOf(request: Promise<Response>): Promise<number | 'no answer'> {
+  try {
+    return (await request).status;
+  } catch {
+    return 'no answer';
+  }
+}
+
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((client) => client.close()));
+  for (const node of running.splice(0)) {
+    node.child.kill('SIGKILL');
+    await node.exited;
+  }
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('journal fail-stop', () => {
+  it('exits non-zero when an append fails (EFBIG under prlimit --fsize), never answering 200 for it; a restart recovers', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'actor-chat-failstop-'));
+    const first = await start();
+    const carol = await login(first, 'carol');
+    expect((await fetch(`${first.url}/logout/carol`, { headers: bearer(carol) })).status).toBe(200);
+    const alice = await TestClient.connect(first.wsUrl, bearer(await login(first, 'alice')));
+    clients.push(alice);
+    await alice.nextOfType('welcome');
+    alice.send({ type: 'message', text: 'one' });
+    alice.send({ type: 'message', text: 'two' });
+    const two = await alice.next((frame) => frame.type === 'receive' && frame.text === 'two');
+    const bob = await login(first, 'bob');
+
+    // Room for a few bytes more: bob's logout record (≈ 110 bytes) is cut part-way, and the next write fails.
+    const size = statSync(journalPath()).size;
+    execFileSync('prlimit', ['--pid', String(first.child.pid), `--fsize=${size + 20}`]);
+    const logout = await statusOf(fetch(`${first.url}/logout/bob`, { headers: bearer(bob) }));
+    expect(logout).not.toBe(200);
+    const exit = await first.exited;
+    expect(exit).toEqual({ code: 1, signal: null });
+    const fatal = first.logs.find((line) => line.level === 60);
+    expect(fatal).toBeDefined();
+    expect(fatal!.path).toBe(journalPath());
+    expect(JSON.stringify(fatal!.err)).toMatch(/EFBIG/);
+    expect(statSync(journalPath()).size).toBe(size + 20);
+
+    const second = await start();
+    await second.waitForLog((line) => String(line.msg).includes('torn line'));
+    const revoked = await fetch(`${second.url}/list-users`, { headers: bearer(carol) });
+    expect(revoked.status).toBe(401);
+    // Bob's logout was not recorded and was not answered 200: his session is still his.
+    expect((await fetch(`${second.url}/list-users`, { headers: bearer(bob) })).status).toBe(200);
+    const back = await TestClient.connect(`${second.wsUrl}?after=0`, bearer(await login(second, 'dave')));
+    clients.push(back);
+    expect((await back.nextOfType('welcome')).seq).toBe(two.id);
+    back.send({ type: 'message', text: 'three' });
+    expect((await back.next((frame) => frame.type === 'receive' && frame.text === 'three')).id).toBe((two.id as number) + 1);
+  });
+});
