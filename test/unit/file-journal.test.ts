@@ -175,7 +175,7 @@ describe('online compaction', () => {
     expect(describeState(reopened.rebuild())).toEqual(describeState(replay(all)));
     expect(reopened.history(0).messages.map((m) => m.id)).toEqual([398, 399, 400]);
     expect(readJournalFile(path).events.filter((record) => record.type === 'Snapshot')).toHaveLength(1);
-    expect(logs.filter((line) => line.level >= 50)).toEqual([]);
+    expect(logs.filter((line) => (line.level as number) >= 50)).toEqual([]);
     expect(statSync(path).mode & 0o777).toBe(0o600);
   });
 });

@@ -1,0 +1,103 @@
+/**
+ * A corrupt record in the middle of the journal, on real processes: the node refuses to start,
+ * naming the file, the byte offset and the command; `npm run journal -- check` reports it;
+ * `repair` sets the bad tail aside; the restarted node never accepts a revoked session again and
+ * never hands out an id that was handed out before.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { launchNode, spawnNode, type NodeProcess } from '../support/node-process.ts';
+import { TestClient, bearer } from '../support/ws-client.ts';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+let dir: string;
+const running: NodeProcess[] = [];
+const clients: TestClient[] = [];
+const journalPath = (): string => join(dir, 'events.log');
+const env = (): Record<string, string> => ({ CHAT_JOURNAL: `file:${journalPath()}`, CHAT_SESSION_SECRET: 's'.repeat(40), CHAT_GRACE_MS: '0' });
+
+async function start(): Promise<NodeProcess> {
+  const node = await spawnNode(env());
+  running.push(node);
+  return node;
+}
+
+async function login(node: NodeProcess, user: string): Promise<string> {
+  const response = await fetch(`${node.url}/login/${user}`);
+  expect(response.status).toBe(200);
+  return ((await response.json()) as { token: string }).token;
+}
+
+function journalCli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    // What `npm run journal -- …` runs (package.json), without npm's own start-up time.
+    execFile(process.execPath, ['--import', 'tsx', 'src/journal/cli.ts', ...args], { cwd: root }, (error, stdout, stderr) =>
+      resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
+    );
+  });
+}
+
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((client) => client.close()));
+  for (const node of running.splice(0)) {
+    node.child.kill('SIGKILL');
+    await node.exited;
+  }
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('a corrupt journal record', () => {
+  it('stops the node from starting; check finds it; repair sets it aside; revoked stays revoked and ids go on', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'actor-chat-corrupt-'));
+    const first = await start();
+    const carol = await login(first, 'carol');
+    expect((await fetch(`${first.url}/logout/carol`, { headers: bearer(carol) })).status).toBe(200);
+    const alice = await TestClient.connect(first.wsUrl, bearer(await login(first, 'alice')));
+    clients.push(alice);
+    await alice.nextOfType('welcome');
+    for (let i = 1; i <= 5; i++) alice.send({ type: 'message', text: `m${i}` });
+    const last = await alice.next((frame) => frame.type === 'receive' && frame.text === 'm5');
+    const bob = await login(first, 'bob');
+    expect((await fetch(`${first.url}/logout/bob`, { headers: bearer(bob) })).status).toBe(200);
+    first.child.kill('SIGTERM');
+    expect((await first.exited).code).toBe(0);
+
+    // One flipped character in the record of message m3: its checksum no longer matches.
+    const text = readFileSync(journalPath(), 'utf8');
+    const at = text.indexOf('"text":"m3"');
+    const lineStart = text.lastIndexOf('\n', at) + 1;
+    writeFileSync(journalPath(), `${text.slice(0, at)}"text":"M3"${text.slice(at + '"text":"m3"'.length)}`);
+
+    const refused = launchNode(env());
+    const exit = await refused.exited;
+    expect(exit.code).toBe(1);
+    expect(refused.stderr()).toContain(journalPath());
+    expect(refused.stderr()).toContain(`byte ${lineStart}`);
+    expect(refused.stderr()).toContain(`npm run journal -- repair ${journalPath()}`);
+
+    const check = await journalCli('check', journalPath());
+    expect(check.code).toBe(1);
+    expect(check.stdout).toContain(`first bad record at byte ${lineStart}`);
+
+    const repair = await journalCli('repair', journalPath());
+    expect(repair.code).toBe(0);
+    const aside = readdirSync(dir).find((name) => name.startsWith(`events.log.bad-${lineStart}-`));
+    expect(aside).toBeDefined();
+    expect(readFileSync(join(dir, aside!), 'utf8')).toContain('"text":"M3"');
+    expect((await journalCli('check', journalPath())).code).toBe(0);
+
+    const second = await start();
+    for (const token of [carol, bob]) expect((await fetch(`${second.url}/list-users`, { headers: bearer(token) })).status).toBe(401);
+    const dave = await TestClient.connect(second.wsUrl, bearer(await login(second, 'dave')));
+    clients.push(dave);
+    const welcome = await dave.nextOfType('welcome');
+    expect(welcome.seq).toBeGreaterThan(last.id as number);
+    dave.send({ type: 'message', text: 'after repair' });
+    expect((await dave.next((frame) => frame.type === 'receive')).id).toBeGreaterThan(last.id as number);
+    expect(existsSync(`${journalPath()}.repair`)).toBe(false);
+  }, 60_000);
+});
