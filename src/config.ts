@@ -40,6 +40,8 @@ export interface Config {
     ttlSeconds: number;
   };
   devLogin: boolean;
+  /** Serve Socket.IO v4 clients at /socket.io/ on the same port (`CHAT_SOCKETIO`). */
+  socketIo: boolean;
   oidc?: {
     issuer: string;
     clientId: string;
@@ -260,6 +262,7 @@ export function loadConfig(env: Env = process.env, isTty = false): Readonly<Conf
     pageSize: int(env, 'CHAT_PAGE_SIZE', 100, 1, 10_000),
     session: { secrets: secrets(env), ttlSeconds: int(env, 'CHAT_SESSION_TTL_S', 43_200, 60, 31_536_000) },
     devLogin: bool(env, 'CHAT_DEV_LOGIN', oidcConfig === undefined),
+    socketIo: bool(env, 'CHAT_SOCKETIO', true),
     ...(oidcConfig ? { oidc: oidcConfig } : {}),
     ...(tlsConfig ? { tls: tlsConfig } : {}),
     allowedOrigins: env.CHAT_ALLOWED_ORIGINS ? list(env, 'CHAT_ALLOWED_ORIGINS') : [new URL(publicUrl).origin],

@@ -14,6 +14,7 @@ import { ChatRuntime } from './runtime/chat-runtime.ts';
 import { Gateway } from './transport/gateway.ts';
 import { CloseCode } from './transport/close-codes.ts';
 import { startServer } from './transport/uws.ts';
+import { createSocketIoServer } from './transport/socketio.ts';
 import type { Route, RunningServer } from './transport/types.ts';
 import { createRoutes } from './http/routes.ts';
 import { Metrics } from './metrics.ts';
@@ -89,6 +90,7 @@ export function createChatNode(config: Readonly<Config>, logger: Logger, options
     ...(inspect ? { inspect } : {}),
   });
   gateway = new Gateway(config, runtime, sessions, logger, metrics);
+  const socketIo = config.socketIo ? createSocketIoServer(config, gateway, logger, metrics) : undefined;
   let server: RunningServer | undefined;
   let sweep: ReturnType<typeof setInterval> | undefined;
   let slowConsumerCheck: ReturnType<typeof setInterval> | undefined;
@@ -121,6 +123,7 @@ export function createChatNode(config: Readonly<Config>, logger: Logger, options
         socketPath: '/ws',
         sockets: gateway,
         limits: config.limits,
+        ...(socketIo ? { attachApp: socketIo.attach } : {}),
         onHandlerError: (error, request) => logger.error({ err: error, path: request.path }, 'request handler failed'),
         onSocketError: (error) => logger.error({ err: error }, 'websocket handler failed; closed that socket'),
       });
@@ -143,6 +146,7 @@ export function createChatNode(config: Readonly<Config>, logger: Logger, options
         runtime.send({ type: 'DRAIN' });
         server?.stopListening();
         gateway.closeAll(CloseCode.GoingAway, 'server shutting down; reconnect and resume');
+        socketIo?.close();
         gateway.flushPresence();
         gateway.stop();
         runtime.stop();

@@ -34,6 +34,11 @@ export function parseClientFrame(raw: string, limits: FrameLimits): ClientFrame 
   } catch (error) {
     throw new ChatError('invalid_frame', 'a frame must be one JSON object', { cause: error });
   }
+  return readClientFrame(value, limits);
+}
+
+/** Validates a frame already decoded from JSON (by the WebSocket path above, or by Socket.IO's parser). */
+export function readClientFrame(value: unknown, limits: FrameLimits): ClientFrame {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new ChatError('invalid_frame', 'a frame must be one JSON object');
   }

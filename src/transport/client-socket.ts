@@ -30,7 +30,10 @@ export type ClientSocket = ChatSocket<SocketData>;
  * The answer to one client request, when the client asked for one (a Socket.IO acknowledgement):
  * the frame's outcome goes there instead of an `error` frame on the socket.
  */
-export type Acknowledge = (outcome: { ok: true; id: number } | { ok: false; code: string; message: string }) => void;
+export type Acknowledge = (outcome: AckOutcome) => void;
+
+/** `{ok:true, id}` for a post; `{ok:true, ...answer}` for a query (users, history); `{ok:false, code, message}`. */
+export type AckOutcome = ({ ok: true } & Record<string, unknown>) | { ok: false; code: string; message: string };
 
 /** Where a frame for many sockets goes: one encoding, copied to every subscriber by the transport. */
 export interface Fanout {

@@ -96,15 +96,23 @@ export class IncomingFrames {
         }
         return;
       }
-      case 'list-users':
-        socket.send(frames.encodeUsers(listUsers(this.runtime.state, frame.after, frame.limit ?? this.config.pageSize)));
+      case 'list-users': {
+        const page = listUsers(this.runtime.state, frame.after, frame.limit ?? this.config.pageSize);
+        if (acknowledge) acknowledge({ ok: true, ...page });
+        else socket.send(frames.encodeUsers(page));
         return;
+      }
       case 'watch':
       case 'unwatch':
-        return this.watch(socket, frame.type, frame.users, acknowledge);
-      case 'history':
-        socket.send(JSON.stringify(answerHistory(this.runtime, data.user, frame)));
+        this.watch(socket, frame.type, frame.users, acknowledge);
         return;
+      case 'history': {
+        const answer = answerHistory(this.runtime, data.user, frame);
+        if (!acknowledge) return void socket.send(JSON.stringify(answer));
+        const { type: _type, ...rest } = answer;
+        acknowledge({ ok: true, ...rest });
+        return;
+      }
       case 'ping':
         socket.send('{"type":"pong"}');
         return;
@@ -112,15 +120,17 @@ export class IncomingFrames {
   }
 
   private watch(socket: ClientSocket, kind: 'watch' | 'unwatch', users: string[], acknowledge?: Acknowledge): void {
-    if (this.config.presence !== 'watch') return; // in `all` mode every socket already sees every change
+    // In `all` mode every socket already sees every change.
+    if (this.config.presence !== 'watch') return acknowledge?.({ ok: true });
     const state = this.runtime.state;
     try {
       const current = applyWatch(socket, kind, users, this.config.limits.maxWatches, (user) => statusOf(state, user));
       // A new watcher learns where the watched users stand now, then follows their changes.
       if (current.length > 0) socket.send(frames.encodePresence(current));
     } catch (error) {
-      this.refuse(socket, error, acknowledge);
+      return this.refuse(socket, error, acknowledge);
     }
+    acknowledge?.({ ok: true });
   }
 
   refuse(socket: ClientSocket, error: unknown, acknowledge?: Acknowledge): void {

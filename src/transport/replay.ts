@@ -44,6 +44,11 @@ export class Replay {
     if (data.cursor !== undefined && !data.closed) socket.cork(() => this.replay(socket, data));
   }
 
+  /** Continues a paused replay if its send buffer has room again (for sockets with no drain callback). */
+  resumeIfRoom(socket: ClientSocket): void {
+    if (socket.getBufferedAmount() <= this.config.limits.maxBackpressureBytes / 2) this.resume(socket);
+  }
+
   private goLive(socket: ClientSocket, data: SocketData): void {
     data.cursor = undefined;
     this.sockets.replaying.delete(socket);

@@ -65,6 +65,15 @@ export interface SocketLimits {
   idleTimeoutSeconds: number;
 }
 
+/**
+ * The uWebSockets.js app as another library sees it (Socket.IO's `attachApp` takes it whole): only its
+ * topics are named here, so that library's module need not import uWebSockets.js.
+ */
+export interface RawApp {
+  publish(topic: string, message: string, isBinary?: boolean, compress?: boolean): boolean;
+  numSubscribers(topic: string): number;
+}
+
 export interface ServerOptions<D> {
   host: string;
   port: number;
@@ -73,6 +82,8 @@ export interface ServerOptions<D> {
   socketPath: string;
   sockets: SocketHandlers<D>;
   limits: SocketLimits;
+  /** Mounts another library's routes on the same app (Socket.IO at /socket.io/), before the HTTP routes. */
+  attachApp?: (app: RawApp) => void;
   /** Called when a handler throws: the reply is a 500 with a stable code, the node goes on. */
   onHandlerError(error: unknown, request: HttpRequestInfo): void;
   /** Called when a WebSocket handler throws: the socket is closed, the node goes on. */

@@ -174,6 +174,7 @@ export function startServer<D>(options: ServerOptions<D>): Promise<RunningServer
     drain: (ws) => guard(() => sockets.drain(ws), ws),
     close: (ws, code, reason) => guard(() => sockets.close(ws, code, reason)),
   });
+  options.attachApp?.(app);
   for (const route of options.routes) mountRoute(app, route, options);
 
   function guard(handler: () => void, ws?: Uws.WebSocket<D>): void {
