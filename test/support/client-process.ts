@@ -39,6 +39,12 @@ export class ClientProcess {
     return new ClientProcess(spawn(`${ROOT}bin/actor-chat-client.mjs`, args, { cwd: ROOT, stdio: 'pipe' }));
   }
 
+  /** The proof of concept's Python console client (`test/python/client.py`) on Debian's `/usr/bin/python3`. */
+  static startPython(args: string[], env: Record<string, string> = {}): ClientProcess {
+    const options = { cwd: ROOT, stdio: 'pipe' as const, env: { ...process.env, ...env } };
+    return new ClientProcess(spawn('/usr/bin/python3', ['-u', 'test/python/client.py', ...args], options));
+  }
+
   write(...lines: string[]): void {
     this.child.stdin.write(lines.map((line) => `${line}\n`).join(''));
   }
