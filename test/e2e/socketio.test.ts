@@ -87,6 +87,16 @@ describe('Socket.IO transports and auth', () => {
     dave.close();
   });
 
+  it('CHAT_SOCKETIO=false turns it off: /socket.io/ is not found', async () => {
+    await start({ CHAT_SOCKETIO: 'false' });
+    expect((await fetch(`${node.url}/socket.io/?EIO=4&transport=polling`)).status).toBe(404);
+    await node.close();
+    await start(); // on by default: the same request opens an Engine.IO session
+    const open = await fetch(`${node.url}/socket.io/?EIO=4&transport=polling`);
+    expect(open.status).toBe(200);
+    expect(await open.text()).toMatch(/^0\{"sid":/);
+  });
+
   it('refuses an expired session with session_expired', async () => {
     await start();
     const { token } = await node.login('erin');
