@@ -1,0 +1,93 @@
+/**
+ * @module engine/redis/connection
+ * One connection generation to Redis through the official client (node-redis, loaded only when a
+ * RedisLog starts): a command connection (auto-pipelined, offline queue off, so nothing waits for
+ * a reconnect and nothing is reordered) and the tailer's own connection for the blocking XREAD.
+ * The client's own reconnect is off: the RedisLog opens a new generation instead, so every
+ * reconnect runs the same steps (SCRIPT LOAD, epoch, fence, catch up) before any append.
+ */
+import type { Script } from './scripts.ts';
+
+/** `CHAT_ENGINE`'s target: a `redis://` / `rediss://` URL or a unix socket path. */
+export type RedisTarget = { url: string } | { socketPath: string; database?: number };
+
+/** What the RedisLog needs from a node-redis client (RESP2 replies, raw commands). */
+export interface RawClient {
+  connect(): Promise<unknown>;
+  sendCommand<T>(args: readonly string[]): Promise<T>;
+  destroy(): void;
+}
+
+export interface Connection {
+  commands: RawClient;
+  tail: RawClient;
+  /** True for a Redis error reply (the command ran and failed), false for a transport failure. */
+  isErrorReply(error: unknown): boolean;
+  destroy(): void;
+}
+
+/**
+ * Opens both connections. `onBroken` is called (once per connection, possibly twice) when either
+ * one fails or ends; the caller then destroys this generation and opens another.
+ */
+export async function openConnection(target: RedisTarget, connectTimeoutMs: number, onBroken: (error: Error) => void): Promise<Connection> {
+  const redis = await import('redis');
+  const socketBase = { reconnectStrategy: false as const, connectTimeout: connectTimeoutMs };
+  const options =
+    'url' in target
+      ? { url: target.url, socket: socketBase }
+      : { socket: { ...socketBase, path: target.socketPath, tls: false as const }, database: target.database ?? 0 };
+  const commands = redis.createClient({ ...options, RESP: 2, disableOfflineQueue: true });
+  const tail = commands.duplicate();
+  let open = true;
+  for (const client of [commands, tail]) {
+    client.on('error', (error: Error) => open && onBroken(error));
+    client.on('end', () => open && onBroken(new Error('connection ended')));
+  }
+  const destroy = (): void => {
+    open = false;
+    for (const client of [commands, tail]) {
+      try {
+        client.destroy();
+      } catch {
+        // destroy() throws ClientClosedError on a client that never opened or already closed: nothing to free
+      }
+    }
+  };
+  try {
+    await Promise.all([commands.connect(), tail.connect()]);
+  } catch (error) {
+    destroy();
+    throw error;
+  }
+  return {
+    commands: commands as unknown as RawClient,
+    tail: tail as unknown as RawClient,
+    isErrorReply: (error) => error instanceof redis.ErrorReply,
+    destroy,
+  };
+}
+
+/** SCRIPT LOAD for every script; checks Redis hashed each one as we did. */
+export async function loadScripts(client: RawClient, scripts: readonly Script[]): Promise<void> {
+  const shas = await Promise.all(scripts.map((script) => client.sendCommand<string>(['SCRIPT', 'LOAD', script.source])));
+  shas.forEach((sha, index) => {
+    if (sha !== scripts[index]!.sha) throw new Error(`SCRIPT LOAD of ${scripts[index]!.name} returned ${sha}`);
+  });
+}
+
+/** Runs a script by its hash; a script Redis forgot (SCRIPT FLUSH) runs by its source instead. */
+export async function runScript<T>(connection: Connection, script: Script, keys: readonly string[], args: readonly string[]): Promise<T> {
+  try {
+    return await connection.commands.sendCommand<T>(['EVALSHA', script.sha, String(keys.length), ...keys, ...args]);
+  } catch (error) {
+    if (!connection.isErrorReply(error) || !String((error as Error).message).startsWith('NOSCRIPT')) throw error;
+    return connection.commands.sendCommand<T>(['EVAL', script.source, String(keys.length), ...keys, ...args]);
+  }
+}
+
+/** Whether Redis persists its writes in an append-only file (`INFO persistence`, `aof_enabled`). */
+export async function aofEnabled(client: RawClient): Promise<boolean> {
+  const info = await client.sendCommand<string>(['INFO', 'persistence']);
+  return /^aof_enabled:1\r?$/m.test(info);
+}

@@ -1,0 +1,97 @@
+/**
+ * @module engine/redis/liveness
+ * A node's heartbeat and its watch over the others. Every TTL/3 it renews its heartbeat key
+ * (`SET … PX ttl`); a heartbeat or a tail read left unanswered for half a TTL means the link is
+ * stalled (a partition, a paused proxy), so the generation is dropped — the node turns
+ * `unavailable` before the others may declare it down. A node that has itself been connected for
+ * 2 × TTL proposes `NodeDown` for every node listed up whose heartbeat key is gone; the append
+ * script checks that again atomically, so a node that is alive is never declared down.
+ */
+import type { Logger } from 'pino';
+import type { NodeId } from '../events.ts';
+import type { Connection } from './connection.ts';
+import { runScript } from './connection.ts';
+import type { RedisLog } from './redis-log.ts';
+import { SCRIPTS } from './scripts.ts';
+
+/** How long a dead node's idempotency record outlives its last heartbeat. */
+const IDEM_TTL_MS = 3_600_000;
+
+export class Liveness {
+  private timer: NodeJS.Timeout | undefined;
+  private generation = -1;
+  private lastAck = 0;
+  private readonly declaring = new Set<NodeId>();
+
+  constructor(
+    private readonly log: RedisLog,
+    private readonly ttlMs: number,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Renews this node's heartbeat (also run once by every (re)connect before it is ready). */
+  async beat(connection: Connection): Promise<void> {
+    const { keys, node } = this.log;
+    await runScript(connection, SCRIPTS.heartbeat, [keys.heartbeat(node), keys.nodes, keys.idem(node)], [
+      String(this.ttlMs), node, String(Math.max(IDEM_TTL_MS, this.ttlMs * 10)),
+    ]);
+    this.lastAck = Date.now();
+  }
+
+  start(generation: number): void {
+    this.stop();
+    this.generation = generation;
+    this.timer = setInterval(() => this.tick(), Math.max(Math.floor(this.ttlMs / 3), 5));
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Whether this node may declare others down: connected (this generation) for 2 × TTL. */
+  mayDeclare(now = Date.now()): boolean {
+    return this.log.state === 'ready' && now - this.log.connectedAt >= 2 * this.ttlMs;
+  }
+
+  private tick(): void {
+    const generation = this.generation;
+    if (generation !== this.log.currentGeneration) return this.stop();
+    const now = Date.now();
+    const stalled = Math.floor(this.ttlMs / 2);
+    if (now - this.lastAck > stalled) return this.log.fail(generation, new Error(`heartbeat unanswered for ${now - this.lastAck} ms`));
+    const tailBlock = Math.max(Math.floor(this.ttlMs / 3), 10);
+    if (now - this.log.lastTailReply > tailBlock + stalled) return this.log.fail(generation, new Error('tail read unanswered'));
+    const connection = this.log.currentConnection;
+    if (connection === undefined) return;
+    this.beat(connection).catch((error: Error) => this.log.fail(generation, error));
+    if (this.mayDeclare(now)) void this.declareDead(now);
+  }
+
+  /** Proposes `NodeDown` for each node listed up whose heartbeat expired. */
+  private async declareDead(now: number): Promise<void> {
+    const { keys, node } = this.log;
+    let listed: string[];
+    try {
+      listed = await this.log.command<string[]>(['HGETALL', keys.nodes]);
+    } catch (error) {
+      this.logger.debug({ node, err: error }, 'liveness scan skipped');
+      return;
+    }
+    const candidates: NodeId[] = [];
+    for (let index = 0; index + 1 < listed.length; index += 2) {
+      const other = listed[index]!;
+      if (other !== node && listed[index + 1] === 'up' && !this.declaring.has(other)) candidates.push(other);
+    }
+    const alive = await Promise.all(candidates.map((other) => this.log.command<number>(['EXISTS', keys.heartbeat(other)]).catch(() => 1)));
+    candidates.forEach((other, index) => {
+      if (alive[index] !== 0) return;
+      this.declaring.add(other);
+      const { verdict } = this.log.propose({ type: 'NodeDown', node: other, by: node, at: now });
+      void verdict.then((outcome) => {
+        this.declaring.delete(other);
+        if (outcome.status === 'committed') this.logger.warn({ node, down: other, id: outcome.id }, 'declared a node down: its heartbeat expired');
+      });
+    });
+  }
+}

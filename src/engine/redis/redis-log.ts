@@ -1,0 +1,313 @@
+/**
+ * @module engine/redis/redis-log
+ * The `Log` port on Redis, for several nodes: proposals run the append script (dedupe, guard, id,
+ * XADD) and every node tails the one stream in order. Each (re)connect is a new generation that,
+ * before any append, loads the scripts, moves this node's connection epoch (so an append still on
+ * an old connection can never land later), checks for a rollback and fences it, resolves the
+ * appends that were in flight by their idempotency key, and catches up with the log's top.
+ * Liveness (heartbeat, declaring dead nodes down) is in liveness.ts.
+ */
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { NodeId, ProposedEvent } from '../events.ts';
+import { compareIds, type Committed, type Log, type LogState, type Origin, type Proposal, type Verdict } from '../log.ts';
+import { appendArgs, formatOrigin, keysFor, parseVerdict, type Keys } from './codec.ts';
+import { aofEnabled, loadScripts, openConnection, runScript, type Connection, type RedisTarget } from './connection.ts';
+import { Liveness } from './liveness.ts';
+import { SCRIPTS } from './scripts.ts';
+import { tail } from './tailer.ts';
+
+export interface RedisLogOptions {
+  target: RedisTarget;
+  /** Liveness TTL (`CHAT_NODE_TTL_MS`): heartbeat every ttl/3, declared down after it. */
+  ttlMs: number;
+  logger: Logger;
+  /** This process's incarnation; default host, pid and random bytes. */
+  node?: NodeId;
+  /** The keys' hash tag (default `chat`): one tag, one slot, one cluster shard. */
+  tag?: string;
+  /** Tail from after this id (a snapshot's id), default the log's start. */
+  after?: string;
+}
+
+const UNAVAILABLE: Verdict = { status: 'unavailable' };
+
+export class RedisLog implements Log {
+  readonly node: NodeId;
+  readonly keys: Keys;
+  private currentState: LogState = 'starting';
+  private connection: Connection | undefined;
+  private generation = 0;
+  private epoch = '';
+  private attempts = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private lostTimer: NodeJS.Timeout | undefined;
+  /** The last entry delivered: its id and raw origin (for the rollback check). */
+  private applied: { id: string; origin: string | undefined };
+  /** The log's top when this generation connected: ready once the tail is past it. */
+  private catchUpTo = '0-0';
+  private nextReq = 1;
+  /** Appends without a verdict yet, by request number (insertion order = request order). */
+  private readonly pending = new Map<number, Array<(verdict: Verdict) => void>>();
+  /** Appends whose connection broke after sending: they may have committed; resolved on reconnect. */
+  private readonly uncertain = new Set<number>();
+  private readonly committedListeners = new Set<(entries: readonly Committed[]) => void>();
+  private readonly stateListeners = new Set<(state: LogState) => void>();
+  private readonly liveness: Liveness;
+  /** When the current generation finished connecting (declaring others down waits 2 × TTL from it). */
+  connectedAt = 0;
+  lastTailReply = 0;
+
+  constructor(private readonly options: RedisLogOptions) {
+    this.node = options.node ?? `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
+    this.keys = keysFor(options.tag ?? 'chat');
+    this.applied = { id: options.after ?? '0-0', origin: undefined };
+    this.liveness = new Liveness(this, options.ttlMs, options.logger);
+  }
+
+  get state(): LogState {
+    return this.currentState;
+  }
+
+  get appliedId(): string {
+    return this.applied.id;
+  }
+
+  /** Opens the first connection generation; state goes `starting` → `ready` when caught up. */
+  start(): void {
+    void this.open();
+  }
+
+  propose(event: ProposedEvent): Proposal {
+    const origin: Origin = { node: this.node, req: this.nextReq++ };
+    return { origin, verdict: this.append(event, origin) };
+  }
+
+  /**
+   * Appends with a given origin: a retry with the same origin lands once and answers the first
+   * verdict. `propose` is the normal way in; this is public for retries (and their tests).
+   */
+  append(event: ProposedEvent, origin: Origin): Promise<Verdict> {
+    const connection = this.connection;
+    if (this.currentState !== 'ready' || connection === undefined) return Promise.resolve(UNAVAILABLE);
+    if ((event.type === 'UserAttached' || event.type === 'UserDetached') && event.node !== this.node) {
+      throw new Error(`${event.type} names node ${event.node}: a node attaches and detaches only its own users`);
+    }
+    const args = appendArgs(event, this.node);
+    const keys = this.keys;
+    const low = this.pending.keys().next().value ?? origin.req;
+    const verdict = new Promise<Verdict>((resolve) => {
+      const waiting = this.pending.get(origin.req);
+      if (waiting) waiting.push(resolve);
+      else this.pending.set(origin.req, [resolve]);
+    });
+    const command = [
+      'EVALSHA', SCRIPTS.append.sha, '11',
+      keys.log, keys.meta, keys.idem(origin.node), keys.epochs, keys.attached, keys.grace, keys.revoked, keys.names, keys.nodes,
+      keys.users(args.target), keys.heartbeat(args.target),
+      args.kind, args.payload, origin.node, String(origin.req), this.epoch, String(Math.min(low, origin.req)), args.a, args.b,
+    ];
+    connection.commands.sendCommand<string>(command).then(
+      (reply) => this.settle(origin.req, reply === 'x' ? UNAVAILABLE : parseVerdict(reply)),
+      (error: unknown) => this.appendFailed(connection, origin.req, error as Error),
+    );
+    return verdict;
+  }
+
+  onCommitted(listener: (entries: readonly Committed[]) => void): () => void {
+    this.committedListeners.add(listener);
+    return () => this.committedListeners.delete(listener);
+  }
+
+  onState(listener: (state: LogState) => void): () => void {
+    this.stateListeners.add(listener);
+    return () => this.stateListeners.delete(listener);
+  }
+
+  /** The users the log has attached on this node (the re-sync diffs its live sockets against it). */
+  async attachments(): Promise<string[]> {
+    return this.command<string[]>(['SMEMBERS', this.keys.users(this.node)]);
+  }
+
+  /** Stores the fold serialized at entry `id`; an older or equal snapshot never replaces a newer one. */
+  async saveSnapshot(id: string, data: string): Promise<boolean> {
+    return (await this.script<number>(SCRIPTS.snapshot, [this.keys.snapshot], [id, data])) === 1;
+  }
+
+  async readSnapshot(): Promise<{ id: string; data: string } | undefined> {
+    const [id, data] = await this.command<Array<string | null>>(['HMGET', this.keys.snapshot, 'id', 'data']);
+    return id && data !== null && data !== undefined ? { id, data } : undefined;
+  }
+
+  /** Trims the stream below both the snapshot and `windowFloor` (the history window's first id). */
+  async trim(windowFloor: string): Promise<number> {
+    return this.script<number>(SCRIPTS.trim, [this.keys.log, this.keys.snapshot], [windowFloor]);
+  }
+
+  /** Runs a script on the current connection (used by liveness and the snapshot calls). */
+  async script<T>(script: (typeof SCRIPTS)[keyof typeof SCRIPTS], keys: readonly string[], args: readonly string[]): Promise<T> {
+    const connection = this.connection;
+    if (connection === undefined) throw new Error('the engine is unavailable');
+    return runScript<T>(connection, script, keys, args);
+  }
+
+  async command<T>(args: readonly string[]): Promise<T> {
+    const connection = this.connection;
+    if (connection === undefined) throw new Error('the engine is unavailable');
+    return connection.commands.sendCommand<T>(args);
+  }
+
+  async close(): Promise<void> {
+    this.generation += 1;
+    this.liveness.stop();
+    clearTimeout(this.retryTimer);
+    clearTimeout(this.lostTimer);
+    this.connection?.destroy();
+    this.connection = undefined;
+    for (const req of [...this.pending.keys()]) this.settle(req, UNAVAILABLE);
+    this.setState('closed');
+  }
+
+  /** Drops the current generation (a broken or stalled link) and schedules the next one. */
+  fail(generation: number, reason: Error): void {
+    if (generation !== this.generation || this.currentState === 'closed') return;
+    this.generation += 1;
+    this.liveness.stop();
+    // Whatever was sent on this connection may have committed: resolved by origin on reconnect.
+    for (const req of this.pending.keys()) this.uncertain.add(req);
+    this.connection?.destroy();
+    this.connection = undefined;
+    this.options.logger.warn({ node: this.node, err: reason }, 'engine connection lost');
+    if (this.currentState === 'ready' || this.currentState === 'starting') this.setState('unavailable');
+    this.lostTimer ??= setTimeout(() => this.currentState === 'unavailable' && this.setState('lost'), this.options.ttlMs);
+    const delay = Math.min(25 * 2 ** this.attempts++, Math.max(this.options.ttlMs / 3, 25));
+    this.retryTimer = setTimeout(() => void this.open(), delay);
+  }
+
+  get currentGeneration(): number {
+    return this.generation;
+  }
+
+  get currentConnection(): Connection | undefined {
+    return this.connection;
+  }
+
+  private async open(): Promise<void> {
+    const generation = ++this.generation;
+    try {
+      const connection = await openConnection(this.options.target, this.options.ttlMs, (error) => this.fail(generation, error));
+      if (generation !== this.generation) return connection.destroy();
+      this.connection = connection;
+      await this.resume(connection);
+      if (generation !== this.generation) return;
+      this.attempts = 0;
+      this.connectedAt = Date.now();
+      this.liveness.start(generation);
+      this.runTail(connection, generation);
+      this.checkCaughtUp();
+    } catch (error) {
+      this.fail(generation, error as Error);
+    }
+  }
+
+  /** The steps of every (re)connect, in order, before the first append of this generation. */
+  private async resume(connection: Connection): Promise<void> {
+    const commands = connection.commands;
+    await loadScripts(commands, Object.values(SCRIPTS));
+    if (!(await aofEnabled(commands))) {
+      this.options.logger.warn(
+        { node: this.node },
+        'REDIS PERSISTENCE IS OFF (appendonly no): a Redis restart loses the chat log; nodes will fence the rollback, but acknowledged messages are gone. Set appendonly yes (appendfsync everysec or always).',
+      );
+    }
+    this.epoch = String(await commands.sendCommand<number>(['HINCRBY', this.keys.epochs, this.node, '1']));
+    await this.liveness.beat(connection);
+    if (this.applied.origin !== undefined) {
+      const [outcome, id, top] = await runScript<string[]>(connection, SCRIPTS.fence, [this.keys.log, this.keys.meta], [
+        this.applied.id, this.applied.origin, this.node,
+      ]);
+      if (outcome === 'fenced') {
+        this.options.logger.error({ node: this.node, applied: this.applied.id, top, fence: id }, 'the log rolled back: fenced, ids continue above every id this node saw');
+      }
+    }
+    await this.resolveUncertain(commands);
+    const top = await commands.sendCommand<Array<[string, string[]]>>(['XREVRANGE', this.keys.log, '+', '-', 'COUNT', '1']);
+    this.catchUpTo = top[0]?.[0] ?? '0-0';
+  }
+
+  /** Appends whose reply was lost: committed (the original verdict) or, the epoch having moved, never. */
+  private async resolveUncertain(commands: Connection['commands']): Promise<void> {
+    const reqs = [...this.uncertain];
+    const found = await Promise.all(
+      reqs.map((req) => commands.sendCommand<string[]>(['ZRANGEBYSCORE', this.keys.idem(this.node), String(req), String(req), 'LIMIT', '0', '1'])),
+    );
+    reqs.forEach((req, index) => {
+      const member = found[index]![0];
+      this.uncertain.delete(req);
+      this.settle(req, member === undefined ? UNAVAILABLE : parseVerdict(member.slice(String(req).length + 1)));
+    });
+  }
+
+  private runTail(connection: Connection, generation: number): void {
+    this.lastTailReply = Date.now();
+    void tail({
+      client: connection.tail,
+      key: this.keys.log,
+      after: () => this.applied.id,
+      blockMs: Math.max(Math.floor(this.options.ttlMs / 3), 10),
+      batch: 1000,
+      running: () => generation === this.generation,
+      onReply: () => (this.lastTailReply = Date.now()),
+      onError: (error) => this.fail(generation, error),
+      onEntries: (entries) => this.deliver(entries),
+    });
+  }
+
+  private deliver(entries: Committed[]): void {
+    const fresh = entries.filter((entry) => compareIds(entry.id, this.applied.id) > 0);
+    if (fresh.length === 0) return;
+    const last = fresh[fresh.length - 1]!;
+    this.applied = { id: last.id, origin: last.origin === undefined ? '' : formatOrigin(last.origin) };
+    for (const listener of this.committedListeners) listener(fresh);
+    this.checkCaughtUp();
+  }
+
+  private checkCaughtUp(): void {
+    if (this.currentState === 'ready' || this.currentState === 'closed' || this.connection === undefined) return;
+    if (compareIds(this.applied.id, this.catchUpTo) < 0) return;
+    clearTimeout(this.lostTimer);
+    this.lostTimer = undefined;
+    this.setState('ready');
+  }
+
+  private appendFailed(connection: Connection, req: number, error: Error): void {
+    if (!connection.isErrorReply(error)) {
+      // Sent, then the link broke: it may have committed. Never answer `unavailable` for that:
+      // the connection's failure marks it uncertain, the next generation resolves it by origin.
+      if (this.pending.has(req)) this.uncertain.add(req);
+      if (connection === this.connection) this.fail(this.generation, error);
+      return;
+    }
+    this.options.logger.error({ node: this.node, req, err: error }, 'the append script failed');
+    // NOSCRIPT (someone ran SCRIPT FLUSH): the append did not run. Reconnect, which reloads the
+    // scripts before any append, rather than EVAL it now and risk reordering it after later appends.
+    this.settle(req, UNAVAILABLE);
+    if (error.message.startsWith('NOSCRIPT')) this.fail(this.generation, error);
+  }
+
+  private settle(req: number, verdict: Verdict): void {
+    const waiting = this.pending.get(req);
+    if (waiting === undefined) return;
+    this.pending.delete(req);
+    this.uncertain.delete(req);
+    for (const resolve of waiting) resolve(verdict);
+  }
+
+  private setState(state: LogState): void {
+    if (state === this.currentState) return;
+    this.currentState = state;
+    this.options.logger.info({ node: this.node, state }, 'engine state');
+    for (const listener of this.stateListeners) listener(state);
+  }
+}

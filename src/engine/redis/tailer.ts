@@ -1,0 +1,55 @@
+/**
+ * @module engine/redis/tailer
+ * Reads the log in order on its own connection: `XREAD BLOCK` from the last applied id, again and
+ * again, handing each batch of committed entries on. Live delivery and resume read the same log.
+ * It stops when its connection generation ends (the RedisLog resumes from the last applied id on
+ * the next one) and reports each reply's time so a stalled link is noticed.
+ */
+import type { Committed } from '../log.ts';
+import { parseEntry } from './codec.ts';
+import type { RawClient } from './connection.ts';
+
+/** XREAD's RESP2 reply: null on timeout, else `[[key, [[id, [field, value, …]], …]]]`. */
+type XReadReply = null | Array<[string, Array<[string, string[]]>]>;
+
+export interface TailOptions {
+  client: RawClient;
+  key: string;
+  /** Read entries after this id. */
+  after: () => string;
+  blockMs: number;
+  batch: number;
+  /** False once this generation is over. */
+  running: () => boolean;
+  onEntries: (entries: Committed[]) => void;
+  onReply: () => void;
+  onError: (error: Error) => void;
+}
+
+export async function tail(options: TailOptions): Promise<void> {
+  const { client, key, blockMs, batch } = options;
+  while (options.running()) {
+    let reply: XReadReply;
+    try {
+      reply = await client.sendCommand<XReadReply>(['XREAD', 'COUNT', String(batch), 'BLOCK', String(blockMs), 'STREAMS', key, options.after()]);
+    } catch (error) {
+      if (options.running()) options.onError(error as Error);
+      return;
+    }
+    if (!options.running()) return;
+    options.onReply();
+    const raw = reply?.[0]?.[1];
+    if (!raw || raw.length === 0) continue;
+    const entries: Committed[] = [];
+    for (const [id, fields] of raw) {
+      try {
+        entries.push(parseEntry(id, fields));
+      } catch (error) {
+        // An entry no node can read would stop every node at the same place: fail loudly instead.
+        options.onError(new Error(`unreadable log entry ${id}: ${(error as Error).message}`, { cause: error }));
+        return;
+      }
+    }
+    options.onEntries(entries);
+  }
+}

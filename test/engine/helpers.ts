@@ -1,0 +1,87 @@
+/**
+ * Helpers for the engine tests: RedisLog "nodes" in this process with an in-memory pino log, what
+ * each one received from its tail, and waits on real events (a state, an entry, a log line).
+ */
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import type { Committed, LogState } from '../../src/engine/log.ts';
+import { RedisLog } from '../../src/engine/redis/redis-log.ts';
+import type { RedisTarget } from '../../src/engine/redis/connection.ts';
+
+export interface TestNode {
+  log: RedisLog;
+  entries: Committed[];
+  lines: Array<Record<string, unknown>>;
+  states: LogState[];
+  /** Resolves when `match` holds for the received entries (checked on every batch). */
+  until(match: (entries: Committed[]) => boolean): Promise<void>;
+  /** Resolves when the node reaches `state` (at once if it is there). */
+  reach(state: LogState): Promise<void>;
+  /** Resolves on the first log line `match` accepts (past or future). */
+  line(match: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>;
+}
+
+export function uniqueTag(): string {
+  return `t${randomBytes(4).toString('hex')}`;
+}
+
+export function startNode(target: RedisTarget, options: { ttlMs: number; tag: string; node?: string; after?: string }): TestNode {
+  const lines: Array<Record<string, unknown>> = [];
+  const lineWaiters: Array<{ match: (line: Record<string, unknown>) => boolean; resolve: (line: Record<string, unknown>) => void }> = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const text of chunk.toString().split('\n')) {
+        if (text === '') continue;
+        const line = JSON.parse(text) as Record<string, unknown>;
+        lines.push(line);
+        for (const waiter of lineWaiters.filter((candidate) => candidate.match(line))) {
+          lineWaiters.splice(lineWaiters.indexOf(waiter), 1);
+          waiter.resolve(line);
+        }
+      }
+      done();
+    },
+  });
+  const log = new RedisLog({ target, ttlMs: options.ttlMs, tag: options.tag, logger: pino({ level: 'debug' }, stream), ...(options.node ? { node: options.node } : {}), ...(options.after ? { after: options.after } : {}) });
+  const entries: Committed[] = [];
+  const states: LogState[] = [];
+  const entryWaiters: Array<{ match: (entries: Committed[]) => boolean; resolve: () => void }> = [];
+  const stateWaiters: Array<{ state: LogState; resolve: () => void }> = [];
+  log.onCommitted((batch) => {
+    entries.push(...batch);
+    for (const waiter of entryWaiters.filter((candidate) => candidate.match(entries))) {
+      entryWaiters.splice(entryWaiters.indexOf(waiter), 1);
+      waiter.resolve();
+    }
+  });
+  log.onState((state) => {
+    states.push(state);
+    for (const waiter of stateWaiters.filter((candidate) => candidate.state === state)) {
+      stateWaiters.splice(stateWaiters.indexOf(waiter), 1);
+      waiter.resolve();
+    }
+  });
+  log.start();
+  return {
+    log,
+    entries,
+    lines,
+    states,
+    until: (match) => (match(entries) ? Promise.resolve() : new Promise((resolve) => entryWaiters.push({ match, resolve }))),
+    reach: (state) => (log.state === state ? Promise.resolve() : new Promise((resolve) => stateWaiters.push({ state, resolve }))),
+    line: (match) => {
+      const seen = lines.find(match);
+      return seen ? Promise.resolve(seen) : new Promise((resolve) => lineWaiters.push({ match, resolve }));
+    },
+  };
+}
+
+export function group(from: string, text: string): { type: 'GroupMessagePosted'; from: string; text: string; ts: number } {
+  return { type: 'GroupMessagePosted', from, text, ts: Date.now() };
+}
+
+/** The message ids a node received, in the order it received them. */
+export function messageIds(entries: readonly Committed[]): number[] {
+  return entries.filter((entry) => entry.event.type === 'GroupMessagePosted' || entry.event.type === 'DirectMessagePosted').map((entry) => entry.seq);
+}

@@ -1,0 +1,156 @@
+/**
+ * The RedisLog against a real redis-server: one id order for every node, retries that land once,
+ * the guards decided atomically with the append, grace epochs, snapshot and trim.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { compareIds, type Verdict } from '../../src/engine/log.ts';
+import { RedisServer } from '../support/redis.ts';
+import { group, messageIds, startNode, uniqueTag, type TestNode } from './helpers.ts';
+
+const TTL = 600;
+let redis: RedisServer;
+let nodes: TestNode[] = [];
+
+beforeAll(async () => {
+  redis = await RedisServer.start();
+});
+afterAll(async () => {
+  await redis.close();
+});
+afterEach(async () => {
+  await Promise.all(nodes.map((node) => node.log.close()));
+  nodes = [];
+});
+
+async function cluster(count: number, tag = uniqueTag()): Promise<TestNode[]> {
+  const started = Array.from({ length: count }, () => startNode({ url: redis.url }, { ttlMs: TTL, tag }));
+  nodes.push(...started);
+  await Promise.all(started.map((node) => node.reach('ready')));
+  return started;
+}
+
+function committedId(verdict: Verdict): string {
+  if (verdict.status !== 'committed') throw new Error(`expected committed, got ${JSON.stringify(verdict)}`);
+  return verdict.id;
+}
+
+describe('RedisLog', () => {
+  it('gives three nodes appending at once one strictly increasing id order, identical on every tail', async () => {
+    const all = await cluster(3);
+    const verdicts = await Promise.all(
+      Array.from({ length: 300 }, (_, index) => all[index % 3]!.log.propose(group(`u${index % 3}`, `m${index}`)).verdict),
+    );
+    expect(verdicts.every((verdict) => verdict.status === 'committed')).toBe(true);
+    await Promise.all(all.map((node) => node.until((entries) => messageIds(entries).length === 300)));
+    const orders = all.map((node) => node.entries.map((entry) => entry.id));
+    const ids = messageIds(all[0]!.entries);
+    expect(ids).toEqual(Array.from({ length: 300 }, (_, index) => index + 1));
+    expect(orders[1]).toEqual(orders[0]);
+    expect(orders[2]).toEqual(orders[0]);
+    const texts = all[0]!.entries.map((entry) => ('text' in entry.event ? entry.event.text : ''));
+    expect(new Set(texts).size).toBe(300);
+  });
+
+  it('lands a retried append once and answers the retry with the first verdict', async () => {
+    const [node] = await cluster(1);
+    const event = group('ann', 'once');
+    const { origin, verdict } = node!.log.propose(event);
+    const first = await verdict;
+    const retry = await node!.log.append(event, origin);
+    const both = await Promise.all([node!.log.append(event, origin), node!.log.append(event, origin)]);
+    expect(retry).toEqual(first);
+    expect(both).toEqual([first, first]);
+    const after = await node!.log.propose(group('ann', 'next')).verdict;
+    await node!.until((entries) => entries.some((entry) => entry.id === committedId(after)));
+    expect(node!.entries.filter((entry) => 'text' in entry.event && entry.event.text === 'once')).toHaveLength(1);
+    expect(node!.entries.find((entry) => entry.id === committedId(first))?.origin).toEqual(origin);
+  });
+
+  it('refuses a direct message to a user listed on no node, and accepts it while the user is online or in grace', async () => {
+    const [a, b] = await cluster(2);
+    const dm = { type: 'DirectMessagePosted' as const, from: 'ann', to: 'bob', text: 'hi', ts: 1 };
+    expect(await a!.log.propose(dm).verdict).toEqual({ status: 'refused', code: 'user_offline' });
+    committedId(await b!.log.propose({ type: 'UserAttached', user: 'bob', node: b!.log.node, sid: 's1', at: 1 }).verdict);
+    expect((await a!.log.propose(dm).verdict).status).toBe('committed');
+    const detached = await b!.log.propose({ type: 'UserDetached', user: 'bob', node: b!.log.node, at: 2 }).verdict;
+    expect((await a!.log.propose(dm).verdict).status).toBe('committed');
+    const epoch = committedId(detached);
+    expect(await a!.log.propose({ type: 'GraceExpired', user: 'bob', epoch: '0-1', at: 3 }).verdict).toEqual({ status: 'refused', code: 'stale' });
+    committedId(await a!.log.propose({ type: 'GraceExpired', user: 'bob', epoch, at: 3 }).verdict);
+    expect(await b!.log.propose({ type: 'GraceExpired', user: 'bob', epoch, at: 3 }).verdict).toEqual({ status: 'refused', code: 'stale' });
+    expect(await a!.log.propose(dm).verdict).toEqual({ status: 'refused', code: 'user_offline' });
+  });
+
+  it('decides a direct message racing a grace expiry at its position in the log: delivered or refused, never both or neither', async () => {
+    const [a, b] = await cluster(2);
+    let delivered = 0;
+    let refused = 0;
+    for (let round = 0; round < 40; round++) {
+      const user = `r${round}`;
+      committedId(await b!.log.propose({ type: 'UserAttached', user, node: b!.log.node, sid: `s${round}`, at: 1 }).verdict);
+      const epoch = committedId(await b!.log.propose({ type: 'UserDetached', user, node: b!.log.node, at: 2 }).verdict);
+      const dm = a!.log.propose({ type: 'DirectMessagePosted', from: 'ann', to: user, text: `race ${round}`, ts: 3 });
+      const expiry = b!.log.propose({ type: 'GraceExpired', user, epoch, at: 3 });
+      const [dmVerdict, expiryVerdict] = await Promise.all([dm.verdict, expiry.verdict]);
+      expect(expiryVerdict.status).toBe('committed');
+      const expiryId = committedId(expiryVerdict);
+      await a!.until((entries) => entries.some((entry) => entry.id === expiryId));
+      const inLog = a!.entries.filter((entry) => entry.event.type === 'DirectMessagePosted' && entry.event.to === user);
+      if (dmVerdict.status === 'committed') {
+        delivered += 1;
+        expect(inLog.map((entry) => entry.id)).toEqual([dmVerdict.id]);
+        expect(compareIds(dmVerdict.id, expiryId)).toBeLessThan(0);
+      } else {
+        refused += 1;
+        expect(dmVerdict).toEqual({ status: 'refused', code: 'user_offline' });
+        expect(inLog).toEqual([]);
+      }
+    }
+    expect(delivered + refused).toBe(40);
+  });
+
+  it('refuses an attach with a session revoked earlier in the log, and binds a name to one identity case-insensitively', async () => {
+    const [a, b] = await cluster(2);
+    committedId(await a!.log.propose({ type: 'SessionEnded', sid: 'gone', user: 'cat', exp: 2_000_000_000, reason: 'logout', at: 1 }).verdict);
+    expect(await b!.log.propose({ type: 'UserAttached', user: 'cat', node: b!.log.node, sid: 'gone', at: 2 }).verdict).toEqual({
+      status: 'refused',
+      code: 'session_revoked',
+    });
+    const bind = (user: string, subject: string) => ({ type: 'IdentityBound' as const, user, issuer: 'https://idp', subject, at: 1 });
+    const [first, second] = await Promise.all([a!.log.propose(bind('Dana', 'one')).verdict, b!.log.propose(bind('dana', 'two')).verdict]);
+    expect([first.status, second.status].sort()).toEqual(['committed', 'refused']);
+    expect([first, second].find((verdict) => verdict.status === 'refused')).toEqual({ status: 'refused', code: 'name_taken' });
+    const winner = first.status === 'committed' ? 'one' : 'two';
+    expect((await b!.log.propose(bind('DANA', winner)).verdict).status).toBe('committed');
+    committedId(await a!.log.propose({ type: 'SessionsExpired', at: 2_000_000_000_000 }).verdict);
+    expect((await b!.log.propose({ type: 'UserAttached', user: 'cat', node: b!.log.node, sid: 'gone', at: 3 }).verdict).status).toBe('committed');
+  });
+
+  it('keeps only a newer snapshot and trims below both the snapshot and the history window', async () => {
+    const [node] = await cluster(1);
+    const ids: string[] = [];
+    for (let index = 0; index < 20; index++) ids.push(committedId(await node!.log.propose(group('ann', `s${index}`)).verdict));
+    expect(await node!.log.trim(ids[15]!)).toBe(0);
+    expect(await node!.log.saveSnapshot(ids[10]!, '{"fold":10}')).toBe(true);
+    expect(await node!.log.saveSnapshot(ids[5]!, '{"fold":5}')).toBe(false);
+    expect(await node!.log.saveSnapshot(ids[10]!, '{"fold":"again"}')).toBe(false);
+    expect(await node!.log.readSnapshot()).toEqual({ id: ids[10], data: '{"fold":10}' });
+    expect(await node!.log.trim(ids[15]!)).toBe(10);
+    expect(await node!.log.trim(ids[2]!)).toBe(0);
+    const left = await node!.log.command<Array<[string, string[]]>>(['XRANGE', node!.log.keys.log, '-', '+']);
+    expect(left.map(([id]) => id)).toEqual(ids.slice(10));
+  });
+
+  it('tails from a snapshot id and delivers only what comes after it', async () => {
+    const tag = uniqueTag();
+    const [writer] = await cluster(1, tag);
+    const ids: string[] = [];
+    for (let index = 0; index < 5; index++) ids.push(committedId(await writer!.log.propose(group('ann', `t${index}`)).verdict));
+    const late = startNode({ url: redis.url }, { ttlMs: TTL, tag, after: ids[2]! });
+    const fresh = startNode({ url: redis.url }, { ttlMs: TTL, tag });
+    nodes.push(late, fresh);
+    await Promise.all([late.reach('ready'), fresh.reach('ready')]);
+    expect(messageIds(late.entries)).toEqual([4, 5]);
+    expect(messageIds(fresh.entries)).toEqual([1, 2, 3, 4, 5]);
+  });
+});
