@@ -8,6 +8,16 @@
  */
 import type { Script } from './scripts.ts';
 
+export type RedisModule = typeof import('redis');
+
+let loading: Promise<RedisModule> | undefined;
+
+/** The client library, imported on first use only: an embedded node never loads it. */
+export function loadRedis(): Promise<RedisModule> {
+  loading ??= import('redis');
+  return loading;
+}
+
 /** `CHAT_ENGINE`'s target: a `redis://` / `rediss://` URL or a unix socket path. */
 export type RedisTarget = { url: string } | { socketPath: string; database?: number };
 
@@ -27,11 +37,16 @@ export interface Connection {
 }
 
 /**
- * Opens both connections. `onBroken` is called (once per connection, possibly twice) when either
- * one fails or ends; the caller then destroys this generation and opens another.
+ * Creates both connections and starts connecting them (`connected`). `onBroken` is called (once per
+ * connection, possibly twice) when either one fails or ends; the caller then destroys this
+ * generation, which also abandons a connect that hangs (a stalled link accepts TCP, then nothing).
  */
-export async function openConnection(target: RedisTarget, connectTimeoutMs: number, onBroken: (error: Error) => void): Promise<Connection> {
-  const redis = await import('redis');
+export function openConnection(
+  redis: RedisModule,
+  target: RedisTarget,
+  connectTimeoutMs: number,
+  onBroken: (error: Error) => void,
+): { connection: Connection; connected: Promise<void> } {
   const socketBase = { reconnectStrategy: false as const, connectTimeout: connectTimeoutMs };
   const options =
     'url' in target
@@ -54,18 +69,13 @@ export async function openConnection(target: RedisTarget, connectTimeoutMs: numb
       }
     }
   };
-  try {
-    await Promise.all([commands.connect(), tail.connect()]);
-  } catch (error) {
-    destroy();
-    throw error;
-  }
-  return {
+  const connection: Connection = {
     commands: commands as unknown as RawClient,
     tail: tail as unknown as RawClient,
     isErrorReply: (error) => error instanceof redis.ErrorReply,
     destroy,
   };
+  return { connection, connected: Promise.all([commands.connect(), tail.connect()]).then(() => undefined) };
 }
 
 /** SCRIPT LOAD for every script; checks Redis hashed each one as we did. */

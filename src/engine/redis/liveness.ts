@@ -84,8 +84,9 @@ export class Liveness {
       if (other !== node && listed[index + 1] === 'up' && !this.declaring.has(other)) candidates.push(other);
     }
     const alive = await Promise.all(candidates.map((other) => this.log.command<number>(['EXISTS', keys.heartbeat(other)]).catch(() => 1)));
-    candidates.forEach((other, index) => {
-      if (alive[index] !== 0) return;
+    const dead = candidates.filter((_, index) => alive[index] === 0);
+    this.logger.debug({ node, watched: candidates.length, declared: dead.length }, 'liveness scan');
+    dead.forEach((other) => {
       this.declaring.add(other);
       const { verdict } = this.log.propose({ type: 'NodeDown', node: other, by: node, at: now });
       void verdict.then((outcome) => {

@@ -13,7 +13,7 @@ import type { Logger } from 'pino';
 import type { NodeId, ProposedEvent } from '../events.ts';
 import { compareIds, type Committed, type Log, type LogState, type Origin, type Proposal, type Verdict } from '../log.ts';
 import { appendArgs, formatOrigin, keysFor, parseVerdict, type Keys } from './codec.ts';
-import { aofEnabled, loadScripts, openConnection, runScript, type Connection, type RedisTarget } from './connection.ts';
+import { aofEnabled, loadRedis, loadScripts, openConnection, runScript, type Connection, type RedisTarget } from './connection.ts';
 import { Liveness } from './liveness.ts';
 import { SCRIPTS } from './scripts.ts';
 import { tail } from './tailer.ts';
@@ -195,10 +195,14 @@ export class RedisLog implements Log {
 
   private async open(): Promise<void> {
     const generation = ++this.generation;
+    const redis = await loadRedis();
+    if (generation !== this.generation) return;
+    // A stalled link accepts TCP and then answers nothing: bound the whole (re)connect.
+    const deadline = setTimeout(() => this.fail(generation, new Error('connect timed out')), Math.max(2 * this.options.ttlMs, 2000));
     try {
-      const connection = await openConnection(this.options.target, this.options.ttlMs, (error) => this.fail(generation, error));
-      if (generation !== this.generation) return connection.destroy();
+      const { connection, connected } = openConnection(redis, this.options.target, this.options.ttlMs, (error) => this.fail(generation, error));
       this.connection = connection;
+      await connected;
       await this.resume(connection);
       if (generation !== this.generation) return;
       this.attempts = 0;
@@ -208,6 +212,8 @@ export class RedisLog implements Log {
       this.checkCaughtUp();
     } catch (error) {
       this.fail(generation, error as Error);
+    } finally {
+      clearTimeout(deadline);
     }
   }
 

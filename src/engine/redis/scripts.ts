@@ -103,7 +103,8 @@ return 1
  * KEYS: log meta. ARGV: appliedId appliedOrigin node.
  * If the entry this node applied last is not in the log as it read it (a rollback: AOF off, or a
  * failover to a lagging replica), moves the sequence past everything this node or the log has seen
- * and writes a `Fenced` entry there, so no id is ever reused. Returns {'ok'} or {'fenced', id, top}.
+ * and writes a `Fenced` entry there, so no id is ever reused. A fence already above the entry (another
+ * node fenced first) is enough: this node reads it next. Returns {'ok'} or {'fenced', id, top}.
  */
 const FENCE = `${COMPARE}
 local applied, origin = ARGV[1], ARGV[2]
@@ -114,6 +115,8 @@ if found[1] then
     if fields[i] == 'o' and fields[i + 1] == origin then return {'ok'} end
   end
 end
+local fenced = redis.call('HGET', KEYS[2], 'fence')
+if fenced and cmp(fenced, applied) > 0 then return {'ok'} end
 local top, first = '0-0', nil
 if redis.call('EXISTS', KEYS[1]) == 1 then
   local info = redis.call('XINFO', 'STREAM', KEYS[1])
@@ -128,7 +131,7 @@ local appliedSeq = split(applied)
 local seq = math.max(topSeq, appliedSeq) + 1
 local payload = cjson.encode({type = 'Fenced', top = top, applied = applied, by = ARGV[3]})
 local id = redis.call('XADD', KEYS[1], seq .. '-0', 'o', '', 'e', payload)
-redis.call('HSET', KEYS[2], 'seq', seq)
+redis.call('HSET', KEYS[2], 'seq', seq, 'fence', id)
 return {'fenced', id, top}
 `;
 
