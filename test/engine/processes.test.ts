@@ -1,0 +1,81 @@
+/**
+ * RedisLog nodes as separate processes on one real redis-server: the same entries in the same order
+ * in every process, and a process killed with SIGKILL declared down by the survivor after its TTL.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { RedisServer } from '../support/redis.ts';
+import { messageIds, startNode, uniqueTag, type TestNode } from './helpers.ts';
+
+const TTL = 400;
+const fixture = fileURLToPath(new URL('./fixtures/log-node.ts', import.meta.url));
+const cleanups: Array<() => Promise<void> | void> = [];
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+interface ChildNode {
+  child: ChildProcess;
+  lines: Array<Record<string, unknown>>;
+  line(match: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>;
+}
+
+function spawnNode(url: string, tag: string, count: number): ChildNode {
+  const child = spawn(process.execPath, ['--import', 'tsx', fixture, url, tag, String(TTL), String(count)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  cleanups.push(async () => {
+    child.kill('SIGKILL');
+    await exited;
+  });
+  const lines: Array<Record<string, unknown>> = [];
+  const waiters: Array<{ match: (line: Record<string, unknown>) => boolean; resolve: (line: Record<string, unknown>) => void }> = [];
+  let pending = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    pending += chunk.toString();
+    const parts = pending.split('\n');
+    pending = parts.pop()!;
+    for (const text of parts) {
+      const line = JSON.parse(text) as Record<string, unknown>;
+      lines.push(line);
+      for (const waiter of waiters.filter((candidate) => candidate.match(line))) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve(line);
+      }
+    }
+  });
+  return {
+    child,
+    lines,
+    line: (match) => {
+      const seen = lines.find(match);
+      return seen ? Promise.resolve(seen) : new Promise((resolve) => waiters.push({ match, resolve }));
+    },
+  };
+}
+
+describe('RedisLog across processes', () => {
+  it('delivers the same entries in the same order to every process, and declares a killed process down', async () => {
+    const redis = await RedisServer.start();
+    cleanups.push(() => redis.close());
+    const tag = uniqueTag();
+    const here: TestNode = startNode({ url: redis.url }, { ttlMs: TTL, tag });
+    cleanups.push(() => here.log.close());
+    const children = [spawnNode(redis.url, tag, 200), spawnNode(redis.url, tag, 200)];
+    await Promise.all(children.map((child) => child.line((line) => line.appended !== undefined)));
+    expect(children.map((child) => child.lines.find((line) => line.appended !== undefined)?.appended)).toEqual([200, 200]);
+    await here.until((entries) => messageIds(entries).length === 400);
+    expect(messageIds(here.entries)).toEqual(Array.from({ length: 400 }, (_, index) => index + 1));
+    const ids = here.entries.map((entry) => entry.id);
+    for (const child of children) {
+      await child.line((line) => line.entry === ids[ids.length - 1]);
+      expect(child.lines.filter((line) => line.entry !== undefined).map((line) => line.entry)).toEqual(ids);
+    }
+    const victim = String(children[0]!.lines[0]!.node);
+    children[0]!.child.kill('SIGKILL');
+    await here.until((entries) => entries.some((entry) => entry.event.type === 'NodeDown'));
+    expect(here.entries.find((entry) => entry.event.type === 'NodeDown')?.event).toMatchObject({ node: victim });
+    await children[1]!.line((line) => line.type === 'NodeDown');
+  }, 60_000); // two tsx processes start in several seconds on a loaded machine
+});
