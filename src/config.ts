@@ -11,6 +11,16 @@ export type JournalConfig =
   | { kind: 'memory' }
   | { kind: 'file'; path: string; fsync: 'always' | 'interval' | 'never'; fsyncMs: number; maxBytes: number };
 
+/** Where a RedisLog reaches Redis: a `redis://` / `rediss://` URL, or a unix socket path. */
+export type RedisTarget = { url: string } | { socketPath: string };
+
+/**
+ * `CHAT_ENGINE`: `embedded` (unset, the default: one process, today's journal) or Redis (several
+ * nodes). Parsed and validated here; only src/engine/redis uses it so far — src/node.ts does not
+ * read it yet (the supervisor integration of issue 15 comes next).
+ */
+export type EngineConfig = { kind: 'embedded' } | { kind: 'redis'; target: RedisTarget; nodeTtlMs: number };
+
 /** `CHAT_INSPECT`: where actor inspection events go (see docs/machines.md). */
 export interface InspectConfig {
   /** A Stately Inspector relay, `ws://` or `wss://`. */
@@ -77,6 +87,7 @@ export interface Config {
   };
   shardSize: number;
   inspect?: InspectConfig;
+  engine: EngineConfig;
 }
 
 export class ConfigError extends Error {
@@ -177,6 +188,28 @@ function journal(env: Env): JournalConfig {
     };
   }
   throw new ConfigError('CHAT_JOURNAL', `expected "memory" or "file:<path>", got "${raw}"`);
+}
+
+function engine(env: Env): EngineConfig {
+  const raw = (env.CHAT_ENGINE ?? '').trim();
+  const nodeTtlMs = int(env, 'CHAT_NODE_TTL_MS', 3000, 100, 600_000);
+  if (raw === '' || raw === 'embedded') return { kind: 'embedded' };
+  const expected = 'expected redis://host:port[/db], rediss://host:port[/db] or unix:/path';
+  if (raw.startsWith('unix:')) {
+    const socketPath = raw.slice(5);
+    if (!socketPath.startsWith('/') || socketPath.length < 2) throw new ConfigError('CHAT_ENGINE', `${expected}, got "${raw}"`);
+    return { kind: 'redis', target: { socketPath }, nodeTtlMs };
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError('CHAT_ENGINE', `${expected}, got "${raw}"`);
+  }
+  const schemeOk = parsed.protocol === 'redis:' || parsed.protocol === 'rediss:';
+  const dbOk = /^\/?(\d{1,5})?$/.test(parsed.pathname) && parsed.search === '' && parsed.hash === '';
+  if (!schemeOk || parsed.hostname === '' || !dbOk) throw new ConfigError('CHAT_ENGINE', `${expected}, got "${raw}"`);
+  return { kind: 'redis', target: { url: raw }, nodeTtlMs };
 }
 
 const INSPECT_LOCAL_PORT = 5001;
@@ -286,6 +319,7 @@ export function loadConfig(env: Env = process.env, isTty = false): Readonly<Conf
     },
     shardSize: int(env, 'CHAT_SHARD_SIZE', 128, 1, 100_000),
     ...(inspectConfig ? { inspect: inspectConfig } : {}),
+    engine: engine(env),
   };
   return deepFreeze(config);
 }

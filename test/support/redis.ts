@@ -27,6 +27,8 @@ function freePort(): Promise<number> {
 export interface RedisOptions {
   /** `yes` (default) or `no`: the tests of the AOF warning run without it. */
   appendonly?: 'yes' | 'no';
+  /** Also listen on a unix socket in the data dir (`socketPath`). */
+  unixSocket?: boolean;
 }
 
 export class RedisServer {
@@ -56,6 +58,10 @@ export class RedisServer {
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
+  }
+
+  get socketPath(): string {
+    return join(this.dir, 'redis.sock');
   }
 
   get pid(): number | undefined {
@@ -111,7 +117,8 @@ export class RedisServer {
     const child = spawn(
       REDIS_SERVER,
       ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--appendonly', this.options.appendonly ?? 'yes',
-        '--save', '', '--daemonize', 'no', '--logfile', '', '--protected-mode', 'yes'],
+        '--save', '', '--daemonize', 'no', '--logfile', '', '--protected-mode', 'yes',
+        ...(this.options.unixSocket ? ['--unixsocket', this.socketPath, '--unixsocketperm', '700'] : [])],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.child = child;

@@ -6,6 +6,7 @@
  * The client's own reconnect is off: the RedisLog opens a new generation instead, so every
  * reconnect runs the same steps (SCRIPT LOAD, epoch, fence, catch up) before any append.
  */
+import type { RedisTarget } from '../../config.ts';
 import type { Script } from './scripts.ts';
 
 export type RedisModule = typeof import('redis');
@@ -18,8 +19,7 @@ export function loadRedis(): Promise<RedisModule> {
   return loading;
 }
 
-/** `CHAT_ENGINE`'s target: a `redis://` / `rediss://` URL or a unix socket path. */
-export type RedisTarget = { url: string } | { socketPath: string; database?: number };
+export type { RedisTarget };
 
 /** What the RedisLog needs from a node-redis client (RESP2 replies, raw commands). */
 export interface RawClient {
@@ -51,7 +51,7 @@ export function openConnection(
   const options =
     'url' in target
       ? { url: target.url, socket: socketBase }
-      : { socket: { ...socketBase, path: target.socketPath, tls: false as const }, database: target.database ?? 0 };
+      : { socket: { ...socketBase, path: target.socketPath, tls: false as const } };
   const commands = redis.createClient({ ...options, RESP: 2, disableOfflineQueue: true });
   const tail = commands.duplicate();
   let open = true;
