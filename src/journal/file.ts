@@ -220,6 +220,7 @@ export class FileJournal implements Journal {
   private async compact(source: () => Readonly<ChatState>): Promise<void> {
     const { path, logger } = this.options;
     const before = this.bytes;
+    logger.info({ path, bytes: before }, 'journal compaction started');
     try {
       const report = await compactOnline({
         path,

@@ -27,6 +27,8 @@ export interface LaunchedNode {
 export interface LaunchOptions {
   /** A command the node runs under, e.g. `['prlimit', '--fsize=4096', '--']`. */
   wrap?: string[];
+  /** Flags for node itself, e.g. `['--max-old-space-size=64']`. */
+  nodeArgs?: string[];
 }
 
 export function spawnNode(env: Record<string, string>, options: LaunchOptions = {}): Promise<NodeProcess> {
@@ -43,7 +45,7 @@ export function spawnNode(env: Record<string, string>, options: LaunchOptions = 
 /** Starts the node process without waiting for it to listen (for start-ups that must fail). */
 export function launchNode(env: Record<string, string>, options: LaunchOptions = {}): LaunchedNode {
   const [command, ...prefix] = [...(options.wrap ?? []), process.execPath];
-  const child = spawn(command!, [...prefix, '--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(command!, [...prefix, ...(options.nodeArgs ?? []), '--import', 'tsx', 'src/main.ts'], {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', CHAT_HOST: '127.0.0.1', CHAT_PORT: '0', CHAT_LOG_FORMAT: 'json', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
