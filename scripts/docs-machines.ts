@@ -2,9 +2,13 @@
  * `npm run docs:machines`: regenerates the machine documentation from the machine definitions.
  * Writes `docs/machines/<id>.json` (`JSON.stringify(machine)`, what the Stately tools read) and,
  * in `docs/machines.md` between each machine's markers, a Mermaid `stateDiagram-v2` and the
- * state and transition tables, all walked from `machine.root` — never drawn by hand.
+ * state and transition tables, all walked from `machine.root` — never drawn by hand — and renders
+ * each diagram to `docs/machines/<id>.svg` with Mermaid's own renderer in Debian's Chromium
+ * (scripts/render-mermaid.ts). An SVG starts with the hash of the Mermaid source it was drawn from,
+ * so its freshness is checked without a browser (its pixels depend on the machine's fonts).
  * `--check` writes nothing and exits 1 when the committed files differ from the code.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { AnyStateMachine } from 'xstate';
@@ -23,6 +27,13 @@ export const MACHINES: ReadonlyArray<{ machine: AnyStateMachine; source: string 
 ];
 
 export const jsonPath = (machine: AnyStateMachine): string => `docs/machines/${machine.id}.json`;
+export const svgPath = (machine: AnyStateMachine): string => `docs/machines/${machine.id}.svg`;
+
+/** The first line of a generated SVG: which Mermaid source (by SHA-256) it was rendered from. */
+export function svgStamp(machine: AnyStateMachine): string {
+  const hash = createHash('sha256').update(mermaid(machine)).digest('hex');
+  return `<!-- npm run docs:machines: rendered by Mermaid from the diagram in ${DOC}, source sha256 ${hash} -->`;
+}
 
 /** The definition as the Stately tools read it. */
 export function machineJson(machine: AnyStateMachine): string {
@@ -36,22 +47,32 @@ const END = (id: string): string => `<!-- END GENERATED ${id} -->`;
 const mermaidId = (stateId: string): string => stateId.replace(/[^A-Za-z0-9_]/g, '_');
 const label = (text: string): string => text.replace(/[:;#]/g, ' ').replace(/\s+/g, ' ').trim();
 
+/**
+ * The diagram. Transitions declared on the machine's root (they apply in every state) are drawn on a
+ * box around the states, named after the machine.
+ */
 export function mermaid(machine: AnyStateMachine): string {
   const states = listStates(machine);
+  const transitions = listTransitions(machine);
+  const root = mermaidId(machine.id);
+  const atRoot = transitions.filter((t) => t.source === machine.id);
+  const pad = atRoot.length > 0 ? '    ' : '  ';
   const lines = ['stateDiagram-v2', '  direction LR'];
+  if (atRoot.length > 0) lines.push(`  state "${machine.id} (arrows from this box apply in every state)" as ${root} {`);
   const initial = (machine.root as unknown as { initial?: { target?: Array<{ id: string }> } }).initial?.target?.[0];
   for (const state of states) {
-    lines.push(`  state "${state.key}" as ${mermaidId(state.id)}`);
-    if (state.tags.length > 0) lines.push(`  ${mermaidId(state.id)} : tags ${label(state.tags.join(', '))}`);
+    lines.push(`${pad}state "${state.key}" as ${mermaidId(state.id)}`);
+    if (state.tags.length > 0) lines.push(`${pad}${mermaidId(state.id)} : tags ${label(state.tags.join(', '))}`);
   }
-  if (initial) lines.push(`  [*] --> ${mermaidId(initial.id)}`);
-  for (const transition of listTransitions(machine)) {
-    const from = transition.source === machine.id ? undefined : mermaidId(transition.source);
-    if (from === undefined) continue; // root-level transitions: none in our machines
+  if (initial) lines.push(`${pad}[*] --> ${mermaidId(initial.id)}`);
+  const edges = (transition: TransitionInfo, from: string, indent: string): void => {
     const to = transition.targets.length > 0 ? transition.targets.map(mermaidId) : [from];
-    for (const target of to) lines.push(`  ${from} --> ${target} : ${label(transitionLabel(transition))}`);
-  }
-  for (const state of states) if (state.type === 'final') lines.push(`  ${mermaidId(state.id)} --> [*]`);
+    for (const target of to) lines.push(`${indent}${from} --> ${target} : ${label(transitionLabel(transition))}`);
+  };
+  for (const transition of transitions) if (transition.source !== machine.id) edges(transition, mermaidId(transition.source), pad);
+  for (const state of states) if (state.type === 'final') lines.push(`${pad}${mermaidId(state.id)} --> [*]`);
+  if (atRoot.length > 0) lines.push('  }');
+  for (const transition of atRoot) edges(transition, root, '  ');
   return lines.join('\n');
 }
 
@@ -68,13 +89,13 @@ function stateTable(states: StateInfo[]): string {
   const rows = states.map((s) =>
     `| \`${s.key}\`${s.type === 'final' ? ' (final)' : ''} | ${code(s.tags)} | ${code(s.entry)} | ${cell(s.description ?? '')} |`,
   );
-  return ['| state | tags | entry | meta.description |', '| --- | --- | --- | --- |', ...rows].join('\n');
+  return ['| state | tags | entry | description |', '| --- | --- | --- | --- |', ...rows].join('\n');
 }
 
 function transitionTable(machine: AnyStateMachine, transitions: TransitionInfo[]): string {
-  const short = (id: string): string => id.slice(machine.id.length + 1);
+  const short = (id: string): string => (id === machine.id ? '(any state)' : id.slice(machine.id.length + 1));
   const rows = transitions.map((t) =>
-    `| \`${short(t.source)}\` | \`${t.event}\` | ${t.guard ? `\`${t.guard}\`` : '—'} | ${t.targets.length > 0 ? t.targets.map((id) => `\`${short(id)}\``).join(', ') : '(stays)'} | ${code(t.actions)} |`,
+    `| ${t.source === machine.id ? short(t.source) : `\`${short(t.source)}\``} | \`${t.event}\` | ${t.guard ? `\`${t.guard}\`` : '—'} | ${t.targets.length > 0 ? t.targets.map((id) => `\`${short(id)}\``).join(', ') : '(stays)'} | ${code(t.actions)} |`,
   );
   return ['| from | event | guard | to | actions |', '| --- | --- | --- | --- | --- |', ...rows].join('\n');
 }
@@ -89,9 +110,15 @@ export function machineSection(machine: AnyStateMachine, source: string): string
     `Generated from [\`${source}\`](../${source}); definition JSON: [\`${jsonPath(machine)}\`](machines/${machine.id}.json).`,
     `${states.length} states, ${transitions.length} transitions.`,
     '',
+    `![${machine.id} machine](machines/${machine.id}.svg)`,
+    '',
+    '<details><summary>Mermaid source of the diagram</summary>',
+    '',
     '```mermaid',
     mermaid(machine),
     '```',
+    '',
+    '</details>',
     '',
     stateTable(states),
     '',
@@ -133,11 +160,18 @@ function readRepoFile(path: string): string | undefined {
   }
 }
 
-function main(args: string[]): void {
+/** Machines whose SVG is missing or was rendered from another Mermaid source. */
+export function staleSvgs(read: (path: string) => string | undefined = readRepoFile): AnyStateMachine[] {
+  return MACHINES.map(({ machine }) => machine).filter((machine) => !read(svgPath(machine))?.startsWith(`${svgStamp(machine)}\n`));
+}
+
+async function main(args: string[]): Promise<void> {
   const changed = drift();
+  const stale = staleSvgs();
   if (args.includes('--check')) {
     for (const path of changed.keys()) process.stderr.write(`out of date: ${path} (run npm run docs:machines)\n`);
-    process.exitCode = changed.size > 0 ? 1 : 0;
+    for (const machine of stale) process.stderr.write(`out of date: ${svgPath(machine)} (run npm run docs:machines)\n`);
+    process.exitCode = changed.size + stale.length > 0 ? 1 : 0;
     return;
   }
   mkdirSync(`${ROOT}/docs/machines`, { recursive: true });
@@ -145,7 +179,21 @@ function main(args: string[]): void {
     writeFileSync(`${ROOT}/${path}`, text);
     process.stdout.write(`wrote ${path}\n`);
   }
-  if (changed.size === 0) process.stdout.write('machine docs are up to date\n');
+  if (stale.length > 0) {
+    // Loaded only when needed: the drift test imports this module and needs no browser.
+    const { renderMermaid } = await import('./render-mermaid.ts');
+    const svgs = await renderMermaid(stale.map(mermaid));
+    stale.forEach((machine, index) => {
+      writeFileSync(`${ROOT}/${svgPath(machine)}`, `${svgStamp(machine)}\n${svgs[index]}\n`);
+      process.stdout.write(`wrote ${svgPath(machine)}\n`);
+    });
+  }
+  if (changed.size === 0 && stale.length === 0) process.stdout.write('machine docs are up to date\n');
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) main(process.argv.slice(2));
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main(process.argv.slice(2)).catch((error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  });
+}

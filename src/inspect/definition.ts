@@ -13,7 +13,6 @@ interface NodeLike {
   key: string;
   type: string;
   tags: string[];
-  meta?: unknown;
   description?: string;
   entry: unknown[];
   exit: unknown[];
@@ -59,7 +58,7 @@ export function listStates(machine: AnyStateMachine): StateInfo[] {
         key: child.key,
         type: child.type,
         tags: [...child.tags],
-        description: metaDescription(child) ?? child.description,
+        description: child.description,
         entry: child.entry.map(actionName).filter(isShown),
         exit: child.exit.map(actionName).filter(isShown),
       });
@@ -103,11 +102,6 @@ function describeTransition(transition: AnyTransitionDefinition, eventType: stri
     targets: (transition.target ?? []).map((target) => (target as unknown as NodeLike).id),
     actions: (transition.actions as unknown[]).map(actionName).filter(isShown),
   };
-}
-
-function metaDescription(node: NodeLike): string | undefined {
-  const meta = node.meta as { description?: unknown } | undefined;
-  return typeof meta?.description === 'string' ? meta.description : undefined;
 }
 
 function guardName(guard: unknown): string | undefined {

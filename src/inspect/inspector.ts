@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { AnyActorRef, AnyEventObject, InspectionEvent, MachineContext } from 'xstate';
 import { createInspector, createWebSocketInspector, type StatelyInspectionEvent } from '@statelyai/inspect';
 import type { InspectConfig } from '../config.ts';
+import { Placements } from '../machines/placement.ts';
 import { LocalInspectorServer } from './local-server.ts';
 
 export interface Inspection {
@@ -130,7 +131,7 @@ export function sanitizeContext(context: MachineContext): MachineContext {
     | { seq: number; online: number; presence: { size: number }; sockets: Map<string, number>; sessions: Map<string, unknown>; revoked: Map<string, unknown> }
     | undefined;
   const placement = (context as { placement?: unknown }).placement;
-  if (chat === undefined || !(placement instanceof Map)) return context;
+  if (chat === undefined || !(placement instanceof Placements)) return context;
   return {
     seq: chat.seq,
     listed: chat.presence.size,
@@ -139,7 +140,7 @@ export function sanitizeContext(context: MachineContext): MachineContext {
     sessions: chat.sessions.size,
     revoked: chat.revoked.size,
     liveUserActors: placement.size,
-    shards: (context as { shardLoad?: number[] }).shardLoad?.length ?? 0,
+    shards: placement.shards,
     graceMs: (context as { graceMs?: number }).graceMs,
     shardSize: (context as { shardSize?: number }).shardSize,
   };

@@ -173,8 +173,8 @@ function advanceTo(clock: SimulatedClock, target: number): void {
 
 function describeResult(actor: Supervisor, records: number, restarts: number, divergences: string[], endedAt: number): ReplayResult {
   const snapshot = actor.getSnapshot();
-  const { chat, placement, shardLoad } = snapshot.context;
-  const names = new Set<string>([...placement.keys(), ...chat.presence.keys(), ...chat.sockets.keys(), ...[...chat.sessions.values()].map((s) => s.user)]);
+  const { chat, placement } = snapshot.context;
+  const names = new Set<string>([...placement.users(), ...chat.presence.keys(), ...chat.sockets.keys(), ...[...chat.sessions.values()].map((s) => s.user)]);
   const users = [...names].sort().map((user): UserActorState => {
     const child = userActorOf(snapshot, user);
     return {
@@ -194,7 +194,7 @@ function describeResult(actor: Supervisor, records: number, restarts: number, di
       seq: chat.seq,
       online: chat.online,
       listed: chat.presence.size,
-      shards: shardLoad.length,
+      shards: placement.shards,
       liveUserActors: placement.size,
     },
     users,

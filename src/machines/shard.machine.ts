@@ -39,7 +39,6 @@ export const shardMachine = setup({
   states: {
     active: {
       description: 'Holds up to shardSize user actors: spawns them, stops each one that reached offline.',
-      meta: { description: 'Spawns its user actors and stops those that finished.' },
       on: {
         SPAWN_USER: { actions: 'spawnUser' },
         USER_EVENT: { actions: 'forwardToUser' },

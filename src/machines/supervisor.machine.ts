@@ -5,13 +5,19 @@
  * fact through the provided `record` action (the journal) before applying it, emits what
  * was committed for the transport to deliver, and spawns user actors in bounded shards.
  *
- * `context.chat` and the placement tables are updated in place by named actions: copying a
+ * Read it as a spec: every transition lists its effects as named actions, in the order they run.
+ * A transition that commits a fact starts with the action named after that fact (`sessionStarted`,
+ * `socketOpened`, …), which builds the domain event once — its time, its message id — into
+ * `context.pending`; `record`, `apply` and `emitCommitted` then all read that same event.
+ *
+ * `context.chat` and the placement table are updated in place by named actions: copying a
  * 50k-entry map per event would make every message O(users). Only this machine writes them.
  */
-import { enqueueActions, setup, spawnChild, type AnyActorRef } from 'xstate';
+import { assertEvent, assign, emit, enqueueActions, setup, type AnyActorRef } from 'xstate';
 import type { DomainEvent, PresenceStatus } from '../domain/events.ts';
 import type { ErrorCode } from '../domain/errors.ts';
 import { evolve, statusOf, type ChatState } from '../domain/state.ts';
+import { Placements } from './placement.ts';
 import { shardMachine, type ShardEvent } from './shard.machine.ts';
 import type { UserEvent } from './user.machine.ts';
 
@@ -24,21 +30,11 @@ export interface SupervisorInput {
   now: () => number;
 }
 
-/** Where a user's actor lives: its shard and its slot there (the slot number is the actor's id). */
-export interface Placement {
-  shard: number;
-  slot: number;
-}
-
 export interface SupervisorContext extends SupervisorInput {
-  /** Users with a live actor → where it lives. */
-  placement: Map<string, Placement>;
-  /** Live user actors per shard. */
-  shardLoad: number[];
-  /** Free slots per shard (slot numbers below shardSize). */
-  freeSlots: number[][];
-  /** Indexes of shards with room. */
-  openShards: number[];
+  /** Where each live user actor is (shard and slot). */
+  placement: Placements;
+  /** The fact this step commits, built once by the step's first action; undefined before the first. */
+  pending: DomainEvent | undefined;
 }
 
 export type SupervisorEvent =
@@ -79,6 +75,16 @@ export function userActorOf(supervisor: { context: SupervisorContext; children: 
   return shard?.getSnapshot().children[slotId(place.slot)] as AnyActorRef | undefined;
 }
 
+/** Params of `record` and `apply`: the fact this step built (see `context.pending`). */
+function pending({ context }: { context: SupervisorContext }): Commit {
+  if (context.pending === undefined) throw new Error('supervisor: a step commits before building its fact');
+  return { event: context.pending };
+}
+
+/** Params of the actions that concern the event's user. */
+const user = ({ event }: { event: { user: string } }): { user: string } => ({ user: event.user });
+const grace = ({ context, event }: { context: SupervisorContext; event: { user: string } }) => ({ user: event.user, ms: context.graceMs });
+
 export const supervisorMachine = setup({
   types: {
     context: {} as SupervisorContext,
@@ -88,8 +94,68 @@ export const supervisorMachine = setup({
   },
   actors: { shard: shardMachine },
   actions: {
+    // The facts: each builds the step's domain event into context.pending, stamped once.
+    sessionStarted: assign({
+      pending: ({ context, event }) => {
+        assertEvent(event, 'LOGIN');
+        return { type: 'SessionStarted', sid: event.sid, user: event.user, exp: event.exp, at: context.now() } as const;
+      },
+    }),
+    sessionEnded: assign({
+      pending: ({ context, event }) => {
+        assertEvent(event, 'LOGOUT');
+        return { type: 'SessionEnded', sid: event.sid, user: event.user, exp: event.exp, reason: 'logout', at: context.now() } as const;
+      },
+    }),
+    identityBound: assign({
+      pending: ({ context, event }) => {
+        assertEvent(event, 'BIND_IDENTITY');
+        return { type: 'IdentityBound', user: event.user, issuer: event.issuer, subject: event.subject, at: context.now() } as const;
+      },
+    }),
+    socketOpened: assign({
+      pending: ({ context, event }) => {
+        assertEvent(event, 'SOCKET_OPEN');
+        return { type: 'SocketOpened', user: event.user, socket: event.socket, at: context.now() } as const;
+      },
+    }),
+    socketClosed: assign({
+      pending: ({ context, event }) => {
+        assertEvent(event, 'SOCKET_CLOSE');
+        return { type: 'SocketClosed', user: event.user, socket: event.socket, at: context.now() } as const;
+      },
+    }),
+    groupMessagePosted: assign({
+      pending: ({ context, event }): DomainEvent => {
+        assertEvent(event, 'POST_GROUP');
+        const posted: DomainEvent = { type: 'GroupMessagePosted', id: context.chat.seq + 1, from: event.from, text: event.text, ts: context.now() };
+        if (event.cid !== undefined) posted.cid = event.cid;
+        return posted;
+      },
+    }),
+    directMessagePosted: assign({
+      pending: ({ context, event }): DomainEvent => {
+        assertEvent(event, 'POST_DIRECT');
+        const posted: DomainEvent = { type: 'DirectMessagePosted', id: context.chat.seq + 1, from: event.from, to: event.to, text: event.text, ts: context.now() };
+        if (event.cid !== undefined) posted.cid = event.cid;
+        return posted;
+      },
+    }),
+    presenceChanged: assign({
+      pending: ({ context, event }) => {
+        assertEvent(event, 'USER_STATUS');
+        return { type: 'PresenceChanged', user: event.user, status: event.status, previous: statusOf(context.chat, event.user), at: context.now() } as const;
+      },
+    }),
+    sessionsExpired: assign({ pending: ({ context }) => ({ type: 'SessionsExpired', at: context.now() }) as const }),
     /** Appends to the journal; provided by the runtime (a no-op here keeps the machine pure). */
     record: (_, _params: Commit) => {},
+    /** Folds a recorded event into the state. */
+    apply: ({ context }, params: Commit) => {
+      evolve(context.chat, params.event);
+    },
+    /** Tells the transport what was committed, for delivery. */
+    emitCommitted: emit(({ context }) => ({ type: 'committed' as const, event: pending({ context }).event })),
     /**
      * Starts (or restarts) the user's grace timer: after `ms` the runtime sends GRACE_EXPIRED. Provided by the
      * runtime on its clock; the no-op here keeps the machine pure.
@@ -97,198 +163,213 @@ export const supervisorMachine = setup({
     armGrace: (_, _params: { user: string; ms: number }) => {},
     /** Stops the user's grace timer, if any. Provided by the runtime. */
     disarmGrace: (_, _params: { user: string }) => {},
-    /** Folds a recorded event into the state. */
-    apply: ({ context }, params: Commit) => {
-      evolve(context.chat, params.event);
-    },
-    startSession: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'LOGIN') return;
-      commit(named(enqueue), { type: 'SessionStarted', sid: event.sid, user: event.user, exp: event.exp, at: context.now() });
-      named(enqueue)({ type: 'ensureUserActor', params: { user: event.user } });
+    /** Places the user in a shard with room (spawning a new shard when all are full) and spawns its actor there. */
+    spawnUserActor: enqueueActions(({ context, enqueue }, params: { user: string }) => {
+      const place = context.placement.take(params.user);
+      if (place.opened) enqueue.spawnChild('shard', { id: shardId(place.shard) });
+      const spawn: ShardEvent = { type: 'SPAWN_USER', user: params.user, slot: place.slot };
+      enqueue.sendTo(shardId(place.shard), spawn);
     }),
-    endSession: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'LOGOUT') return;
-      commit(named(enqueue), { type: 'SessionEnded', sid: event.sid, user: event.user, exp: event.exp, reason: 'logout', at: context.now() });
-      named(enqueue)({ type: 'tellUser', params: { user: event.user, event: { type: 'LOGOUT' } } });
-    }),
-    bindIdentity: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'BIND_IDENTITY') return;
-      commit(named(enqueue), { type: 'IdentityBound', user: event.user, issuer: event.issuer, subject: event.subject, at: context.now() });
-    }),
-    openSocket: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'SOCKET_OPEN') return;
-      commit(named(enqueue), { type: 'SocketOpened', user: event.user, socket: event.socket, at: context.now() });
-      named(enqueue)({ type: 'ensureUserActor', params: { user: event.user } });
-      named(enqueue)({ type: 'tellUser', params: { user: event.user, event: { type: 'SOCKET_OPENED' } } });
-    }),
-    closeSocket: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'SOCKET_CLOSE') return;
-      commit(named(enqueue), { type: 'SocketClosed', user: event.user, socket: event.socket, at: context.now() });
-      named(enqueue)({ type: 'tellUser', params: { user: event.user, event: { type: 'SOCKET_CLOSED' } } });
-    }),
-    postGroupMessage: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'POST_GROUP') return;
-      const id = context.chat.seq + 1;
-      const posted: DomainEvent = { type: 'GroupMessagePosted', id, from: event.from, text: event.text, ts: context.now() };
-      if (event.cid !== undefined) posted.cid = event.cid;
-      commit(named(enqueue), posted);
-    }),
-    postDirectMessage: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'POST_DIRECT') return;
-      const id = context.chat.seq + 1;
-      const posted: DomainEvent = { type: 'DirectMessagePosted', id, from: event.from, to: event.to, text: event.text, ts: context.now() };
-      if (event.cid !== undefined) posted.cid = event.cid;
-      commit(named(enqueue), posted);
-    }),
-    recordPresence: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'USER_STATUS') return;
-      const previous = statusOf(context.chat, event.user);
-      if (previous !== event.status) {
-        commit(named(enqueue), { type: 'PresenceChanged', user: event.user, status: event.status, previous, at: context.now() });
-      }
-      if (event.status === 'grace') named(enqueue)({ type: 'armGrace', params: { user: event.user, ms: context.graceMs } });
-      else named(enqueue)({ type: 'disarmGrace', params: { user: event.user } });
-      if (event.status === 'offline') named(enqueue)({ type: 'releaseUserActor', params: { user: event.user } });
-    }),
-    /** After a restart on a durable journal: the sockets the state remembers died with the old process. */
-    recoverAfterRestart: enqueueActions(({ context, enqueue }) => {
-      const at = context.now();
-      for (const [user, open] of [...context.chat.sockets]) {
-        for (let i = 0; i < open; i++) commit(named(enqueue), { type: 'SocketClosed', user, socket: 0, at });
-      }
-      for (const [user, previous] of [...context.chat.presence.entries()]) {
-        commit(named(enqueue), { type: 'PresenceChanged', user, status: 'offline', previous, at });
-      }
-    }),
-    /** The user's grace timer fired: the actor leaves `connecting` or `grace` for `offline`. */
-    expireGrace: enqueueActions(({ event, enqueue }) => {
-      if (event.type !== 'GRACE_EXPIRED') return;
-      named(enqueue)({ type: 'tellUser', params: { user: event.user, event: { type: 'GRACE_EXPIRED' } } });
-    }),
-    expireSessions: enqueueActions(({ context, enqueue }) => {
-      commit(named(enqueue), { type: 'SessionsExpired', at: context.now() });
-    }),
-    rejectRecipientOffline: enqueueActions(({ event, enqueue }) => {
-      if (event.type !== 'POST_DIRECT') return;
-      enqueue.emit(rejection(event, 'user_offline', `${event.to} is offline`));
-    }),
-    rejectDraining: enqueueActions(({ event, enqueue }) => {
-      if (event.type !== 'POST_GROUP' && event.type !== 'POST_DIRECT') return;
-      enqueue.emit(rejection(event, 'shutting_down', 'the node is shutting down'));
-    }),
-    rejectRevokedSocket: enqueueActions(({ event, enqueue }) => {
-      if (event.type !== 'SOCKET_OPEN') return;
-      enqueue.emit({ type: 'rejected', socket: event.socket, code: 'session_revoked', message: 'this session was logged out' });
-    }),
-    /** Places the user in a shard with room (spawning a new shard when all are full) and spawns its actor. */
-    ensureUserActor: enqueueActions(({ context, enqueue }, params: { user: string }) => {
-      if (context.placement.has(params.user)) return;
-      let index = context.openShards[context.openShards.length - 1];
-      if (index === undefined) {
-        index = context.shardLoad.length;
-        context.shardLoad.push(0);
-        context.freeSlots.push(Array.from({ length: context.shardSize }, (_, slot) => context.shardSize - 1 - slot));
-        context.openShards.push(index);
-        enqueue.spawnChild('shard', { id: shardId(index) });
-      }
-      const slot = context.freeSlots[index]!.pop()!;
-      context.placement.set(params.user, { shard: index, slot });
-      context.shardLoad[index] = (context.shardLoad[index] ?? 0) + 1;
-      if (context.shardLoad[index] === context.shardSize) context.openShards.pop();
-      const spawn: ShardEvent = { type: 'SPAWN_USER', user: params.user, slot };
-      enqueue.sendTo(shardId(index), spawn);
-      // A user who logs in but never opens a socket is dropped after the grace period too.
-      named(enqueue)({ type: 'armGrace', params: { user: params.user, ms: context.graceMs } });
-    }),
+    /** The user's actor ended (it reported offline): its slot is free again. */
     releaseUserActor: ({ context }, params: { user: string }) => {
-      const place = context.placement.get(params.user);
-      if (place === undefined) return;
-      context.placement.delete(params.user);
-      const index = place.shard;
-      context.freeSlots[index]!.push(place.slot);
-      const load = (context.shardLoad[index] ?? 1) - 1;
-      context.shardLoad[index] = load;
-      if (load === context.shardSize - 1) context.openShards.push(index);
+      context.placement.release(params.user);
     },
     /** Sends straight to the user's actor; through its shard only when the shard spawns it in this same step. */
     tellUser: enqueueActions(({ context, enqueue, self }, params: { user: string; event: UserEvent }) => {
       const place = context.placement.get(params.user);
-      if (place === undefined) return;
-      const user = userActorOf({ context, children: self.getSnapshot().children }, params.user);
-      if (user) return enqueue.sendTo(user, params.event);
+      if (place === undefined) throw new Error(`supervisor: tellUser(${params.user}) without a user actor`);
+      const actor = userActorOf({ context, children: self.getSnapshot().children }, params.user);
+      if (actor) return enqueue.sendTo(actor, params.event);
       const forward: ShardEvent = { type: 'USER_EVENT', slot: place.slot, event: params.event };
       enqueue.sendTo(shardId(place.shard), forward);
     }),
+    /**
+     * After a restart on a durable journal the sockets and presence the state remembers died with the old
+     * process: closes each socket and takes each listed user offline, through the ordinary transitions.
+     */
+    recoverAfterRestart: enqueueActions(({ context, enqueue }) => {
+      for (const [who, open] of context.chat.sockets) {
+        for (let i = 0; i < open; i++) enqueue.raise({ type: 'SOCKET_CLOSE', user: who, socket: 0 });
+      }
+      for (const who of context.chat.presence.keys()) enqueue.raise({ type: 'USER_STATUS', user: who, status: 'offline' });
+    }),
+    rejectRecipientOffline: emit(({ event }) => {
+      assertEvent(event, 'POST_DIRECT');
+      return rejection(event, 'user_offline', `${event.to} is offline`);
+    }),
+    rejectDraining: emit(({ event }) => {
+      assertEvent(event, ['POST_GROUP', 'POST_DIRECT']);
+      return rejection(event, 'shutting_down', 'the node is shutting down');
+    }),
+    rejectRevokedSocket: emit(({ event }) => {
+      assertEvent(event, 'SOCKET_OPEN');
+      return rejection(event, 'session_revoked', 'this session was logged out');
+    }),
   },
   guards: {
-    recipientReachable: ({ context, event }) =>
-      event.type === 'POST_DIRECT' && statusOf(context.chat, event.to) !== 'offline',
-    sessionRevoked: ({ context, event }) => event.type === 'SOCKET_OPEN' && context.chat.revoked.has(event.sid),
+    hasUserActor: ({ context, event }) => {
+      assertEvent(event, ['LOGIN', 'LOGOUT', 'SOCKET_OPEN', 'SOCKET_CLOSE', 'GRACE_EXPIRED']);
+      return context.placement.has(event.user);
+    },
+    recipientReachable: ({ context, event }) => {
+      assertEvent(event, 'POST_DIRECT');
+      return statusOf(context.chat, event.to) !== 'offline';
+    },
+    sessionRevoked: ({ context, event }) => {
+      assertEvent(event, 'SOCKET_OPEN');
+      return context.chat.revoked.has(event.sid);
+    },
     /** The name is bound to no identity yet: a binding is journaled once and never replaced. */
-    nameUnbound: ({ context, event }) => event.type === 'BIND_IDENTITY' && !context.chat.identities.has(event.user),
+    nameUnbound: ({ context, event }) => {
+      assertEvent(event, 'BIND_IDENTITY');
+      return !context.chat.identities.has(event.user);
+    },
+    /** An actor that ends without ever being listed (connecting → offline): no presence to change. */
+    endedUnlisted: ({ context, event }) => {
+      assertEvent(event, 'USER_STATUS');
+      return event.status === 'offline' && statusOf(context.chat, event.user) === 'offline';
+    },
+    wentOffline: ({ event }) => {
+      assertEvent(event, 'USER_STATUS');
+      return event.status === 'offline';
+    },
+    wentToGrace: ({ event }) => {
+      assertEvent(event, 'USER_STATUS');
+      return event.status === 'grace';
+    },
   },
 }).createMachine({
   id: 'supervisor',
+  description: 'The root actor: one per node. Transitions at this level apply in every state.',
   initial: 'running',
-  context: ({ input }) => ({ ...input, placement: new Map(), shardLoad: [], freeSlots: [], openShards: [] }),
+  context: ({ input }) => ({ ...input, placement: new Placements(input.shardSize), pending: undefined }),
+  on: {
+    LOGOUT: [
+      {
+        guard: 'hasUserActor',
+        actions: [
+          'sessionEnded',
+          { type: 'record', params: pending },
+          { type: 'apply', params: pending },
+          'emitCommitted',
+          { type: 'tellUser', params: ({ event }) => ({ user: event.user, event: { type: 'LOGOUT' } }) },
+        ],
+      },
+      { actions: ['sessionEnded', { type: 'record', params: pending }, { type: 'apply', params: pending }, 'emitCommitted'] },
+    ],
+    SOCKET_CLOSE: [
+      {
+        guard: 'hasUserActor',
+        actions: [
+          'socketClosed',
+          { type: 'record', params: pending },
+          { type: 'apply', params: pending },
+          'emitCommitted',
+          { type: 'tellUser', params: ({ event }) => ({ user: event.user, event: { type: 'SOCKET_CLOSED' } }) },
+        ],
+      },
+      { actions: ['socketClosed', { type: 'record', params: pending }, { type: 'apply', params: pending }, 'emitCommitted'] },
+    ],
+    USER_STATUS: [
+      { guard: 'endedUnlisted', actions: [{ type: 'disarmGrace', params: user }, { type: 'releaseUserActor', params: user }] },
+      {
+        guard: 'wentOffline',
+        actions: [
+          'presenceChanged',
+          { type: 'record', params: pending },
+          { type: 'apply', params: pending },
+          'emitCommitted',
+          { type: 'disarmGrace', params: user },
+          { type: 'releaseUserActor', params: user },
+        ],
+      },
+      {
+        guard: 'wentToGrace',
+        actions: ['presenceChanged', { type: 'record', params: pending }, { type: 'apply', params: pending }, 'emitCommitted', { type: 'armGrace', params: grace }],
+      },
+      {
+        actions: ['presenceChanged', { type: 'record', params: pending }, { type: 'apply', params: pending }, 'emitCommitted', { type: 'disarmGrace', params: user }],
+      },
+    ],
+    GRACE_EXPIRED: {
+      guard: 'hasUserActor',
+      actions: { type: 'tellUser', params: ({ event }) => ({ user: event.user, event: { type: 'GRACE_EXPIRED' } }) },
+    },
+  },
   states: {
     running: {
-      description: 'Accepts logins, sockets and messages; every fact is recorded, applied and emitted.',
-      meta: { description: 'Serving: commands are validated, journaled, applied and delivered.' },
-      tags: ['accepting'],
+      description: 'Accepts logins, sockets and messages; every fact is built once, then recorded, applied and emitted.',
       on: {
-        LOGIN: { actions: 'startSession' },
-        LOGOUT: { actions: 'endSession' },
-        BIND_IDENTITY: { guard: 'nameUnbound', actions: 'bindIdentity' },
-        SOCKET_OPEN: [{ guard: 'sessionRevoked', actions: 'rejectRevokedSocket' }, { actions: 'openSocket' }],
-        SOCKET_CLOSE: { actions: 'closeSocket' },
-        POST_GROUP: { actions: 'postGroupMessage' },
-        POST_DIRECT: [{ guard: 'recipientReachable', actions: 'postDirectMessage' }, { actions: 'rejectRecipientOffline' }],
-        USER_STATUS: { actions: 'recordPresence' },
-        GRACE_EXPIRED: { actions: 'expireGrace' },
-        EXPIRE_SESSIONS: { actions: 'expireSessions' },
+        LOGIN: [
+          {
+            guard: 'hasUserActor',
+            actions: ['sessionStarted', { type: 'record', params: pending }, { type: 'apply', params: pending }, 'emitCommitted'],
+          },
+          {
+            // A user who logs in but never opens a socket is dropped after the grace period too.
+            actions: [
+              'sessionStarted',
+              { type: 'record', params: pending },
+              { type: 'apply', params: pending },
+              'emitCommitted',
+              { type: 'spawnUserActor', params: user },
+              { type: 'armGrace', params: grace },
+            ],
+          },
+        ],
+        BIND_IDENTITY: {
+          guard: 'nameUnbound',
+          actions: ['identityBound', { type: 'record', params: pending }, { type: 'apply', params: pending }, 'emitCommitted'],
+        },
+        SOCKET_OPEN: [
+          { guard: 'sessionRevoked', actions: 'rejectRevokedSocket' },
+          {
+            guard: 'hasUserActor',
+            actions: [
+              'socketOpened',
+              { type: 'record', params: pending },
+              { type: 'apply', params: pending },
+              'emitCommitted',
+              { type: 'tellUser', params: ({ event }) => ({ user: event.user, event: { type: 'SOCKET_OPENED' } }) },
+            ],
+          },
+          {
+            actions: [
+              'socketOpened',
+              { type: 'record', params: pending },
+              { type: 'apply', params: pending },
+              'emitCommitted',
+              { type: 'spawnUserActor', params: user },
+              { type: 'armGrace', params: grace },
+              { type: 'tellUser', params: ({ event }) => ({ user: event.user, event: { type: 'SOCKET_OPENED' } }) },
+            ],
+          },
+        ],
+        POST_GROUP: { actions: ['groupMessagePosted', { type: 'record', params: pending }, { type: 'apply', params: pending }, 'emitCommitted'] },
+        POST_DIRECT: [
+          {
+            guard: 'recipientReachable',
+            actions: ['directMessagePosted', { type: 'record', params: pending }, { type: 'apply', params: pending }, 'emitCommitted'],
+          },
+          { actions: 'rejectRecipientOffline' },
+        ],
+        EXPIRE_SESSIONS: { actions: ['sessionsExpired', { type: 'record', params: pending }, { type: 'apply', params: pending }, 'emitCommitted'] },
         RECOVER: { actions: 'recoverAfterRestart' },
         DRAIN: { target: 'draining' },
       },
     },
     draining: {
-      description: 'Shutting down: no new messages; sockets closing are still recorded so the journal stays whole.',
-      meta: { description: 'Shutting down: refuses new messages, still records sockets closing.' },
+      description: 'Shutting down: no new logins, sockets or messages; logouts, sockets closing and user actors ending are still recorded so the journal stays whole.',
       tags: ['draining'],
       on: {
-        LOGOUT: { actions: 'endSession' },
-        SOCKET_CLOSE: { actions: 'closeSocket' },
         POST_GROUP: { actions: 'rejectDraining' },
         POST_DIRECT: { actions: 'rejectDraining' },
-        USER_STATUS: { actions: 'recordPresence' },
-        GRACE_EXPIRED: { actions: 'expireGrace' },
       },
     },
   },
 });
 
-/** An enqueuer that may name this machine's own actions (setup cannot type them while they are being defined). */
-interface NamedEnqueue {
-  (action: { type: string; params: object }): void;
-  emit(event: SupervisorEmitted): void;
-}
-
-function named(enqueue: unknown): NamedEnqueue {
-  return enqueue as NamedEnqueue;
-}
-
-/** Journal first, then apply, then tell the world: the order that makes a replay exact. */
-function commit(enqueue: NamedEnqueue, event: DomainEvent): void {
-  enqueue({ type: 'record', params: { event } });
-  enqueue({ type: 'apply', params: { event } });
-  enqueue.emit({ type: 'committed', event });
-}
-
-function rejection(
-  event: { socket: number; cid?: string },
-  code: ErrorCode,
-  message: string,
-): SupervisorEmitted {
+function rejection(event: { socket: number; cid?: string }, code: ErrorCode, message: string): SupervisorEmitted {
   const rejected: SupervisorEmitted = { type: 'rejected', socket: event.socket, code, message };
   if (event.cid !== undefined) rejected.cid = event.cid;
   return rejected;

@@ -44,14 +44,15 @@ export const userMachine = setup({
     /** Logout closes every socket of the user. */
     dropSockets: assign({ sockets: 0 }),
     /**
-     * Tells the supervisor (found by its systemId, one hop instead of two through the shard); a user actor
-     * running without a supervisor reports to its parent.
+     * Tells the supervisor, found by its systemId (one hop instead of two through the shard). A user actor
+     * only ever runs under a supervisor: without one this throws, failing the actor, rather than report
+     * to whoever happens to be its parent.
      */
     reportStatus: enqueueActions(({ context, enqueue, system }, params: { status: PresenceStatus }) => {
-      const report: UserStatusReport = { type: 'USER_STATUS', user: context.user, status: params.status };
       const supervisor = system.get(SUPERVISOR_SYSTEM_ID);
-      if (supervisor) enqueue.sendTo(supervisor, report);
-      else enqueue.sendParent(report);
+      if (!supervisor) throw new Error(`user ${context.user}: no actor with systemId "${SUPERVISOR_SYSTEM_ID}" to report ${params.status} to`);
+      const report: UserStatusReport = { type: 'USER_STATUS', user: context.user, status: params.status };
+      enqueue.sendTo(supervisor, report);
     }),
   },
   guards: {
@@ -61,20 +62,21 @@ export const userMachine = setup({
   id: 'user',
   initial: 'connecting',
   context: ({ input }) => ({ user: input.user, sockets: 0 }),
+  description: 'One per logged-in user. A logout in any state ends the actor.',
+  on: {
+    LOGOUT: { target: '.offline', actions: 'dropSockets' },
+  },
   states: {
     connecting: {
       description: 'Logged in, no socket yet. Not listed. Dropped after the grace period if no socket opens.',
-      meta: { description: 'Logged in, no socket yet; not listed in presence.' },
       on: {
         SOCKET_OPENED: { target: 'online', actions: 'addSocket' },
-        LOGOUT: { target: 'offline', actions: 'dropSockets' },
         GRACE_EXPIRED: { target: 'offline' },
       },
     },
     online: {
       description: 'At least one open socket. Listed as online; reachable by direct messages.',
-      meta: { description: 'At least one open socket; listed as online.' },
-      tags: ['listed', 'reachable'],
+      tags: ['listed'],
       entry: { type: 'reportStatus', params: { status: 'online' } },
       on: {
         SOCKET_OPENED: { actions: 'addSocket' },
@@ -82,23 +84,19 @@ export const userMachine = setup({
           { guard: 'hasOtherSockets', actions: 'removeSocket' },
           { target: 'grace', actions: 'removeSocket' },
         ],
-        LOGOUT: { target: 'offline', actions: 'dropSockets' },
       },
     },
     grace: {
       description: 'Last socket closed. Still listed (status grace) and reachable; a socket reopening returns to online with no leave/join flap.',
-      meta: { description: 'Last socket closed; still listed as grace until the grace period ends.' },
-      tags: ['listed', 'reachable'],
+      tags: ['listed'],
       entry: { type: 'reportStatus', params: { status: 'grace' } },
       on: {
         SOCKET_OPENED: { target: 'online', actions: 'addSocket' },
-        LOGOUT: { target: 'offline', actions: 'dropSockets' },
         GRACE_EXPIRED: { target: 'offline' },
       },
     },
     offline: {
       description: 'Logged out or grace period over. Final: the actor stops and the user leaves the list.',
-      meta: { description: 'Gone: logged out or the grace period ended.' },
       type: 'final',
       entry: { type: 'reportStatus', params: { status: 'offline' } },
     },

@@ -1,30 +1,10 @@
 /**
- * Debian's Chromium driven by playwright-core, plus the few page steps the browser tests share.
+ * The few page steps the browser tests share, on Debian's Chromium (launched by scripts/chromium.ts).
  * Nothing here downloads a browser: /usr/bin/chromium comes from `apt-get install -y chromium`.
  */
-import { existsSync } from 'node:fs';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 
-export const CHROMIUM = '/usr/bin/chromium';
-
-export async function launchChromium(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: install Debian's browser with "apt-get install -y chromium"`);
-  }
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-}
+export { CHROMIUM, launchChromium } from '../../scripts/chromium.ts';
 
 export interface Person {
   name: string;
