@@ -1,7 +1,7 @@
 /**
  * @module scripts/chromium
  * Debian's Chromium (/usr/bin/chromium) driven by playwright-core, for the browser tests and for
- * rendering the machine diagrams. Nothing here downloads a browser: `scripts/ensure-chromium.sh`
+ * rendering the machine diagrams. Nothing here downloads a browser: `scripts/ensure-test-packages.sh`
  * installs Debian's package when it is missing (`npm test` runs it first).
  */
 import { existsSync } from 'node:fs';
@@ -11,7 +11,7 @@ export const CHROMIUM = '/usr/bin/chromium';
 
 export async function launchChromium(): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: install Debian's browser with "apt-get install -y chromium" (or run scripts/ensure-chromium.sh)`);
+    throw new Error(`${CHROMIUM} is missing: install Debian's browser with "apt-get install -y chromium" (or run scripts/ensure-test-packages.sh)`);
   }
   return chromium.launch({
     executablePath: CHROMIUM,

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure the Debian packages the tests use are installed (npm test's pretest and .ci/run call
-# this first): Chromium for the browser tests, redis-server for the engine tests, Debian's Python
+# this first): Chromium for the browser tests and the machine diagrams, openssl for the TLS tests'
+# certificate, redis-server for the engine tests, Debian's Python
 # with python-socketio for the proof of concept's console client (test/e2e/python-client.test.ts,
 # run with /usr/bin/python3; never pip). One line per need:
 # "<command that succeeds when it is there>|<Debian packages to install otherwise>"; a new test
@@ -9,6 +10,7 @@ set -euo pipefail
 needed=(
   "test -x /usr/bin/chromium|chromium fonts-dejavu-core"
   "test -x /usr/bin/redis-server|redis-server"
+  "command -v openssl|openssl"
   "/usr/bin/python3 -c 'import socketio, requests, websocket'|python3-socketio python3-requests python3-websocket"
 )
 missing=()

@@ -93,6 +93,8 @@ describe('web client in Chromium', { timeout: 60_000 }, () => {
     await erin.page.keyboard.press('Enter');
     await message(erin.page, 'Are you there?').waitFor();
     await person(frank.page, 'dm', 'erin').locator('.badge', { hasText: '1' }).waitFor();
+    expect(await message(erin.page, 'Are you there?', 'failed').count(), 'the retried message is no longer failed').toBe(0);
+    expect(await person(frank.page, 'dm', 'erin').locator('.badge').textContent()).toBe('1');
   });
 
   it('reconnects by itself and shows the messages it missed, in order, once', async () => {
@@ -151,6 +153,8 @@ describe('web client in Chromium', { timeout: 60_000 }, () => {
     await kim.page.locator('#login-view:not([hidden])').waitFor();
     await kim.page.getByText('You have logged out.').waitFor();
     await person(leo.page, 'people', 'kim').waitFor({ state: 'detached' });
+    expect(await person(leo.page, 'people', 'kim').count(), 'kim left leo\'s people list').toBe(0);
+    expect(await kim.page.locator('#login-view').isVisible()).toBe(true);
   });
   it('sends every window of a person back to sign-in when one of them logs out', async () => {
     const mia = await join('mia');
@@ -161,6 +165,8 @@ describe('web client in Chromium', { timeout: 60_000 }, () => {
     await second.getByRole('button', { name: 'Log out' }).click();
     await mia.page.locator('#login-view:not([hidden])').waitFor();
     await mia.page.getByText('You have logged out (in this or another window).').waitFor();
+    expect(await mia.page.locator('#login-view').isVisible(), 'the window that did not log out').toBe(true);
+    expect(await second.locator('#login-view').isVisible(), 'the window that logged out').toBe(true);
   });
 });
 
@@ -212,6 +218,7 @@ describe('web client on a node in presence mode "watch"', { timeout: 60_000 }, (
     await omar.context.close();
     await person(nora.page, 'dm', 'omar', 'grace').waitFor();
     await person(nora.page, 'dm', 'omar', 'offline').waitFor();
+    expect(await person(nora.page, 'dm', 'omar').getAttribute('data-status')).toBe('offline');
   });
 });
 
@@ -227,5 +234,7 @@ describe('web client on a rate-limited node', { timeout: 60_000 }, () => {
     await refused.locator('.error-text', { hasText: 'rate_limited' }).waitFor();
     await refused.getByRole('button', { name: 'Retry' }).waitFor();
     await message(page, 'first').waitFor();
+    expect(await refused.locator('.error-text').textContent()).toContain('rate_limited');
+    expect(await message(page, 'first').count(), 'the first message, within the burst, was delivered').toBe(1);
   });
 });

@@ -18,7 +18,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { FileJournal, readJournalFile } from '../../src/journal/file.ts';
+import { loadConfig } from '../../src/config.ts';
+import { readJournalFile } from '../../src/journal/file.ts';
+import { createJournal } from '../../src/node.ts';
 import { statusOf } from '../../src/domain/state.ts';
 import { userMachine } from '../../src/machines/user.machine.ts';
 import { shardMachine } from '../../src/machines/shard.machine.ts';
@@ -201,13 +203,14 @@ describe('a node started on the journal of a process killed with a socket open (
     const path = join(dir, 'journal.jsonl');
     const at = Date.now();
     // What the killed process had journaled: alice logged in with one socket open, online.
-    const killed = new FileJournal({ path, fsync: 'always', fsyncMs: 1000, compactAbove: 1_000_000, maxMessages: 100, maxAgeMs: 3_600_000, logger: pino({ level: 'silent' }) });
+    const env = { CHAT_JOURNAL: `file:${path}`, CHAT_LOG_LEVEL: 'warn' };
+    const killed = createJournal(loadConfig(env), pino({ level: 'silent' }));
     killed.append({ type: 'SessionStarted', sid: 's1', user: 'alice', exp: Math.floor(at / 1000) + 3600, at });
     killed.append({ type: 'SocketOpened', user: 'alice', socket: 1, at });
     killed.append({ type: 'PresenceChanged', user: 'alice', status: 'online', previous: 'offline', at });
     await killed.close();
 
-    restarted = await startTestNode({ CHAT_JOURNAL: `file:${path}`, CHAT_LOG_LEVEL: 'warn' }, { inspect: coverage.inspect });
+    restarted = await startTestNode(env, { inspect: coverage.inspect });
     const state = restarted.node.runtime.state;
     expect(state.sockets.get('alice') ?? 0).toBe(0);
     expect(statusOf(state, 'alice')).toBe('offline');
