@@ -13,13 +13,13 @@
  * check and the open (a race the upgrade closes off). A node started on the journal of a process that
  * died with a socket open drives the recovery (`RECOVER`, and `SOCKET_CLOSE` for a user with no actor).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
-import { readJournalFile } from '../../src/journal/file.ts';
+import { decodeLine } from '../../src/journal/codec.ts';
 import { createJournal } from '../../src/node.ts';
 import { statusOf } from '../../src/domain/state.ts';
 import { userMachine } from '../../src/machines/user.machine.ts';
@@ -215,10 +215,12 @@ describe('a node started on the journal of a process killed with a socket open (
     expect(state.sockets.get('alice') ?? 0).toBe(0);
     expect(statusOf(state, 'alice')).toBe('offline');
     expect(restarted.node.runtime.liveActors).toBe(0);
-    expect(readJournalFile(path).events.slice(3)).toMatchObject([
-      { type: 'SocketClosed', user: 'alice', socket: 0 },
-      { type: 'PresenceChanged', user: 'alice', status: 'offline', previous: 'online' },
+    const lines = readFileSync(path, 'utf8').split('\n').filter((line) => line !== '');
+    expect(lines.map(decodeLine).slice(3)).toMatchObject([
+      { record: { type: 'SocketClosed', user: 'alice', socket: 0 } },
+      { record: { type: 'PresenceChanged', user: 'alice', status: 'offline', previous: 'online' } },
     ]);
+    expect(lines).toHaveLength(5);
   });
 });
 
