@@ -20,7 +20,8 @@ const { values } = parseArgs({ options: { users: { type: 'string', default: '500
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with node --expose-gc (npm run bench:memory does)');
 const users = Number(values.users);
-const config = loadConfig({ CHAT_PORT: '0', CHAT_LOG_LEVEL: 'warn', CHAT_PRESENCE: values.presence });
+// Every idle user logs in from loopback: the per-client-IP limits are off here.
+const config = loadConfig({ CHAT_PORT: '0', CHAT_LOG_LEVEL: 'warn', CHAT_PRESENCE: values.presence, CHAT_LOGIN_RATE_PER_MIN: '0', CHAT_UPGRADE_RATE_PER_MIN: '0' });
 const node = createChatNode(config, pino({ level: 'warn' }));
 const { url } = await node.start();
 

@@ -512,7 +512,9 @@ and the child servers are killed however the run ends.
   first-use and JIT costs stay out of the numbers.
 - **actor-chat configuration.** Everything on, defaults except: the per-user rate limit is raised to
   100,000 msg/s (\`CHAT_RATE_PER_S\`, \`CHAT_RATE_BURST\`; it is still checked for every message) because
-  the default 20/s would refuse the benchmark's 10 senders; churn runs with \`CHAT_GRACE_MS=100\` so the
+  the default 20/s would refuse the benchmark's 10 senders; the per-client-IP limits on logins and
+  upgrades are off (\`CHAT_LOGIN_RATE_PER_MIN=0\`, \`CHAT_UPGRADE_RATE_PER_MIN=0\`) because every simulated
+  user connects from loopback; churn runs with \`CHAT_GRACE_MS=100\` so the
   grace → offline step of each user falls inside the measured window.
 
 ## Scenarios

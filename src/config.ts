@@ -5,6 +5,7 @@
  * `process.env`.
  */
 import { readFileSync } from 'node:fs';
+import { checkTrustProxy } from './http/client-ip.ts';
 
 export type PresenceMode = 'all' | 'watch';
 export type JournalConfig =
@@ -84,7 +85,15 @@ export interface Config {
     maxWatches: number;
     /** A replaying socket whose send buffer has not drained for this long is closed as a slow consumer. */
     replayStallMs: number;
+    /** Logins (dev and OIDC starts) per client IP per minute (0: off), and their burst. */
+    loginPerMinute: number;
+    loginBurst: number;
+    /** WebSocket upgrades per client IP per minute (0: off), and their burst. */
+    upgradePerMinute: number;
+    upgradeBurst: number;
   };
+  /** Proxies (IPs, CIDRs, `loopback`…) whose X-Forwarded-For is believed for the client IP; empty: none. */
+  trustProxy: string[];
   shardSize: number;
   inspect?: InspectConfig;
   engine: EngineConfig;
@@ -274,6 +283,16 @@ function frameLimits(env: Env): Pick<Config['limits'], 'framesPerSecond' | 'fram
   };
 }
 
+function trustProxy(env: Env): string[] {
+  const proxies = list(env, 'CHAT_TRUST_PROXY');
+  try {
+    checkTrustProxy(proxies);
+  } catch (error) {
+    throw new ConfigError('CHAT_TRUST_PROXY', `expected comma-separated IPs, CIDRs, loopback, linklocal or uniquelocal: ${(error as Error).message}`);
+  }
+  return proxies;
+}
+
 export function loadConfig(env: Env = process.env, isTty = false): Readonly<Config> {
   const host = env.CHAT_HOST || '127.0.0.1';
   const port = int(env, 'CHAT_PORT', 5000, 0, 65535);
@@ -316,7 +335,12 @@ export function loadConfig(env: Env = process.env, isTty = false): Readonly<Conf
       ...frameLimits(env),
       maxWatches: int(env, 'CHAT_MAX_WATCHES', 10_000, 1, 10_000_000),
       replayStallMs: int(env, 'CHAT_REPLAY_STALL_MS', 5_000, 100, 60_000),
+      loginPerMinute: int(env, 'CHAT_LOGIN_RATE_PER_MIN', 120, 0, 1_000_000),
+      loginBurst: int(env, 'CHAT_LOGIN_BURST', 30, 1, 10_000),
+      upgradePerMinute: int(env, 'CHAT_UPGRADE_RATE_PER_MIN', 300, 0, 1_000_000),
+      upgradeBurst: int(env, 'CHAT_UPGRADE_BURST', 60, 1, 10_000),
     },
+    trustProxy: trustProxy(env),
     shardSize: int(env, 'CHAT_SHARD_SIZE', 128, 1, 100_000),
     ...(inspectConfig ? { inspect: inspectConfig } : {}),
     engine: engine(env),

@@ -8,6 +8,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export interface MetricsSources {
+  /** Client addresses tracked by the per-IP limits (http/address-limits.ts). */
+  trackedAddresses?(kind: 'login' | 'upgrade'): number;
   connections(): number;
   usersByState(): { online: number; grace: number; connecting: number };
 }
@@ -21,6 +23,7 @@ export class Metrics {
   private readonly slowConsumers: Counter;
   private readonly journalAppend: Histogram;
   private readonly policyCloses: Counter<'reason'>;
+  private readonly addressLimitedTotal: Counter<'limit'>;
   private readonly largestSendBuffer: Gauge;
   readonly inGroup: { inc(): void };
   readonly inDirect: { inc(): void };
@@ -53,6 +56,21 @@ export class Metrics {
       name: 'chat_slow_consumer_closes_total',
       help: 'Sockets the node closed because their send buffer passed CHAT_MAX_BACKPRESSURE.',
       registers,
+    });
+    this.addressLimitedTotal = new Counter({
+      name: 'chat_address_limited_total',
+      help: 'Requests refused 429 rate_limited by a per-client-IP limit: login (CHAT_LOGIN_RATE_PER_MIN) or upgrade (CHAT_UPGRADE_RATE_PER_MIN).',
+      labelNames: ['limit'],
+      registers,
+    });
+    new Gauge({
+      name: 'chat_address_limit_tracked',
+      help: 'Client addresses the per-IP limits remember, by limit (at most 100000 each).',
+      labelNames: ['limit'],
+      registers,
+      collect() {
+        for (const limit of ['login', 'upgrade'] as const) this.set({ limit }, sources.trackedAddresses?.(limit) ?? 0);
+      },
     });
     this.policyCloses = new Counter({
       name: 'chat_policy_closes_total',
@@ -87,6 +105,10 @@ export class Metrics {
 
   slowConsumerClosed(): void {
     this.slowConsumers.inc();
+  }
+
+  addressLimited(limit: 'login' | 'upgrade'): void {
+    this.addressLimitedTotal.inc({ limit });
   }
 
   policyClosed(reason: 'frame_budget' | 'invalid_frames'): void {

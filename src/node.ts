@@ -18,13 +18,14 @@ import { createSocketIoServer } from './transport/socketio.ts';
 import type { Route, RunningServer } from './transport/types.ts';
 import { createRoutes } from './http/routes.ts';
 import { Metrics } from './metrics.ts';
+import { createAddressLimits, type AddressLimits } from './http/address-limits.ts';
 import { createInspection, type Inspection } from './inspect/inspector.ts';
 
 export interface ChatNodeOptions {
   journal?: Journal;
   inspect?: (event: InspectionEvent) => void;
   /** Extra routes mounted before the built-in ones (static site, OIDC). */
-  extraRoutes?: (parts: { runtime: ChatRuntime; sessions: Sessions }) => Route[];
+  extraRoutes?: (parts: { runtime: ChatRuntime; sessions: Sessions; addressLimits: AddressLimits }) => Route[];
   /**
    * The journal failed (a write or fsync error): called once, at once, possibly inside the failed append.
    * `npm start` (src/main.ts) exits non-zero here. A node whose hook returns stays up but unready, refuses
@@ -76,7 +77,9 @@ export function createChatNode(config: Readonly<Config>, logger: Logger, options
     options.onFatal?.(error);
   };
   journal.watchFailure?.(fatal);
+  const addressLimits = createAddressLimits(config, (kind) => metrics.addressLimited(kind));
   const metrics = new Metrics({
+    trackedAddresses: (kind) => addressLimits.tracked(kind),
     connections: () => gateway?.connections ?? 0,
     usersByState: () => runtime?.usersByState() ?? { online: 0, grace: 0, connecting: 0 },
   });
@@ -89,7 +92,7 @@ export function createChatNode(config: Readonly<Config>, logger: Logger, options
     onFatal: fatal,
     ...(inspect ? { inspect } : {}),
   });
-  gateway = new Gateway(config, runtime, sessions, logger, metrics);
+  gateway = new Gateway(config, runtime, sessions, logger, metrics, addressLimits);
   const socketIo = config.socketIo ? createSocketIoServer(config, gateway, logger, metrics) : undefined;
   let server: RunningServer | undefined;
   let sweep: ReturnType<typeof setInterval> | undefined;
@@ -97,8 +100,8 @@ export function createChatNode(config: Readonly<Config>, logger: Logger, options
   let stopping: Promise<void> | undefined;
 
   const routes = [
-    ...(options.extraRoutes?.({ runtime, sessions }) ?? []),
-    ...createRoutes({ config, runtime, sessions, metrics, ready: () => ready && !runtime.draining }),
+    ...(options.extraRoutes?.({ runtime, sessions, addressLimits }) ?? []),
+    ...createRoutes({ config, runtime, sessions, metrics, addressLimits, ready: () => ready && !runtime.draining }),
   ];
 
   return {

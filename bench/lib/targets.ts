@@ -76,6 +76,9 @@ export const TARGETS: Record<TargetId, Target> = {
       // 10 senders need at 10,000 msg/s: the default 20/s per user would refuse the benchmark's own load.
       CHAT_RATE_PER_S: '100000',
       CHAT_RATE_BURST: '100000',
+      // The per-client-IP limits on logins and upgrades are off: every simulated user comes from loopback.
+      CHAT_LOGIN_RATE_PER_MIN: '0',
+      CHAT_UPGRADE_RATE_PER_MIN: '0',
     }),
     readyPath: '/healthz',
     wsPath: (after) => (after === undefined ? '/ws' : `/ws?after=${after}`),

@@ -10,6 +10,7 @@ import { ChatError } from '../domain/errors.ts';
 import { authenticate } from '../auth/credentials.ts';
 import { FLOW_COOKIE, OidcError, type DevicePoll, type Oidc, type OidcIdentity } from '../auth/oidc.ts';
 import type { Sessions } from '../auth/sessions.ts';
+import type { AddressLimits } from './address-limits.ts';
 import type { ChatRuntime } from '../runtime/chat-runtime.ts';
 import { RateLimiter } from '../transport/rate-limit.ts';
 import type { HttpHandler, HttpReply, Route } from '../transport/types.ts';
@@ -22,6 +23,8 @@ export interface AuthRouteDeps {
   sessions: Sessions;
   /** Undefined when OIDC is not configured: the login routes answer 404, the device routes 501. */
   oidc: Oidc | undefined;
+  /** Per-client-IP login limit (`CHAT_LOGIN_RATE_PER_MIN`) on `/auth/login` and `POST /auth/device`. */
+  addressLimits?: AddressLimits;
   /** Device logins started per remote address: `rate` per second, bursts of `burst`. Default 1 per 6 s, burst 5. */
   deviceStartRate?: { rate: number; burst: number };
   now?: () => number;
@@ -120,7 +123,9 @@ export function createAuthRoutes(deps: AuthRouteDeps): Route[] {
   const authConfig: HttpHandler = () =>
     jsonReply(200, { oidc: oidc !== undefined, devLogin: config.devLogin, deviceFlow: oidc?.deviceFlowSupported ?? false });
 
-  const login: HttpHandler = async () => {
+  const login: HttpHandler = async (request) => {
+    needOidc();
+    deps.addressLimits?.check('login', request);
     const { redirectTo, flowCookie: sealed } = await needOidc().startLogin();
     const cookie = flowCookie(config, sealed, FLOW_COOKIE.maxAgeSeconds);
     return { status: 302, headers: { location: redirectTo, 'cache-control': 'no-store', 'set-cookie': cookie } };
@@ -151,6 +156,7 @@ export function createAuthRoutes(deps: AuthRouteDeps): Route[] {
   const deviceStart: HttpHandler = async (request, body) => {
     readJson(body);
     const provider = needDevice();
+    deps.addressLimits?.check('login', request);
     if (!admitDeviceStart(request.remoteAddress)) throw new ChatError('rate_limited', 'too many device logins from this address; try again in a few seconds');
     return jsonReply(200, await provider.startDevice());
   };

@@ -13,6 +13,7 @@ import { authenticate, type PresentedSession } from '../auth/credentials.ts';
 import type { Sessions } from '../auth/sessions.ts';
 import type { ChatRuntime } from '../runtime/chat-runtime.ts';
 import type { Metrics } from '../metrics.ts';
+import type { AddressLimits } from './address-limits.ts';
 import type { HttpHandler, HttpRequestInfo, Route } from '../transport/types.ts';
 import { errorReply, jsonReply } from '../transport/reply.ts';
 import { answerHistory, parseHistoryQuery } from '../protocol/history.ts';
@@ -22,6 +23,8 @@ export interface RouteDeps {
   runtime: ChatRuntime;
   sessions: Sessions;
   metrics: Metrics;
+  /** Per-client-IP limits on logins (and upgrades, checked by the gateway). */
+  addressLimits?: AddressLimits;
   /** Whether the node is ready for traffic (false while starting or draining). */
   ready(): boolean;
 }
@@ -88,6 +91,7 @@ export function createRoutes(deps: RouteDeps): Route[] {
 
   const login: HttpHandler = async (request) => {
     if (!config.devLogin) throw new ChatError('dev_login_disabled', 'dev login is off on this node; use /auth/login');
+    deps.addressLimits?.check('login', request);
     const user = request.params[0] ?? '';
     if (!isValidUsername(user)) {
       throw new ChatError('invalid_username', 'a user name is 1 to 64 letters, digits or _.@+- and starts with a letter or digit');

@@ -15,6 +15,7 @@ import type { SocketRegistry } from './sockets.ts';
 import type { HttpRequestInfo, UpgradeResult } from './types.ts';
 import { jsonReply } from './reply.ts';
 import type { FrameBudget } from './frame-budget.ts';
+import type { AddressLimits } from '../http/address-limits.ts';
 
 export class Admission {
   private nextId = 1;
@@ -27,6 +28,7 @@ export class Admission {
     private readonly sockets: SocketRegistry,
     private readonly metrics: Metrics,
     private readonly budget: FrameBudget,
+    private readonly addressLimits?: AddressLimits,
   ) {}
 
   /** Learns the port actually listened on (the node's own origins include it on loopback). */
@@ -39,8 +41,14 @@ export class Admission {
    * login-then-connect), so the socket is upgraded inside uWS's own upgrade callback; otherwise
    * the signature is verified first.
    */
+  /** The per-client-IP upgrade limit (`CHAT_UPGRADE_RATE_PER_MIN`); throws `rate_limited`. Socket.IO handshakes call it too. */
+  limitAddress(request: Pick<HttpRequestInfo, 'headers' | 'remoteAddress'>): void {
+    this.addressLimits?.check('upgrade', request);
+  }
+
   upgrade(request: HttpRequestInfo): UpgradeResult<SocketData> | Promise<UpgradeResult<SocketData>> {
     try {
+      this.limitAddress(request);
       const admitted = this.admit(request.headers, parseAfter(request.query.get('after')));
       if (!(admitted instanceof Promise)) return { ok: true, data: admitted };
       return admitted.then(

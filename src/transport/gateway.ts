@@ -18,6 +18,7 @@ import { ClosePolicy } from './close-policy.ts';
 import { CloseCode } from './close-codes.ts';
 import { Delivery } from './delivery.ts';
 import { FrameBudget } from './frame-budget.ts';
+import type { AddressLimits } from '../http/address-limits.ts';
 import { IncomingFrames } from './incoming.ts';
 import { Replay } from './replay.ts';
 import { SocketRegistry } from './sockets.ts';
@@ -40,9 +41,10 @@ export class Gateway implements SocketHandlers<SocketData> {
     sessions: Sessions,
     private readonly logger: Logger,
     private readonly metrics: Metrics,
+    addressLimits?: AddressLimits,
   ) {
     this.budget = new FrameBudget(config.limits);
-    this.admission = new Admission(config, runtime, sessions, this.sockets, metrics, this.budget);
+    this.admission = new Admission(config, runtime, sessions, this.sockets, metrics, this.budget, addressLimits);
     this.replay = new Replay(config, runtime, this.sockets);
     this.incoming = new IncomingFrames(config, runtime, this.sockets, logger, metrics);
     this.closing = new ClosePolicy(config, this.sockets, logger, metrics);

@@ -54,6 +54,8 @@ export function createSocketIoServer(config: Readonly<Config>, gateway: Gateway,
     try {
       const auth = socket.handshake.auth as Record<string, unknown>;
       const headers = handshakeHeaders(socket);
+      const forwarded = socket.handshake.headers['x-forwarded-for'];
+      gateway.admission.limitAddress({ headers: typeof forwarded === 'string' ? { 'x-forwarded-for': forwarded } : {}, remoteAddress: socket.handshake.address });
       if (typeof auth.token === 'string' && auth.token !== '') headers.authorization = `Bearer ${auth.token}`;
       const data = gateway.admission.admit(headers, parseAfter(auth.after));
       if (data instanceof Promise) data.then(admitted, refuse);

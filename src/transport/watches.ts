@@ -33,7 +33,12 @@ export function applyWatch(
 ): WatchedStatus[] {
   const data = socket.getUserData();
   if (kind === 'unwatch') {
-    for (const user of users) if (socket.unsubscribe(presenceTopic(user))) data.watches -= 1;
+    for (const user of new Set(users)) {
+      const topic = presenceTopic(user);
+      if (!socket.isSubscribed(topic)) continue;
+      socket.unsubscribe(topic);
+      data.watches -= 1;
+    }
     return [];
   }
   const fresh = new Set(users.filter((user) => !socket.isSubscribed(presenceTopic(user))));

@@ -35,7 +35,8 @@ export interface TestNode {
 }
 
 export async function startTestNode(env: Record<string, string> = {}, options: TestNodeOptions = {}): Promise<TestNode> {
-  const loaded = loadConfig({ CHAT_HOST: '127.0.0.1', CHAT_PORT: '0', CHAT_LOG_LEVEL: 'info', ...env });
+  // Tests log many users in from loopback in a burst: the per-client-IP limits are off unless a test sets them.
+  const loaded = loadConfig({ CHAT_HOST: '127.0.0.1', CHAT_PORT: '0', CHAT_LOG_LEVEL: 'info', CHAT_LOGIN_RATE_PER_MIN: '0', CHAT_UPGRADE_RATE_PER_MIN: '0', ...env });
   const logs: Array<Record<string, unknown>> = [];
   const stream = new Writable({
     write(chunk: Buffer, _encoding, done) {
