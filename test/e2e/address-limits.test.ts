@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startTestNode, type TestNode } from '../support/node.ts';
 import { startAuthNode, type AuthSetup } from '../support/auth.ts';
 import { TestClient, bearer } from '../support/ws-client.ts';
+import { SioClient } from '../support/sio-client.ts';
 import { AddressLimits, MAX_TRACKED_ADDRESSES } from '../../src/http/address-limits.ts';
 import { clientIpResolver } from '../../src/http/client-ip.ts';
 import { loadConfig } from '../../src/config.ts';
@@ -80,6 +81,23 @@ describe('upgrades per client IP', () => {
     expect(JSON.parse((refused as { body: string }).body).error.code).toBe('rate_limited');
     expect(node.node.gateway.connections).toBe(2);
     expect(await metric(node, 'chat_address_limited_total{limit="upgrade"}')).toBe(1);
+  });
+});
+
+describe('Socket.IO handshakes per client IP', () => {
+  it('share the upgrade limit', async () => {
+    node = await startTestNode({ CHAT_UPGRADE_RATE_PER_MIN: '6', CHAT_UPGRADE_BURST: '1' });
+    const { token } = await node.login('alice');
+    const first = await SioClient.connect(node.url, { transports: ['websocket'], auth: { token } });
+    try {
+      const refused = await SioClient.connect(node.url, { transports: ['websocket'], auth: { token } }).then(
+        (client) => (client.close(), new Error('connected')),
+        (error: Error) => error,
+      );
+      expect(refused.message).toBe('rate_limited');
+    } finally {
+      first.close();
+    }
   });
 });
 
