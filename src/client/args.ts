@@ -5,13 +5,16 @@ import type { ClientOptions } from './client.ts';
 export const USAGE = `Usage: actor-chat-client [--url <node url>] [--user <name> | --device]
 
 Chat from a terminal or a script. Lines typed (or piped in) go to everyone;
-/dm <user> <text> goes to one user; /users lists who is online; /help shows
-the commands; x alone on a line (or end of input) logs out and exits.
+/dm <user> <text> goes to one user; /users lists who is online; /history [user]
+shows older messages; /help shows the commands; x alone on a line (or end of
+input) logs out and exits.
 
 Options:
   --url <url>              the node (default http://127.0.0.1:5000)
   --user <name>            log in as <name> (asked for when missing)
   --device                 log in with your OpenID account: enter the printed code in any browser
+  --history <n>            group messages printed on connecting, and per /history (default 20,
+                           0: none on connecting; at most 200)
   --reconnect-min-ms <ms>  first reconnect delay ceiling (default 250)
   --reconnect-max-ms <ms>  longest reconnect delay (default 30000)
   --stable-ms <ms>         a connection up this long resets the backoff (default 10000)
@@ -31,6 +34,7 @@ export function parseClientArgs(argv: string[]): ParsedArgs {
       url: { type: 'string', default: 'http://127.0.0.1:5000' },
       user: { type: 'string' },
       device: { type: 'boolean', default: false },
+      history: { type: 'string', default: '20' },
       'reconnect-min-ms': { type: 'string', default: '250' },
       'reconnect-max-ms': { type: 'string', default: '30000' },
       'stable-ms': { type: 'string', default: '10000' },
@@ -49,11 +53,20 @@ export function parseClientArgs(argv: string[]): ParsedArgs {
       url: nodeUrl(values.url),
       user: values.user,
       ...(values.device ? { device: true } : {}),
+      history: historyCount(values.history),
       backoff: { minMs, maxMs },
       stableMs: milliseconds(values['stable-ms'], '--stable-ms'),
       keepaliveMs: 25_000,
     },
   };
+}
+
+/** The node serves at most 200 messages a page (docs/protocol.md "Scrollback"). */
+const MAX_HISTORY = 200;
+
+function historyCount(raw: string): number {
+  if (!/^\d{1,3}$/.test(raw) || Number(raw) > MAX_HISTORY) throw new Error(`--history must be a whole number from 0 to ${MAX_HISTORY}, got "${raw}"`);
+  return Number(raw);
 }
 
 function milliseconds(raw: string, flag: string): number {

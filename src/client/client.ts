@@ -1,7 +1,8 @@
 /**
  * The console client's behaviour: log in (retrying while the node is unreachable), keep a connection,
  * run typed lines as commands one at a time — each send waits for the node's echo of its cid, so lines
- * keep their order and nothing is lost across reconnects — and log out on `x` or end of input.
+ * keep their order and nothing is lost across reconnects — and log out on `x` or end of input. On
+ * connecting it prints the last `--history` group messages; `/history [user]` pages further back.
  */
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,6 +12,7 @@ import { parseCommand, type Command } from './commands.ts';
 import { Connection, type SessionEnd } from './connection.ts';
 import * as format from './format.ts';
 import type { ClientFrame, ErrorFrame, ServerFrame, UsersFrame } from './frames.ts';
+import { Scrollback } from './scrollback.ts';
 import { DeviceLoginError, deviceLogin } from './device-login.ts';
 import { HttpError, type Session, UnreachableError, login, logout } from './http.ts';
 import type { Terminal } from './terminal.ts';
@@ -21,6 +23,8 @@ export interface ClientOptions {
   user: string | undefined;
   /** `--device`: log in through the node's OpenID Connect device login instead of by name. */
   device?: boolean;
+  /** `--history`: group messages printed on connecting (0: none), and the page size of `/history`. */
+  history: number;
   backoff: BackoffOptions;
   stableMs: number;
   keepaliveMs: number;
@@ -32,11 +36,13 @@ export const Exit = { Ok: 0, Failure: 1, Usage: 2, SessionEnded: 3 } as const;
 type Outcome = { kind: 'accepted' } | { kind: 'refused'; error: ErrorFrame } | { kind: 'lost' };
 type SendFrame = Extract<ClientFrame, { type: 'message' | 'direct' }>;
 
+
 export class ConsoleClient {
   private session: Session | undefined;
   private connection: Connection | undefined;
   private readonly pending = new Map<string, (outcome: Outcome) => void>();
   private usersWaiter: ((page: UsersFrame | undefined) => void) | undefined;
+  private readonly scrollback: Scrollback;
   private readonly cidPrefix = randomBytes(4).toString('hex');
   private cidCounter = 0;
   private quitting = false;
@@ -46,7 +52,15 @@ export class ConsoleClient {
   constructor(
     private readonly options: ClientOptions,
     private readonly terminal: Terminal,
-  ) {}
+  ) {
+    this.scrollback = new Scrollback({
+      connection: () => this.connection!,
+      print: (line) => this.terminal.print(line),
+      nextCid: () => this.nextCid(),
+      onConnect: options.history,
+      deliver: (frame) => this.onFrame(frame, undefined),
+    });
+  }
 
   /** Runs until the user quits, input ends or the session ends; resolves with the exit code. */
   async run(): Promise<number> {
@@ -160,6 +174,8 @@ export class ConsoleClient {
         return this.deliver({ type: 'direct', to: command.to, text: command.text, cid: this.nextCid() });
       case 'users':
         return this.listUsers();
+      case 'history':
+        return this.scrollback.show(command.with);
       case 'help':
         return this.terminal.print(format.HELP);
       case 'invalid':
@@ -214,9 +230,11 @@ export class ConsoleClient {
   private onFrame(frame: ServerFrame, resumedAfter: number | undefined): void {
     switch (frame.type) {
       case 'welcome':
-        return this.terminal.print(format.formatWelcome(frame, resumedAfter));
+        this.terminal.print(format.formatWelcome(frame, resumedAfter));
+        return this.scrollback.welcome(frame.seq);
       case 'receive':
       case 'direct':
+        if (this.scrollback.hold(frame)) return;
         this.settle(frame.cid, { kind: 'accepted' });
         return this.terminal.print(frame.type === 'receive' ? format.formatReceive(frame) : format.formatDirect(frame));
       case 'presence':
@@ -224,8 +242,12 @@ export class ConsoleClient {
         return;
       case 'users':
         return this.takeUsers(frame);
+      case 'history':
+        this.scrollback.answer(frame.cid, { kind: 'page', frame });
+        return;
       case 'error':
         if (frame.cid !== undefined && this.settle(frame.cid, { kind: 'refused', error: frame })) return;
+        if (this.scrollback.answer(frame.cid, { kind: 'refused', error: frame })) return;
         return this.terminal.print(format.formatError(frame));
       case 'history-gap':
         return this.terminal.print(format.formatHistoryGap(frame));
@@ -252,6 +274,7 @@ export class ConsoleClient {
   /** A new socket finished its replay: whatever is still pending was sent on a dead one. */
   private onReady(): void {
     for (const cid of [...this.pending.keys()]) this.settle(cid, { kind: 'lost' });
+    this.scrollback.lost();
     const waiter = this.usersWaiter;
     this.usersWaiter = undefined;
     waiter?.(undefined);

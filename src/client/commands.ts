@@ -1,9 +1,11 @@
-/** Parses one typed line into a command: group text, `/dm`, `/users`, `/help`, `x`, or a usage problem. */
+/** Parses one typed line into a command: group text, `/dm`, `/users`, `/history`, `/help`, `x`, or a usage problem. */
+import { isValidUsername } from '../domain/names.ts';
 
 export type Command =
   | { kind: 'message'; text: string }
   | { kind: 'direct'; to: string; text: string }
   | { kind: 'users' }
+  | { kind: 'history'; with?: string }
   | { kind: 'help' }
   | { kind: 'quit' }
   | { kind: 'empty' }
@@ -22,11 +24,20 @@ export function parseCommand(line: string): Command {
       return parseDirect(rest);
     case 'users':
       return { kind: 'users' };
+    case 'history':
+      return parseHistory(rest);
     case 'help':
       return { kind: 'help' };
     default:
       return { kind: 'invalid', problem: `unknown command /${name} (type /help; start a line with // to send it as text)` };
   }
+}
+
+function parseHistory(words: string[]): Command {
+  const named = words.filter((word) => word !== '');
+  if (named.length === 0) return { kind: 'history' };
+  if (named.length > 1 || !isValidUsername(named[0])) return { kind: 'invalid', problem: 'usage: /history [user]' };
+  return { kind: 'history', with: named[0] };
 }
 
 function parseDirect(words: string[]): Command {

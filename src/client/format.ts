@@ -1,5 +1,5 @@
 /** Turns incoming frames and client events into the lines the console prints. */
-import type { DirectFrame, ErrorFrame, HistoryGapFrame, PresenceFrame, PresenceStatus, ReceiveFrame, UserEntry, WelcomeFrame } from './frames.ts';
+import type { DirectFrame, ErrorFrame, HistoryFrame, HistoryGapFrame, PresenceFrame, PresenceStatus, ReceiveFrame, UserEntry, WelcomeFrame } from './frames.ts';
 
 const STATUS_WORD: Record<PresenceStatus, string> = { online: 'online', grace: 'away', offline: 'offline' };
 
@@ -55,11 +55,31 @@ export function formatHistoryGap(frame: HistoryGapFrame): string {
   return `! history_gap: messages ${range} were too old to recover`;
 }
 
+/**
+ * A page of older messages: a line saying what it is and whether older ones exist, then the messages
+ * as they were printed live. `* 20 messages; /history shows older ones`, `* 3 messages with bob; start of
+ * the conversation`, `* 5 messages; older messages have expired`.
+ */
+export function formatHistory(frame: HistoryFrame): string[] {
+  const count = frame.messages.length;
+  const where = frame.with === undefined ? '' : ` with ${frame.with}`;
+  const next = frame.more
+    ? `/history${frame.with === undefined ? '' : ` ${frame.with}`} shows older ones`
+    : frame.expired
+      ? 'older messages have expired'
+      : 'start of the conversation';
+  const what = count === 0 ? 'no older messages' : count === 1 ? '1 message' : `${count} messages`;
+  const lines = [`* ${what}${where}; ${next}`];
+  for (const message of frame.messages) lines.push(message.type === 'receive' ? formatReceive(message) : formatDirect(message));
+  return lines;
+}
+
 export const HELP = [
   'Commands:',
   '  <text>              send <text> to everyone',
   '  /dm <user> <text>   send <text> to <user> only',
   '  /users              list who is online',
+  '  /history [user]     older group messages, or of your conversation with <user>; again for older',
   '  /help               this help',
   '  x                   log out and quit (end of input does the same)',
   '  //text              send a line that starts with "/"',

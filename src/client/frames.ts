@@ -5,6 +5,7 @@ import type { DirectFrame, ReceiveFrame, ServerFrame } from '../protocol/wire.ts
 export type {
   DirectFrame,
   ErrorFrame,
+  HistoryFrame,
   HistoryGapFrame,
   PongFrame,
   PresenceFrame,
@@ -23,9 +24,10 @@ export type ClientFrame =
   | { type: 'message'; text: string; cid: string }
   | { type: 'direct'; to: string; text: string; cid: string }
   | { type: 'list-users'; after?: string; limit?: number }
+  | { type: 'history'; before?: number; limit: number; with?: string; cid: string }
   | { type: 'ping' };
 
-const KNOWN = new Set(['welcome', 'receive', 'direct', 'presence', 'users', 'error', 'history-gap', 'pong']);
+const KNOWN = new Set(['welcome', 'receive', 'direct', 'presence', 'users', 'error', 'history-gap', 'history', 'pong']);
 
 /**
  * Parses one text frame. Unknown types (the protocol may grow) come back as `undefined` so the client
@@ -42,6 +44,7 @@ export function parseServerFrame(raw: string): ServerFrame | undefined {
   const frame = value as { type?: unknown; id?: unknown };
   if (typeof frame.type !== 'string' || !KNOWN.has(frame.type)) return undefined;
   if ((frame.type === 'receive' || frame.type === 'direct') && typeof frame.id !== 'number') return undefined;
+  if (frame.type === 'history' && !Array.isArray((value as { messages?: unknown }).messages)) return undefined;
   return value as ServerFrame;
 }
 
