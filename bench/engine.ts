@@ -13,6 +13,8 @@ import { RedisLog } from '../src/engine/redis/redis-log.ts';
 import { RedisServer } from '../test/support/redis.ts';
 import { cpuMicros } from './lib/proc.ts';
 
+// Runs with tsx (the project's runner): its loader thread is idle during the measured phases.
+
 const { values } = parseArgs({
   options: {
     rate: { type: 'string', default: '2000' },
@@ -77,18 +79,27 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-async function cost(redis: RedisServer, rate: number, seconds: number): Promise<{ appends: number; redisUs: number; nodeUs: number }> {
+/** Redis's own accounting (`INFO commandstats`): µs per call of the append script and of XREAD. */
+async function commandStats(log: RedisLog): Promise<{ evalshaUs: number; xreadUs: number }> {
+  const info = await log.command<string>(['INFO', 'commandstats']);
+  const perCall = (name: string): number => Number(new RegExp(`cmdstat_${name}:.*usec_per_call=([\\d.]+)`).exec(info)?.[1] ?? NaN);
+  return { evalshaUs: perCall('evalsha'), xreadUs: perCall('xread') };
+}
+
+async function cost(redis: RedisServer, rate: number, seconds: number): Promise<{ appends: number; redisUs: number; nodeUs: number; evalshaUs: number; xreadUs: number }> {
   const log = await startLog(redis.url, 'cost');
   let received = 0;
   log.onCommitted((entries) => (received += entries.length));
+  await log.command(['CONFIG', 'RESETSTAT']);
   const redisBefore = cpuMicros(redis.pid!);
   const nodeBefore = process.cpuUsage();
   const appends = await drive(log, rate, seconds, () => undefined);
   await untilCount(() => received, appends);
   const node = process.cpuUsage(nodeBefore);
   const redisUs = cpuMicros(redis.pid!) - redisBefore;
+  const stats = await commandStats(log);
   await log.close();
-  return { appends, redisUs: redisUs / appends, nodeUs: (node.user + node.system) / appends };
+  return { appends, redisUs: redisUs / appends, nodeUs: (node.user + node.system) / appends, ...stats };
 }
 
 async function latency(redis: RedisServer, rate: number, seconds: number): Promise<{ samples: number; p50: number; p99: number; max: number; redisUs: number }> {
@@ -128,8 +139,9 @@ try {
   console.log(`## Redis engine (Debian redis-server, loopback, AOF everysec)\n`);
   console.log('| measure | value |\n|---|---|');
   console.log(`| appends at ${rate}/s for ${seconds} s, one node tailing | ${measured.appends} |`);
-  console.log(`| Redis CPU per append | ${f(measured.redisUs)} µs |`);
-  console.log(`| node CPU per append (append + own tail) | ${f(measured.nodeUs)} µs |`);
+  console.log(`| Redis CPU per append (redis-server process, all I/O and AOF included) | ${f(measured.redisUs)} µs |`);
+  console.log(`| of which the append script (commandstats evalsha) / one XREAD call | ${f(measured.evalshaUs)} / ${f(measured.xreadUs)} µs |`);
+  console.log(`| node CPU per append (this process, all threads: append + own tail) | ${f(measured.nodeUs)} µs |`);
   console.log(`| append→tail latency, ${latencyRate}/s for ${latencySeconds} s, 3 tailers: p50 / p99 / max | ${f(timing.p50, 2)} / ${f(timing.p99, 2)} / ${f(timing.max, 2)} ms (${timing.samples} deliveries) |`);
   console.log(`| Redis CPU per append with 3 tailers | ${f(timing.redisUs)} µs |`);
 } finally {
