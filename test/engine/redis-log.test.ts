@@ -4,6 +4,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { compareIds, type Verdict } from '../../src/engine/log.ts';
+import { SCRIPTS } from '../../src/engine/redis/scripts.ts';
 import { RedisServer } from '../support/redis.ts';
 import { group, messageIds, startNode, uniqueTag, type TestNode } from './helpers.ts';
 
@@ -124,6 +125,31 @@ describe('RedisLog', () => {
     expect((await b!.log.propose(bind('DANA', winner)).verdict).status).toBe('committed');
     committedId(await a!.log.propose({ type: 'SessionsExpired', at: 2_000_000_000_000 }).verdict);
     expect((await b!.log.propose({ type: 'UserAttached', user: 'cat', node: b!.log.node, sid: 'gone', at: 3 }).verdict).status).toBe('committed');
+  });
+
+  it('answers unavailable to an append Redis no longer has the script for, reloads the scripts and goes on in order', async () => {
+    const [node] = await cluster(1);
+    const first = await node!.log.propose(group('ann', 'before the flush')).verdict;
+    await node!.log.command(['SCRIPT', 'FLUSH']);
+    expect(await node!.log.propose(group('ann', 'lost to NOSCRIPT')).verdict).toEqual({ status: 'unavailable' });
+    await node!.reach('ready');
+    const after = await node!.log.propose(group('ann', 'after the reload')).verdict;
+    expect(after).toMatchObject({ status: 'committed', seq: 2 });
+    await node!.until((entries) => entries.some((entry) => entry.id === committedId(after)));
+    expect(node!.entries.map((entry) => entry.id)).toEqual([committedId(first), committedId(after)]);
+  });
+
+  it('refuses an append arriving on an older connection of its node, so a lookup by origin after a reconnect is final', async () => {
+    const [node] = await cluster(1);
+    const { log } = node!;
+    const epoch = await log.command<string>(['HGET', log.keys.epochs, log.node]);
+    await log.command(['HINCRBY', log.keys.epochs, log.node, '1']); // what the next connection does first
+    const keys = [log.keys.log, log.keys.meta, log.keys.idem(log.node), log.keys.epochs, log.keys.attached, log.keys.grace,
+      log.keys.revoked, log.keys.names, log.keys.nodes, log.keys.users(log.node), log.keys.heartbeat(log.node)];
+    const late = await log.command<string>(['EVAL', SCRIPTS.append.source, '11', ...keys, 'msg', JSON.stringify(group('ann', 'late')), log.node, '99', epoch, '1', '', '']);
+    expect(late).toBe('x');
+    expect(await log.command<number>(['XLEN', log.keys.log])).toBe(0);
+    expect(await log.command<string[]>(['ZRANGEBYSCORE', log.keys.idem(log.node), '99', '99'])).toEqual([]);
   });
 
   it('keeps only a newer snapshot and trims below both the snapshot and the history window', async () => {
