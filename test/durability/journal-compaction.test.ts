@@ -158,8 +158,9 @@ describe('journal on real processes', () => {
     const peak = peakRssBytes(node.child.pid!);
     const mib = (value: number): number => Math.round(value / 2 ** 20);
     process.stdout.write(`started on ${size} bytes in ${Math.round(performance.now() - started)} ms; peak RSS ${mib(peak)} MiB (${mib(smallPeak)} MiB on a small journal)\n`);
-    // A journal read whole would hold its 256 MiB in memory; streamed, start-up costs what a small journal does, give or take.
-    expect(peak).toBeLessThan(smallPeak + 64 * 2 ** 20);
+    // Read whole, the file alone would add its 256 MiB (and its 2.7 million records would not fit a 64 MB heap);
+    // streamed, start-up adds what the heap's garbage between collections takes, well under half the file.
+    expect(peak - smallPeak).toBeLessThan(size / 2);
     await expectWhole(node, carol, lastId);
   }, 180_000);
 });

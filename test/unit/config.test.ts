@@ -33,6 +33,19 @@ describe('config', () => {
     expect(() => loadConfig({ [name]: value })).toThrow(message);
   });
 
+  it('reads the file journal: CHAT_JOURNAL_MAX_BYTES defaults to 256 MiB; CHAT_JOURNAL_COMPACT_ABOVE is refused, pointing to it', () => {
+    expect(loadConfig({ CHAT_JOURNAL: 'file:/tmp/j.log' }).journal).toEqual({
+      kind: 'file',
+      path: '/tmp/j.log',
+      fsync: 'interval',
+      fsyncMs: 1000,
+      maxBytes: 268_435_456,
+    });
+    expect(loadConfig({ CHAT_JOURNAL: 'file:/tmp/j.log', CHAT_JOURNAL_MAX_BYTES: '1048576' }).journal).toMatchObject({ maxBytes: 1_048_576 });
+    expect(() => loadConfig({ CHAT_JOURNAL: 'file:/tmp/j.log', CHAT_JOURNAL_MAX_BYTES: '1000' })).toThrow(/CHAT_JOURNAL_MAX_BYTES/);
+    expect(() => loadConfig({ CHAT_JOURNAL: 'file:/tmp/j.log', CHAT_JOURNAL_COMPACT_ABOVE: '1000' })).toThrow(/replaced by CHAT_JOURNAL_MAX_BYTES/);
+  });
+
   it('turns dev login off when OIDC is configured, unless enabled explicitly', () => {
     const oidc = { CHAT_OIDC_ISSUER: 'https://accounts.google.com', CHAT_OIDC_CLIENT_ID: 'id', CHAT_OIDC_CLIENT_SECRET: 'secret' };
     expect(loadConfig(oidc).devLogin).toBe(false);
