@@ -149,7 +149,7 @@ export function createAuthRoutes(deps: AuthRouteDeps): Route[] {
 
   const logout: HttpHandler = async (request) => {
     const session = await authenticate(request.headers, sessions, (sid) => runtime.state.revoked.has(sid));
-    runtime.send({ type: 'LOGOUT', user: session.user, sid: session.sid, exp: session.exp });
+    runtime.sendRecorded({ type: 'LOGOUT', user: session.user, sid: session.sid, exp: session.exp }, (state) => state.revoked.has(session.sid));
     return jsonReply(200, { user: session.user, loggedOut: true }, { 'set-cookie': sessionCookie(config, '', 0) });
   };
 
