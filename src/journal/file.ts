@@ -102,7 +102,8 @@ export class FileJournal implements Journal {
   private timer: ReturnType<typeof setInterval> | undefined;
   private dirty = false;
   private syncing = false;
-  private closeAfterSync: number | undefined;
+  /** Descriptors replaced by a compaction while an fsync on them was in flight: closed when it ends. */
+  private closeAfterSync: number[] = [];
   private failure: JournalWriteError | undefined;
   private readonly failureListeners: Array<(error: Error) => void> = [];
   private recovered: ChatState | undefined;
@@ -234,7 +235,7 @@ export class FileJournal implements Journal {
           this.fd = newFd;
           this.bytes = bytes;
           this.records = records;
-          if (this.syncing) this.closeAfterSync = old;
+          if (this.syncing) this.closeAfterSync.push(old);
           else closeSync(old);
         },
       });
@@ -256,10 +257,7 @@ export class FileJournal implements Journal {
     this.syncing = true;
     fdatasync(this.fd, (error) => {
       this.syncing = false;
-      if (this.closeAfterSync !== undefined) {
-        closeSync(this.closeAfterSync);
-        this.closeAfterSync = undefined;
-      }
+      for (const old of this.closeAfterSync.splice(0)) closeSync(old);
       if (error && !this.closed) {
         this.fail(error);
         this.options.logger.fatal({ err: error, path: this.options.path }, 'journal fsync failed');

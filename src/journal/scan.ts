@@ -36,30 +36,36 @@ export interface ScanLine {
   complete: boolean;
 }
 
-/** Every line of the file with its byte offset, read chunk by chunk. */
+/** Every line of the file with its byte offset, read chunk by chunk (a line longer than a chunk is joined once). */
 export function* readLines(path: string, from = 0): Generator<ScanLine> {
   if (!existsSync(path)) return;
   const fd = openSync(path, 'r');
   try {
     const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
-    let carry: Buffer = Buffer.alloc(0);
-    let carryOffset = from;
-    let position = from;
-    for (;;) {
+    // The start of a line that has not ended yet, in copies (`chunk` is reused by the next read).
+    let partial: Buffer[] = [];
+    let partialBytes = 0;
+    let lineOffset = from;
+    for (let position = from; ; ) {
       const read = readSync(fd, chunk, 0, CHUNK_BYTES, position);
       if (read === 0) break;
       position += read;
-      const data = carry.length === 0 ? chunk.subarray(0, read) : Buffer.concat([carry, chunk.subarray(0, read)]);
+      const data = chunk.subarray(0, read);
       let start = 0;
-      for (let end = data.indexOf(0x0a, start); end !== -1; end = data.indexOf(0x0a, start)) {
-        yield { offset: carryOffset + start, bytes: end + 1 - start, text: data.toString('utf8', start, end), complete: true };
+      for (let end = data.indexOf(0x0a); end !== -1; end = data.indexOf(0x0a, start)) {
+        const line = partialBytes === 0 ? data.subarray(start, end) : Buffer.concat([...partial, data.subarray(start, end)]);
+        yield { offset: lineOffset, bytes: line.length + 1, text: line.toString('utf8'), complete: true };
+        lineOffset += line.length + 1;
+        partial = [];
+        partialBytes = 0;
         start = end + 1;
       }
-      // Copy what is left: `chunk` is reused by the next read.
-      carry = Buffer.from(data.subarray(start));
-      carryOffset += start;
+      if (start < read) {
+        partial.push(Buffer.from(data.subarray(start)));
+        partialBytes += read - start;
+      }
     }
-    if (carry.length > 0) yield { offset: carryOffset, bytes: carry.length, text: carry.toString('utf8'), complete: false };
+    if (partialBytes > 0) yield { offset: lineOffset, bytes: partialBytes, text: Buffer.concat(partial).toString('utf8'), complete: false };
   } finally {
     closeSync(fd);
   }

@@ -7,7 +7,7 @@ import type { DomainEvent } from '../../src/domain/events.ts';
 import { describeState, replay } from '../../src/domain/state.ts';
 import { FileJournal, JournalCorruptError, writeWhole, type FileJournalOptions } from '../../src/journal/file.ts';
 import { JournalLockedError } from '../../src/journal/lock.ts';
-import { readJournalFile } from '../../src/journal/scan.ts';
+import { readJournalFile, readLines } from '../../src/journal/scan.ts';
 
 let dir: string;
 let path: string;
@@ -131,6 +131,18 @@ describe('file journal', () => {
     expect(heard[0]).toMatchObject({ code: 'journal_write_failed', path });
     (journal as unknown as { fd: number }).fd = 0;
     opened.splice(0);
+  });
+
+  it('reads lines longer than its 1 MiB chunk, empty lines and an unfinished last line, with their byte offsets', () => {
+    const long = 'y'.repeat(3 * 2 ** 20 + 17);
+    writeFileSync(join(dir, 'lines'), `a\n${long}\n\nb\nccc`);
+    expect([...readLines(join(dir, 'lines'))].map((line) => [line.offset, line.bytes, line.text.length, line.complete])).toEqual([
+      [0, 2, 1, true],
+      [2, long.length + 1, long.length, true],
+      [long.length + 3, 1, 0, true],
+      [long.length + 4, 2, 1, true],
+      [long.length + 6, 3, 3, false],
+    ]);
   });
 
   it('writes a whole buffer or throws', () => {
