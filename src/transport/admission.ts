@@ -86,6 +86,7 @@ export class Admission {
       after,
       cursor: undefined,
       closed: false,
+      opened: false,
       stalledSince: undefined,
       watches: 0,
       ...this.budget.initial(),

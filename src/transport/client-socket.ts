@@ -21,6 +21,8 @@ export interface SocketData extends FrameBudgetState, WatchState, ReplayProgress
   /** While replaying missed messages: the last id sent. Undefined once the socket follows live traffic. */
   cursor: number | undefined;
   closed: boolean;
+  /** The supervisor recorded this socket's opening, so its close is recorded too; false for a socket it refused. */
+  opened: boolean;
 }
 
 /** A socket of a user: `send` takes a `/ws` frame (JSON text); `end` closes with a protocol close code. */

@@ -50,6 +50,12 @@ export class Gateway implements SocketHandlers<SocketData> {
     this.closing = new ClosePolicy(config, this.sockets, logger, metrics);
     const loggedOut = (user: string): void => this.closing.closeUser(user, CloseCode.LoggedOut, 'logged out');
     this.delivery = new Delivery(config, runtime, this.sockets, this.replay.welcome, this.incoming.limiter, logger, metrics, loggedOut);
+    // The supervisor refuses to open a socket whose session was revoked after admission (an upgrade that awaited
+    // the session check, then a logout of that session elsewhere): after the error frame, close code 4002.
+    runtime.on('rejected', ({ socket, code }) => {
+      const refused = code === 'session_revoked' ? this.sockets.get(socket) : undefined;
+      if (refused) this.closing.closeSocket(refused, CloseCode.SessionRevoked, 'session revoked');
+    });
   }
 
   /** Connects the gateway to the running server; `port` is the one actually listened on. */
@@ -75,7 +81,9 @@ export class Gateway implements SocketHandlers<SocketData> {
     const data = socket.getUserData();
     this.sockets.add(socket);
     this.runtime.send({ type: 'SOCKET_OPEN', user: data.user, sid: data.sid, socket: data.id });
-    if (data.closed) return; // refused by the supervisor (session revoked meanwhile)
+    // Refused by the supervisor: the session was revoked after admission checked it (closed with 4002 just now).
+    if (data.closed) return;
+    data.opened = true;
     socket.cork(() => this.replay.greet(socket, data));
   }
 
@@ -126,7 +134,7 @@ export class Gateway implements SocketHandlers<SocketData> {
     data.closed = true;
     this.sockets.remove(socket);
     this.logger.debug({ user: data.user, socket: data.id, code }, 'socket closed');
-    this.runtime.send({ type: 'SOCKET_CLOSE', user: data.user, socket: data.id });
+    if (data.opened) this.runtime.send({ type: 'SOCKET_CLOSE', user: data.user, socket: data.id });
   }
 
   closeUser(user: string, code: number, reason: string): void {

@@ -131,7 +131,7 @@ export function startServer<D>(options: ServerOptions<D>): Promise<RunningServer
   const { sockets, limits } = options;
   app.ws<D>(options.socketPath, {
     maxPayloadLength: limits.maxPayloadBytes,
-    // The gateway closes sockets over maxBackpressureBytes itself (see Gateway.closeSlowConsumers): uWS, at its own
+    // The node closes sockets over maxBackpressureBytes itself (ClosePolicy.closeSlowConsumers): uWS, at its own
     // limit, skips messages for a socket and closes it later, which can leave a hole in what the client got.
     // Its limit is only the hard cap behind ours.
     maxBackpressure: Math.max(16 * limits.maxBackpressureBytes, 8 * 1024 * 1024),
