@@ -293,6 +293,9 @@ function trustProxy(env: Env): string[] {
   return proxies;
 }
 
+/** The shortest session lifetime: the token's `exp` is in whole seconds, so a 2 s session lasts 1 to 2 s. */
+export const MIN_SESSION_TTL_S = 2;
+
 export function loadConfig(env: Env = process.env, isTty = false): Readonly<Config> {
   const host = env.CHAT_HOST || '127.0.0.1';
   const port = int(env, 'CHAT_PORT', 5000, 0, 65535);
@@ -312,7 +315,7 @@ export function loadConfig(env: Env = process.env, isTty = false): Readonly<Conf
     presenceFlushMs: int(env, 'CHAT_PRESENCE_FLUSH_MS', 50, 1, 60_000),
     welcomeUsers: int(env, 'CHAT_WELCOME_USERS', 100, 0, 10_000),
     pageSize: int(env, 'CHAT_PAGE_SIZE', 100, 1, 10_000),
-    session: { secrets: secrets(env), ttlSeconds: int(env, 'CHAT_SESSION_TTL_S', 43_200, 60, 31_536_000) },
+    session: { secrets: secrets(env), ttlSeconds: int(env, 'CHAT_SESSION_TTL_S', 43_200, MIN_SESSION_TTL_S, 31_536_000) },
     devLogin: bool(env, 'CHAT_DEV_LOGIN', oidcConfig === undefined),
     socketIo: bool(env, 'CHAT_SOCKETIO', true),
     ...(oidcConfig ? { oidc: oidcConfig } : {}),

@@ -14,6 +14,7 @@ import { ChatRuntime } from './runtime/chat-runtime.ts';
 import { Gateway } from './transport/gateway.ts';
 import { CloseCode } from './transport/close-codes.ts';
 import { startServer } from './transport/uws.ts';
+import { SWEEP_MS as EXPIRY_SWEEP_SOCKETS_MS } from './transport/expiry-wheel.ts';
 import { createSocketIoServer } from './transport/socketio.ts';
 import type { Route, RunningServer } from './transport/types.ts';
 import { createRoutes } from './http/routes.ts';
@@ -97,6 +98,7 @@ export function createChatNode(config: Readonly<Config>, logger: Logger, options
   let server: RunningServer | undefined;
   let sweep: ReturnType<typeof setInterval> | undefined;
   let slowConsumerCheck: ReturnType<typeof setInterval> | undefined;
+  let expiryCheck: ReturnType<typeof setInterval> | undefined;
   let stopping: Promise<void> | undefined;
 
   const routes = [
@@ -135,6 +137,8 @@ export function createChatNode(config: Readonly<Config>, logger: Logger, options
       sweep.unref();
       slowConsumerCheck = setInterval(() => gateway.closeSlowConsumers(), SLOW_CONSUMER_CHECK_MS);
       slowConsumerCheck.unref();
+      expiryCheck = setInterval(() => gateway.closeExpired(), EXPIRY_SWEEP_SOCKETS_MS);
+      expiryCheck.unref();
       ready = failure === undefined;
       const scheme = config.tls ? 'https' : 'http';
       const host = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -146,6 +150,7 @@ export function createChatNode(config: Readonly<Config>, logger: Logger, options
         ready = false;
         if (sweep) clearInterval(sweep);
         if (slowConsumerCheck) clearInterval(slowConsumerCheck);
+        if (expiryCheck) clearInterval(expiryCheck);
         runtime.send({ type: 'DRAIN' });
         server?.stopListening();
         gateway.closeAll(CloseCode.GoingAway, 'server shutting down; reconnect and resume');

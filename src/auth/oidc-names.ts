@@ -26,14 +26,15 @@ function validName(value: unknown): string | undefined {
 /**
  * Chooses the display name. A claim that is present but breaks the rule is skipped rather than
  * rewritten: rewriting (`Alice Smith` → `Alice_Smith`) could land on someone else's name. An `email`
- * whose `email_verified` is explicitly false is skipped for the same reason. The last resort, a
+ * is used only when `email_verified` is exactly `true`: an unverified (or unstated) address would let
+ * anyone who types someone else's e-mail at a lax issuer take that person's name. The last resort, a
  * `sub` that breaks the rule, becomes `u-` plus 20 hex digits of SHA-256(issuer, sub): stable per
  * identity, and always valid.
  */
 export function chooseDisplayName(claims: Claims, nameClaim: string, issuer: string): NameChoice {
   const order = nameClaim === 'preferred_username' ? [nameClaim] : [nameClaim, 'preferred_username'];
   for (const claim of order) {
-    if (claim === 'email' && claims['email_verified'] === false) continue;
+    if (claim === 'email' && claims['email_verified'] !== true) continue;
     const name = validName(claims[claim]);
     if (name !== undefined) return { name, from: claim };
   }

@@ -4,6 +4,7 @@
  * replay with the live node.
  */
 import { createChatState, describeState, type ChatState } from './state.ts';
+import { nameKey } from './names.ts';
 
 export type StateSnapshot = ReturnType<typeof describeState>;
 
@@ -20,7 +21,7 @@ export function fromSnapshot(snapshot: StateSnapshot): ChatState {
   for (const [sid, session] of snapshot.sessions) state.sessions.set(sid, { ...session });
   for (const [sid, exp] of snapshot.revoked) state.revoked.set(sid, exp);
   // Snapshots written before identities existed have none.
-  for (const [user, identity] of snapshot.identities ?? []) state.identities.set(user, { ...identity });
+  for (const [user, identity] of snapshot.identities ?? []) if (!state.identities.has(nameKey(user))) state.identities.set(nameKey(user), { ...identity });
   return state;
 }
 

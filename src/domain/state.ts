@@ -6,6 +6,7 @@
  */
 import type { DomainEvent, PresenceStatus } from './events.ts';
 import { SortedMap } from './sorted-map.ts';
+import { nameKey } from './names.ts';
 
 export type ListedStatus = Exclude<PresenceStatus, 'offline'>;
 
@@ -32,7 +33,7 @@ export interface ChatState {
   sessions: Map<string, SessionEntry>;
   /** Revoked session ids with their token expiry (forgotten after it). */
   revoked: Map<string, number>;
-  /** User names bound to an OpenID Connect identity (issuer + subject). */
+  /** User names bound to an OpenID Connect identity (issuer + subject), keyed by `nameKey` (lower case). */
   identities: Map<string, BoundIdentity>;
 }
 
@@ -71,7 +72,8 @@ export function evolve(state: ChatState, event: DomainEvent): ChatState {
     case 'SessionsExpired':
       return forgetExpired(state, event.at);
     case 'IdentityBound':
-      state.identities.set(event.user, { issuer: event.issuer, subject: event.subject });
+      // First binding wins, case-insensitively (older journals may hold two spellings of one name).
+      if (!state.identities.has(nameKey(event.user))) state.identities.set(nameKey(event.user), { issuer: event.issuer, subject: event.subject });
       return state;
   }
 }

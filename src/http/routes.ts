@@ -7,7 +7,7 @@
 import { serialize as serializeCookie } from 'cookie';
 import type { Config } from '../config.ts';
 import { ChatError } from '../domain/errors.ts';
-import { isValidUsername } from '../domain/names.ts';
+import { isValidUsername, nameKey } from '../domain/names.ts';
 import { listUsers } from '../domain/state.ts';
 import { authenticate, type PresentedSession } from '../auth/credentials.ts';
 import type { Sessions } from '../auth/sessions.ts';
@@ -72,11 +72,18 @@ export async function startSession(
   if (runtime.draining) throw new ChatError('shutting_down', 'the node is shutting down');
   const issued = sessions.issue(user);
   // Checked in the same turn as the commands, so two logins cannot both bind one name.
-  const bound = runtime.state.identities.get(user);
+  // Names are one name whatever their case (domain/names.ts nameKey): a bound `alice@x` refuses `Alice@x` too.
+  const bound = runtime.state.identities.get(nameKey(user));
   if (bound && (identity === undefined || bound.issuer !== identity.issuer || bound.subject !== identity.subject)) {
     throw new ChatError('name_taken', `the name ${user} belongs to another account`);
   }
-  if (identity) runtime.send({ type: 'BIND_IDENTITY', user, issuer: identity.issuer, subject: identity.subject });
+  if (identity && !bound) {
+    // The name becomes the identity's: sessions others started under it (dev login, any case) end now.
+    for (const [sid, session] of [...runtime.state.sessions]) {
+      if (nameKey(session.user) === nameKey(user)) runtime.send({ type: 'LOGOUT', user: session.user, sid, exp: session.exp, reason: 'revoked' });
+    }
+    runtime.send({ type: 'BIND_IDENTITY', user, issuer: identity.issuer, subject: identity.subject });
+  }
   runtime.sendRecorded({ type: 'LOGIN', user, sid: issued.sid, exp: issued.exp }, (state) => state.sessions.has(issued.sid));
   return {
     body: { user, token: issued.token, expiresAt: issued.exp * 1000 },

@@ -17,6 +17,7 @@ import { assertEvent, assign, emit, enqueueActions, setup, type AnyActorRef } fr
 import type { DomainEvent, PresenceStatus } from '../domain/events.ts';
 import type { ErrorCode } from '../domain/errors.ts';
 import { evolve, statusOf, type ChatState } from '../domain/state.ts';
+import { nameKey } from '../domain/names.ts';
 import { Placements } from './placement.ts';
 import { shardMachine, type ShardEvent } from './shard.machine.ts';
 import type { UserEvent } from './user.machine.ts';
@@ -39,7 +40,8 @@ export interface SupervisorContext extends SupervisorInput {
 
 export type SupervisorEvent =
   | { type: 'LOGIN'; user: string; sid: string; exp: number }
-  | { type: 'LOGOUT'; user: string; sid: string; exp: number }
+  /** `reason` `revoked`: the node ends the session itself (its name became bound to an OIDC identity). */
+  | { type: 'LOGOUT'; user: string; sid: string; exp: number; reason?: 'logout' | 'revoked' }
   | { type: 'BIND_IDENTITY'; user: string; issuer: string; subject: string }
   | { type: 'SOCKET_OPEN'; user: string; sid: string; socket: number }
   | { type: 'SOCKET_CLOSE'; user: string; socket: number }
@@ -104,7 +106,7 @@ export const supervisorMachine = setup({
     sessionEnded: assign({
       pending: ({ context, event }) => {
         assertEvent(event, 'LOGOUT');
-        return { type: 'SessionEnded', sid: event.sid, user: event.user, exp: event.exp, reason: 'logout', at: context.now() } as const;
+        return { type: 'SessionEnded', sid: event.sid, user: event.user, exp: event.exp, reason: event.reason ?? 'logout', at: context.now() } as const;
       },
     }),
     identityBound: assign({
@@ -222,7 +224,7 @@ export const supervisorMachine = setup({
     /** The name is bound to no identity yet: a binding is journaled once and never replaced. */
     nameUnbound: ({ context, event }) => {
       assertEvent(event, 'BIND_IDENTITY');
-      return !context.chat.identities.has(event.user);
+      return !context.chat.identities.has(nameKey(event.user));
     },
     /** An actor that ends without ever being listed (connecting → offline): no presence to change. */
     endedUnlisted: ({ context, event }) => {

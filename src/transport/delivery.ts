@@ -29,7 +29,7 @@ export class Delivery {
     private readonly limiter: RateLimiter,
     private readonly logger: Logger,
     private readonly metrics: Metrics,
-    private readonly loggedOut: (user: string) => void,
+    private readonly loggedOut: (user: string, reason: 'logout' | 'revoked') => void,
   ) {
     this.presence = new PresenceBatcher(config.presenceFlushMs, (changes) => this.publishPresence(changes));
     runtime.on('committed', ({ event }) => this.deliver(event));
@@ -69,7 +69,7 @@ export class Delivery {
         if (event.status === 'offline') this.limiter.forget(event.user);
         return this.presence.add(event.user, event.previous, event.status);
       case 'SessionEnded':
-        return this.loggedOut(event.user);
+        return this.loggedOut(event.user, event.reason);
       default:
         return;
     }

@@ -18,6 +18,8 @@ import { ClosePolicy } from './close-policy.ts';
 import { CloseCode } from './close-codes.ts';
 import { Delivery } from './delivery.ts';
 import { FrameBudget } from './frame-budget.ts';
+import { ExpiryWheel } from './expiry-wheel.ts';
+import { isMessageEvent } from '../domain/events.ts';
 import type { AddressLimits } from '../http/address-limits.ts';
 import { IncomingFrames } from './incoming.ts';
 import { Replay } from './replay.ts';
@@ -34,6 +36,7 @@ export class Gateway implements SocketHandlers<SocketData> {
   private readonly delivery: Delivery;
   private readonly closing: ClosePolicy;
   private readonly budget: FrameBudget;
+  private readonly expiry: ExpiryWheel<ClientSocket>;
 
   constructor(
     config: Readonly<Config>,
@@ -43,12 +46,16 @@ export class Gateway implements SocketHandlers<SocketData> {
     private readonly metrics: Metrics,
     addressLimits?: AddressLimits,
   ) {
+    this.expiry = new ExpiryWheel((socket) => this.closing.closeSocket(socket, CloseCode.SessionExpired, 'session expired'));
+    // Before anything else hears of a message: sockets whose session ended by now are closed first, so they never get it.
+    runtime.on('committed', ({ event }) => isMessageEvent(event) && this.expiry.sweep());
     this.budget = new FrameBudget(config.limits);
     this.admission = new Admission(config, runtime, sessions, this.sockets, metrics, this.budget, addressLimits);
     this.replay = new Replay(config, runtime, this.sockets);
     this.incoming = new IncomingFrames(config, runtime, this.sockets, logger, metrics);
     this.closing = new ClosePolicy(config, this.sockets, logger, metrics);
-    const loggedOut = (user: string): void => this.closing.closeUser(user, CloseCode.LoggedOut, 'logged out');
+    const loggedOut = (user: string, reason: 'logout' | 'revoked'): void =>
+      reason === 'revoked' ? this.closing.closeUser(user, CloseCode.SessionRevoked, 'session revoked') : this.closing.closeUser(user, CloseCode.LoggedOut, 'logged out');
     this.delivery = new Delivery(config, runtime, this.sockets, this.replay.welcome, this.incoming.limiter, logger, metrics, loggedOut);
     // The supervisor refuses to open a socket whose session was revoked after admission (an upgrade that awaited
     // the session check, then a logout of that session elsewhere): after the error frame, close code 4002.
@@ -80,6 +87,7 @@ export class Gateway implements SocketHandlers<SocketData> {
   open(socket: ClientSocket): void {
     const data = socket.getUserData();
     this.sockets.add(socket);
+    this.expiry.add(socket, data.exp);
     this.runtime.send({ type: 'SOCKET_OPEN', user: data.user, sid: data.sid, socket: data.id });
     // Refused by the supervisor: the session was revoked after admission checked it (closed with 4002 just now).
     if (data.closed) return;
@@ -133,12 +141,18 @@ export class Gateway implements SocketHandlers<SocketData> {
     if (code === 1006 && !data.closed) this.metrics.abnormalClose();
     data.closed = true;
     this.sockets.remove(socket);
+    this.expiry.remove(socket, data.exp);
     this.logger.debug({ user: data.user, socket: data.id, code }, 'socket closed');
     if (data.opened) this.runtime.send({ type: 'SOCKET_CLOSE', user: data.user, socket: data.id });
   }
 
   closeUser(user: string, code: number, reason: string): void {
     this.closing.closeUser(user, code, reason);
+  }
+
+  /** Closes (4003) the sockets whose session has ended; the node runs it every SWEEP_MS (expiry-wheel.ts). */
+  closeExpired(): void {
+    this.expiry.sweep();
   }
 
   closeSlowConsumers(): void {

@@ -11,14 +11,14 @@ const ISS = 'https://accounts.example.com';
 
 describe('chooseDisplayName', () => {
   it('takes the configured claim when it fits the user-name rule', () => {
-    expect(chooseDisplayName({ sub: '1', email: 'alice@example.com', preferred_username: 'al' }, 'email', ISS)).toEqual({
+    expect(chooseDisplayName({ sub: '1', email: 'alice@example.com', email_verified: true, preferred_username: 'al' }, 'email', ISS)).toEqual({
       name: 'alice@example.com',
       from: 'email',
     });
   });
 
   it('trims surrounding whitespace', () => {
-    expect(chooseDisplayName({ sub: '1', email: '  alice@example.com ' }, 'email', ISS).name).toBe('alice@example.com');
+    expect(chooseDisplayName({ sub: '1', email: '  alice@example.com ', email_verified: true }, 'email', ISS).name).toBe('alice@example.com');
   });
 
   it('skips an e-mail the issuer marks unverified', () => {
@@ -26,6 +26,14 @@ describe('chooseDisplayName', () => {
       name: 'al',
       from: 'preferred_username',
     });
+  });
+
+  it('uses an e-mail only when email_verified is exactly true', () => {
+    for (const verified of [undefined, 'true', 1, null]) {
+      const claims = verified === undefined ? { sub: '1', email: 'alice@example.com' } : { sub: '1', email: 'alice@example.com', email_verified: verified };
+      expect(chooseDisplayName(claims, 'email', ISS)).toEqual({ name: '1', from: 'sub' });
+    }
+    expect(chooseDisplayName({ sub: '1', email: 'alice@example.com', email_verified: true }, 'email', ISS).from).toBe('email');
   });
 
   it('skips a claim that breaks the rule rather than rewriting it', () => {
