@@ -7,13 +7,12 @@
  * changes, the recovery after a restart) are not sent: the replay produces them again and checks them
  * against the journal. The result is every actor's state, for printing or for the visualizer.
  */
-import { graceTimers } from '../runtime/grace-timers.ts';
-import { createActor, SimulatedClock, type Actor, type AnyActorRef, type InspectionEvent } from 'xstate';
+import { createSupervisorActor, type GraceTimers, type SupervisorActor } from '../runtime/supervisor-actor.ts';
+import { SimulatedClock, type InspectionEvent } from 'xstate';
 import type { DomainEvent } from '../domain/events.ts';
 import { createChatState, describeState, type ChatState } from '../domain/state.ts';
 import { cloneState, fromSnapshot, type StateSnapshot } from '../domain/snapshot.ts';
-import { supervisorMachine, userActorOf, type SupervisorEvent } from '../machines/supervisor.machine.ts';
-import { SUPERVISOR_SYSTEM_ID } from '../machines/user.machine.ts';
+import { userActorOf, type SupervisorEvent } from '../machines/supervisor.machine.ts';
 
 export type ReplayRecord = DomainEvent | { type: 'Snapshot'; state: StateSnapshot };
 
@@ -47,7 +46,7 @@ export interface ReplayResult {
   endedAt: number;
 }
 
-type Supervisor = Actor<typeof supervisorMachine>;
+type Supervisor = SupervisorActor;
 
 /** Facts compared between the journal and the replay: everything but the wall-clock times. */
 const comparable = (event: DomainEvent): string => {
@@ -64,25 +63,26 @@ export function replayJournal(records: Iterable<ReplayRecord>, options: ReplayOp
   /** Facts the machines produced and the journal has not shown yet, in order. */
   const produced: DomainEvent[] = [];
   let actor: Supervisor | undefined;
-  let timers: ReturnType<typeof graceTimers> | undefined;
+  let timers: GraceTimers | undefined;
   let count = 0;
   let restarts = 0;
 
   const start = (chat: ChatState): Supervisor => {
     actor?.stop();
     timers?.clear();
-    timers = graceTimers(clock, (user) => actor?.send({ type: 'GRACE_EXPIRED', user }));
-    const machine = supervisorMachine.provide({
-      actions: { record: (_, params) => void produced.push(params.event), ...timers.actions },
-    });
-    const next = createActor(machine, {
-      systemId: SUPERVISOR_SYSTEM_ID,
-      input: { chat, graceMs: options.graceMs, shardSize: options.shardSize, now: () => clock.now() },
+    const next = createSupervisorActor({
+      chat,
+      graceMs: options.graceMs,
+      shardSize: options.shardSize,
+      now: () => clock.now(),
+      record: (event) => void produced.push(event),
+      timers: clock,
       clock,
       ...(options.inspect ? { inspect: options.inspect } : {}),
     });
-    next.start();
-    return next;
+    timers = next.timers;
+    next.actor.start();
+    return next.actor;
   };
   actor = start(createChatState());
 

@@ -3,15 +3,15 @@
  * Runs the supervisor actor: rebuilds its state from the journal, provides the `record`
  * action (journal append), and offers typed commands and read-only queries to the transport.
  */
-import { createActor, type Actor, type InspectionEvent } from 'xstate';
+import type { InspectionEvent } from 'xstate';
 import type { Logger } from 'pino';
 import type { Conversation, ConversationPage, Journal } from '../journal/journal.ts';
 import { ChatError } from '../domain/errors.ts';
 import type { ChatState } from '../domain/state.ts';
 import type { DomainEvent } from '../domain/events.ts';
-import { supervisorMachine, userActorOf, type SupervisorEmitted, type SupervisorEvent } from '../machines/supervisor.machine.ts';
-import { SUPERVISOR_SYSTEM_ID } from '../machines/user.machine.ts';
-import { graceTimers, realClock, type TimerClock } from './grace-timers.ts';
+import { userActorOf, type SupervisorEmitted, type SupervisorEvent } from '../machines/supervisor.machine.ts';
+import { realClock, type TimerClock } from './grace-timers.ts';
+import { createSupervisorActor, type GraceTimers, type SupervisorActor } from './supervisor-actor.ts';
 
 export interface ChatRuntimeOptions {
   journal: Journal;
@@ -34,8 +34,8 @@ export interface ChatRuntimeOptions {
 type Emitted<T extends SupervisorEmitted['type']> = Extract<SupervisorEmitted, { type: T }>;
 
 export class ChatRuntime {
-  private readonly actor: Actor<typeof supervisorMachine>;
-  private readonly timers: ReturnType<typeof graceTimers>;
+  private readonly actor: SupervisorActor;
+  private readonly timers: GraceTimers;
 
   constructor(private readonly options: ChatRuntimeOptions) {
     const { journal, observeAppend } = options;
@@ -46,21 +46,15 @@ export class ChatRuntime {
           observeAppend((performance.now() - started) / 1e3);
         }
       : (event: DomainEvent) => journal.append(event);
-    this.timers = graceTimers(options.clock ?? realClock, (user) => this.actor.send({ type: 'GRACE_EXPIRED', user }));
-    const machine = supervisorMachine.provide({
-      actions: { record: (_, params) => record(params.event), ...this.timers.actions },
-    });
-    const actorOptions = {
-      systemId: SUPERVISOR_SYSTEM_ID,
-      input: {
-        chat: journal.rebuild(),
-        graceMs: options.graceMs,
-        shardSize: options.shardSize,
-        now: options.now ?? Date.now,
-      },
+    ({ actor: this.actor, timers: this.timers } = createSupervisorActor({
+      chat: journal.rebuild(),
+      graceMs: options.graceMs,
+      shardSize: options.shardSize,
+      now: options.now ?? Date.now,
+      record,
+      timers: options.clock ?? realClock,
       ...(options.inspect ? { inspect: options.inspect } : {}),
-    };
-    this.actor = createActor(machine, actorOptions);
+    }));
     this.actor.subscribe({
       error: (error) => {
         options.logger.fatal({ err: error }, 'supervisor actor failed; the node cannot go on');

@@ -1,0 +1,46 @@
+/**
+ * @module runtime/supervisor-actor
+ * The one place a supervisor actor is built, for the running node (`ChatRuntime`) and for a journal
+ * replay (`inspect/replay.ts`): the machine with its provided actions — `record` and the grace timers
+ * behind `armGrace` / `disarmGrace` — registered under the systemId the user actors report to.
+ * A later `Log` port provides `record` here too (docs/design SCALE-OUT: propose, then step on commit).
+ */
+import { createActor, type Actor, type InspectionEvent, type SimulatedClock } from 'xstate';
+import type { DomainEvent } from '../domain/events.ts';
+import type { ChatState } from '../domain/state.ts';
+import { supervisorMachine } from '../machines/supervisor.machine.ts';
+import { SUPERVISOR_SYSTEM_ID } from '../machines/user.machine.ts';
+import { graceTimers, type TimerClock } from './grace-timers.ts';
+
+export type SupervisorActor = Actor<typeof supervisorMachine>;
+export type GraceTimers = ReturnType<typeof graceTimers>;
+
+export interface SupervisorActorOptions {
+  /** The state to start from (rebuilt from a journal, or empty). */
+  chat: ChatState;
+  graceMs: number;
+  shardSize: number;
+  now: () => number;
+  /** What the `record` action does with each fact before it is applied: append it to the journal, or collect it. */
+  record: (event: DomainEvent) => void;
+  /** The clock of the grace timers. */
+  timers: TimerClock;
+  /** XState's clock for the actor's own delays (a replay passes its SimulatedClock). */
+  clock?: SimulatedClock;
+  inspect?: (event: InspectionEvent) => void;
+}
+
+/** A supervisor actor, not started, and its grace timers (cleared by whoever stops the actor). */
+export function createSupervisorActor(options: SupervisorActorOptions): { actor: SupervisorActor; timers: GraceTimers } {
+  const timers = graceTimers(options.timers, (user) => actor.send({ type: 'GRACE_EXPIRED', user }));
+  const machine = supervisorMachine.provide({
+    actions: { record: (_, params) => options.record(params.event), ...timers.actions },
+  });
+  const actor: SupervisorActor = createActor(machine, {
+    systemId: SUPERVISOR_SYSTEM_ID,
+    input: { chat: options.chat, graceMs: options.graceMs, shardSize: options.shardSize, now: options.now },
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.inspect ? { inspect: options.inspect } : {}),
+  });
+  return { actor, timers };
+}
