@@ -225,13 +225,19 @@ async function runOne(
     start: async (presence, overrides = {}) => {
       if (scope.aborted) throw new Error('scenario aborted');
       const port = await freePort();
+      // actor-chat serves /metrics on its own loopback listener (CHAT_METRICS_PORT), not on the public port.
+      const metricsPort = targetId === 'actor-chat' ? await freePort() : undefined;
       const server = await startServer({
         name: targetId,
         args:
           targetId === 'actor-chat'
             ? [...diagnostics.actorFlags, ...target.nodeArgs(profileDir)]
             : target.nodeArgs(undefined),
-        env: { ...target.env(port, presence), ...(target.id === 'actor-chat' ? overrides : {}) },
+        env: {
+          ...target.env(port, presence),
+          ...(metricsPort === undefined ? {} : { CHAT_METRICS_PORT: String(metricsPort) }),
+          ...(target.id === 'actor-chat' ? overrides : {}),
+        },
         port,
         readyPath: target.readyPath,
         core: 1,
@@ -244,6 +250,7 @@ async function runOne(
             ? undefined
             : resolve(diagnostics.serverLogs, `${String(++serverCount).padStart(2, '0')}-${scenario}-${targetId}.log`),
       });
+      if (metricsPort !== undefined) server.metricsPort = metricsPort;
       servers.push(server);
       return server;
     },

@@ -92,6 +92,8 @@ export interface Config {
     upgradePerMinute: number;
     upgradeBurst: number;
   };
+  /** The metrics listener (`port` undefined: none) and the bearer token that opens `/metrics` on the public listener. */
+  metrics: { host: string; port: number | undefined; token: string | undefined };
   /** Proxies (IPs, CIDRs, `loopback`…) whose X-Forwarded-For is believed for the client IP; empty: none. */
   trustProxy: string[];
   shardSize: number;
@@ -283,6 +285,17 @@ function frameLimits(env: Env): Pick<Config['limits'], 'framesPerSecond' | 'fram
   };
 }
 
+function metricsConfig(env: Env): Config['metrics'] {
+  const token = env.CHAT_METRICS_TOKEN || undefined;
+  if (token !== undefined && token.length < 16) throw new ConfigError('CHAT_METRICS_TOKEN', 'needs at least 16 characters');
+  const off = env.CHAT_METRICS_PORT?.trim() === 'off';
+  return {
+    host: env.CHAT_METRICS_HOST || '127.0.0.1',
+    port: off ? undefined : int(env, 'CHAT_METRICS_PORT', 9464, 0, 65535),
+    token,
+  };
+}
+
 function trustProxy(env: Env): string[] {
   const proxies = list(env, 'CHAT_TRUST_PROXY');
   try {
@@ -344,6 +357,7 @@ export function loadConfig(env: Env = process.env, isTty = false): Readonly<Conf
       upgradeBurst: int(env, 'CHAT_UPGRADE_BURST', 60, 1, 10_000),
     },
     trustProxy: trustProxy(env),
+    metrics: metricsConfig(env),
     shardSize: int(env, 'CHAT_SHARD_SIZE', 128, 1, 100_000),
     ...(inspectConfig ? { inspect: inspectConfig } : {}),
     engine: engine(env),

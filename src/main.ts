@@ -58,8 +58,8 @@ async function main(): Promise<void> {
   }
   if (oidc) logger.info({ issuer: oidc.issuer, deviceFlow: oidc.deviceFlowSupported }, 'OpenID Connect login at /auth/login');
   if (config.devLogin) logger.warn('dev login is ON: anyone can log in as any name at /login/:username');
-  const { url } = await node.start();
-  logger.info({ url, presence: config.presence, graceMs: config.graceMs }, `actor-chat listening on ${url}`);
+  const { url, metricsUrl } = await node.start();
+  logger.info({ url, metricsUrl, presence: config.presence, graceMs: config.graceMs }, `actor-chat listening on ${url}`);
 
   let stopping = false;
   const shutdown = (signal: string): void => {

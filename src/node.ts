@@ -20,6 +20,7 @@ import type { Route, RunningServer } from './transport/types.ts';
 import { createRoutes } from './http/routes.ts';
 import { Metrics } from './metrics.ts';
 import { createAddressLimits, type AddressLimits } from './http/address-limits.ts';
+import { listenForMetrics, type MetricsListener } from './http/metrics-listener.ts';
 import { createInspection, type Inspection } from './inspect/inspector.ts';
 
 export interface ChatNodeOptions {
@@ -44,7 +45,8 @@ export interface ChatNode {
   readonly inspection: Inspection | undefined;
   /** The journal or the supervisor failed: the node answers nothing that changes state. */
   readonly failed: boolean;
-  start(): Promise<{ port: number; url: string }>;
+  /** `metricsUrl`: the metrics listener's `GET /metrics` (undefined with `CHAT_METRICS_PORT=off`). */
+  start(): Promise<{ port: number; url: string; metricsUrl: string | undefined }>;
   stop(): Promise<void>;
 }
 
@@ -99,6 +101,7 @@ export function createChatNode(config: Readonly<Config>, logger: Logger, options
   let sweep: ReturnType<typeof setInterval> | undefined;
   let slowConsumerCheck: ReturnType<typeof setInterval> | undefined;
   let expiryCheck: ReturnType<typeof setInterval> | undefined;
+  let metricsListener: MetricsListener | undefined;
   let stopping: Promise<void> | undefined;
 
   const routes = [
@@ -133,6 +136,7 @@ export function createChatNode(config: Readonly<Config>, logger: Logger, options
         onSocketError: (error) => logger.error({ err: error }, 'websocket handler failed; closed that socket'),
       });
       gateway.attach(server);
+      if (config.metrics.port !== undefined) metricsListener = await listenForMetrics(metrics, config.metrics.host, config.metrics.port);
       sweep = setInterval(() => runtime.send({ type: 'EXPIRE_SESSIONS' }), EXPIRY_SWEEP_MS);
       sweep.unref();
       slowConsumerCheck = setInterval(() => gateway.closeSlowConsumers(), SLOW_CONSUMER_CHECK_MS);
@@ -142,7 +146,7 @@ export function createChatNode(config: Readonly<Config>, logger: Logger, options
       ready = failure === undefined;
       const scheme = config.tls ? 'https' : 'http';
       const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-      return { port: server.port, url: `${scheme}://${host}:${server.port}` };
+      return { port: server.port, url: `${scheme}://${host}:${server.port}`, metricsUrl: metricsListener?.url };
     },
     stop() {
       // Idempotent: a second close of the listen socket would abort the process inside uWS.
@@ -160,6 +164,7 @@ export function createChatNode(config: Readonly<Config>, logger: Logger, options
         runtime.stop();
         await journal.close();
         await inspection?.stop();
+        await metricsListener?.close();
       })();
       return stopping;
     },

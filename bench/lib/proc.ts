@@ -135,6 +135,8 @@ export interface ServerProc {
   name: string;
   pid: number;
   port: number;
+  /** actor-chat: the port of its metrics listener (GET /metrics). */
+  metricsPort?: number;
   /** last lines of the server's stdout and stderr, for diagnostics */
   tail(): string;
   exited(): boolean;

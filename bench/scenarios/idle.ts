@@ -25,7 +25,8 @@ export interface IdleResult {
 }
 
 /** The JS heap (committed, used) from actor-chat's Prometheus metrics, in bytes. */
-async function heapOf(port: number): Promise<{ committed: number; used: number } | undefined> {
+async function heapOf(port: number | undefined): Promise<{ committed: number; used: number } | undefined> {
+  if (port === undefined) return undefined;
   const metrics = (await httpGetOnce('127.0.0.1', port, '/metrics', 5000)).body;
   const value = (name: string): number | undefined => {
     const match = new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics);
@@ -99,7 +100,7 @@ async function idleOnce(env: ScenarioEnv, presence: PresenceMode): Promise<IdleR
   const warm = await loginAll(env.scope, pool, userNames('w', 20));
   await connectAll(env.scope, env.target, server, warm, 20);
   const rssBefore = await settledRss(server.pid, env.config.quick ? 1000 : 5000);
-  const heapBefore = env.target.id === 'actor-chat' ? await heapOf(server.port) : undefined;
+  const heapBefore = env.target.id === 'actor-chat' ? await heapOf(server.metricsPort) : undefined;
   const cpuBefore = cpuMicros(server.pid);
   const noise = new NoiseMeter(server.pid);
   const started = Date.now();
@@ -109,7 +110,7 @@ async function idleOnce(env: ScenarioEnv, presence: PresenceMode): Promise<IdleR
   await sleep(env.config.quick ? 200 : 1000);
   const rssAfter = await settledRss(server.pid, env.config.quick ? 1000 : 8000);
   const cpuAfter = cpuMicros(server.pid);
-  const heapAfter = heapBefore === undefined ? undefined : await heapOf(server.port);
+  const heapAfter = heapBefore === undefined ? undefined : await heapOf(server.metricsPort);
   const closed = sockets.filter((ws) => ws.isClosed).length;
   if (closed > 0) env.warn(`${closed} of ${users} idle sockets were closed by the server`);
   return {

@@ -14,6 +14,7 @@ import type { Sessions } from '../auth/sessions.ts';
 import type { ChatRuntime } from '../runtime/chat-runtime.ts';
 import type { Metrics } from '../metrics.ts';
 import type { AddressLimits } from './address-limits.ts';
+import { hasMetricsToken } from './metrics-listener.ts';
 import type { HttpHandler, HttpRequestInfo, Route } from '../transport/types.ts';
 import { errorReply, jsonReply } from '../transport/reply.ts';
 import { answerHistory, parseHistoryQuery } from '../protocol/history.ts';
@@ -147,10 +148,15 @@ export function createRoutes(deps: RouteDeps): Route[] {
     {
       method: 'get',
       pattern: '/metrics',
-      handler: async () => {
+      // Not for the public without credentials: the loopback metrics listener serves it (metrics-listener.ts).
+      handler: guarded(async (request) => {
+        const token = config.metrics.token;
+        if (token === undefined || !hasMetricsToken(request.headers.authorization, token)) {
+          throw new ChatError('not_found', 'metrics are served on the metrics listener (CHAT_METRICS_PORT), or here with CHAT_METRICS_TOKEN');
+        }
         const { contentType, body } = await deps.metrics.exposition();
         return { status: 200, headers: { 'content-type': contentType }, body };
-      },
+      }),
     },
     {
       method: 'get',

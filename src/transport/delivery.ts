@@ -56,7 +56,8 @@ export class Delivery {
         this.metrics.outGroup.inc(this.publish(TOPIC_ALL, frames.encodeMessage(event)));
         return;
       case 'DirectMessagePosted': {
-        this.logger.info({ id: event.id, from: event.from, to: event.to }, `${event.from} → ${event.to}: ${event.text}`);
+        // Never the text of a direct message: only who wrote to whom, and how long it was.
+        this.logger.info({ id: event.id, from: event.from, to: event.to, length: event.text.length }, `${event.from} → ${event.to}: direct message`);
         const frame = frames.encodeMessage(event);
         const delivered = this.sendToUser(event.to, frame) + (event.from !== event.to ? this.sendToUser(event.from, frame) : 0);
         this.metrics.inDirect.inc();

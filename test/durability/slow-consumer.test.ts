@@ -15,7 +15,7 @@ const connect = connectClosingAfterEach(() => node);
 const ids = (frames: Frame[]): number[] => frames.filter((frame) => frame.type === 'receive').map((frame) => frame.id as number);
 
 async function metric(name: string): Promise<number> {
-  const text = await (await fetch(`${node.url}/metrics`)).text();
+  const text = await (await fetch(node.metricsUrl)).text();
   const line = text.split('\n').find((candidate) => candidate.startsWith(`${name} `));
   return Number(line?.split(' ')[1] ?? 'NaN');
 }

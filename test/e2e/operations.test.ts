@@ -22,7 +22,7 @@ describe('GET /metrics', () => {
     alice.send({ type: 'direct', to: 'nobody', text: '?' });
     alice.send('{"broken');
     await alice.sync();
-    const response = await fetch(`${node.url}/metrics`);
+    const response = await fetch(node.metricsUrl);
     expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0.0.4/);
     const text = await response.text();
     expect(value(text, 'chat_connections')).toBe(2);

@@ -193,7 +193,7 @@ describe('Socket.IO resume and logout', () => {
     await vi.waitFor(() => expect(node.node.gateway.connections).toBe(1));
     await sender.next('receive', (data) => data.id === last);
     expect(sender.of('receive').map((data) => data.id)).toEqual(Array.from({ length: last }, (_, i) => i + 1));
-    const metrics = await (await fetch(`${node.url}/metrics`)).text();
+    const metrics = await (await fetch(node.metricsUrl)).text();
     expect(metrics).toMatch(/^chat_slow_consumer_closes_total 1$/m);
   });
 });

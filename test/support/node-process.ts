@@ -47,7 +47,7 @@ export function launchNode(env: Record<string, string>, options: LaunchOptions =
   const [command, ...prefix] = [...(options.wrap ?? []), process.execPath];
   const child = spawn(command!, [...prefix, ...(options.nodeArgs ?? []), '--import', 'tsx', 'src/main.ts'], {
     cwd: root,
-    env: { PATH: process.env.PATH ?? '', CHAT_HOST: '127.0.0.1', CHAT_PORT: '0', CHAT_LOG_FORMAT: 'json', ...env },
+    env: { PATH: process.env.PATH ?? '', CHAT_HOST: '127.0.0.1', CHAT_PORT: '0', CHAT_METRICS_PORT: '0', CHAT_LOG_FORMAT: 'json', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: Array<Record<string, unknown>> = [];

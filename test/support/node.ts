@@ -25,6 +25,8 @@ export interface TestNode {
   url: string;
   wsUrl: string;
   port: number;
+  /** The metrics listener's `GET /metrics` (loopback, any free port). */
+  metricsUrl: string;
   /** The OIDC module when `auth` was asked for and an issuer configured. */
   oidc: Oidc | undefined;
   logs: Array<Record<string, unknown>>;
@@ -36,7 +38,16 @@ export interface TestNode {
 
 export async function startTestNode(env: Record<string, string> = {}, options: TestNodeOptions = {}): Promise<TestNode> {
   // Tests log many users in from loopback in a burst: the per-client-IP limits are off unless a test sets them.
-  const loaded = loadConfig({ CHAT_HOST: '127.0.0.1', CHAT_PORT: '0', CHAT_LOG_LEVEL: 'info', CHAT_LOGIN_RATE_PER_MIN: '0', CHAT_UPGRADE_RATE_PER_MIN: '0', ...env });
+  // The metrics listener takes any free loopback port (test files run in parallel).
+  const loaded = loadConfig({
+    CHAT_HOST: '127.0.0.1',
+    CHAT_PORT: '0',
+    CHAT_LOG_LEVEL: 'info',
+    CHAT_LOGIN_RATE_PER_MIN: '0',
+    CHAT_UPGRADE_RATE_PER_MIN: '0',
+    CHAT_METRICS_PORT: '0',
+    ...env,
+  });
   const logs: Array<Record<string, unknown>> = [];
   const stream = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -53,12 +64,13 @@ export async function startTestNode(env: Record<string, string> = {}, options: T
     nodeOptions.extraRoutes = (parts) => [...createAuthRoutes({ config, ...parts, oidc: setup.oidc }), ...(extra?.(parts) ?? [])];
   }
   const node = createChatNode(config, logger, nodeOptions);
-  const { port, url } = await node.start();
+  const { port, url, metricsUrl } = await node.start();
   const wsUrl = `${config.tls ? 'wss' : 'ws'}://127.0.0.1:${port}/ws`;
   const testNode: TestNode = {
     node,
     url,
     port,
+    metricsUrl: metricsUrl ?? '',
     oidc: setup?.oidc,
     wsUrl,
     logs,
