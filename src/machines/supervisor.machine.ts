@@ -13,69 +13,18 @@
  * `context.chat` and the placement table are updated in place by named actions: copying a
  * 50k-entry map per event would make every message O(users). Only this machine writes them.
  */
-import { assertEvent, assign, emit, enqueueActions, setup, type AnyActorRef } from 'xstate';
-import type { DomainEvent, PresenceStatus } from '../domain/events.ts';
+import { assertEvent, assign, emit, enqueueActions, setup } from 'xstate';
 import type { ErrorCode } from '../domain/errors.ts';
-import { evolve, statusOf, type ChatState } from '../domain/state.ts';
+import { evolve, statusOf } from '../domain/state.ts';
 import { nameKey } from '../domain/names.ts';
 import { Placements } from './placement.ts';
+import { facts } from './supervisor-facts.ts';
+import { shardId, userActorOf, type Commit, type SupervisorContext, type SupervisorEmitted, type SupervisorEvent, type SupervisorInput } from './supervisor-types.ts';
 import { shardMachine, type ShardEvent } from './shard.machine.ts';
 import type { UserEvent } from './user.machine.ts';
 
-export interface SupervisorInput {
-  chat: ChatState;
-  graceMs: number;
-  /** Most user actors one shard holds. */
-  shardSize: number;
-  /** The clock, injected so that the machine stays deterministic under test. */
-  now: () => number;
-}
-
-export interface SupervisorContext extends SupervisorInput {
-  /** Where each live user actor is (shard and slot). */
-  placement: Placements;
-  /** The fact this step commits, built once by the step's first action; undefined before the first. */
-  pending: DomainEvent | undefined;
-}
-
-export type SupervisorEvent =
-  | { type: 'LOGIN'; user: string; sid: string; exp: number }
-  /** `reason` `revoked`: the node ends the session itself (its name became bound to an OIDC identity). */
-  | { type: 'LOGOUT'; user: string; sid: string; exp: number; reason?: 'logout' | 'revoked' }
-  | { type: 'BIND_IDENTITY'; user: string; issuer: string; subject: string }
-  | { type: 'SOCKET_OPEN'; user: string; sid: string; socket: number }
-  | { type: 'SOCKET_CLOSE'; user: string; socket: number }
-  | { type: 'POST_GROUP'; from: string; text: string; cid?: string; socket: number }
-  | { type: 'POST_DIRECT'; from: string; to: string; text: string; cid?: string; socket: number }
-  | { type: 'USER_STATUS'; user: string; status: PresenceStatus }
-  /** Sent by the grace timer armed through `armGrace`. */
-  | { type: 'GRACE_EXPIRED'; user: string }
-  | { type: 'EXPIRE_SESSIONS' }
-  | { type: 'RECOVER' }
-  | { type: 'DRAIN' };
-
-export type SupervisorEmitted =
-  | { type: 'committed'; event: DomainEvent }
-  | { type: 'rejected'; socket: number; code: ErrorCode; message: string; cid?: string };
-
-type Commit = { event: DomainEvent };
-
-export const shardId = (index: number): string => `shard-${index}`;
-
-/**
- * A user actor's id in its shard is its slot number, not its name: XState copies a parent's children
- * object on every spawn and stop, and with names as keys each copy builds new V8 hidden classes
- * (≈ 0.4 µs per child, measured); small integer keys are array elements, copied in one go.
- */
-export const slotId = (slot: number): string => String(slot);
-
-/** The live actor of a user, if any (read from its shard's children). */
-export function userActorOf(supervisor: { context: SupervisorContext; children: Record<string, unknown> }, user: string): AnyActorRef | undefined {
-  const place = supervisor.context.placement.get(user);
-  if (place === undefined) return undefined;
-  const shard = supervisor.children[shardId(place.shard)] as AnyActorRef | undefined;
-  return shard?.getSnapshot().children[slotId(place.slot)] as AnyActorRef | undefined;
-}
+export { shardId, slotId, userActorOf } from './supervisor-types.ts';
+export type { SupervisorContext, SupervisorEmitted, SupervisorEvent, SupervisorInput } from './supervisor-types.ts';
 
 /** Params of `record` and `apply`: the fact this step built (see `context.pending`). */
 function pending({ context }: { context: SupervisorContext }): Commit {
@@ -96,60 +45,16 @@ export const supervisorMachine = setup({
   },
   actors: { shard: shardMachine },
   actions: {
-    // The facts: each builds the step's domain event into context.pending, stamped once.
-    sessionStarted: assign({
-      pending: ({ context, event }) => {
-        assertEvent(event, 'LOGIN');
-        return { type: 'SessionStarted', sid: event.sid, user: event.user, exp: event.exp, at: context.now() } as const;
-      },
-    }),
-    sessionEnded: assign({
-      pending: ({ context, event }) => {
-        assertEvent(event, 'LOGOUT');
-        return { type: 'SessionEnded', sid: event.sid, user: event.user, exp: event.exp, reason: event.reason ?? 'logout', at: context.now() } as const;
-      },
-    }),
-    identityBound: assign({
-      pending: ({ context, event }) => {
-        assertEvent(event, 'BIND_IDENTITY');
-        return { type: 'IdentityBound', user: event.user, issuer: event.issuer, subject: event.subject, at: context.now() } as const;
-      },
-    }),
-    socketOpened: assign({
-      pending: ({ context, event }) => {
-        assertEvent(event, 'SOCKET_OPEN');
-        return { type: 'SocketOpened', user: event.user, socket: event.socket, at: context.now() } as const;
-      },
-    }),
-    socketClosed: assign({
-      pending: ({ context, event }) => {
-        assertEvent(event, 'SOCKET_CLOSE');
-        return { type: 'SocketClosed', user: event.user, socket: event.socket, at: context.now() } as const;
-      },
-    }),
-    groupMessagePosted: assign({
-      pending: ({ context, event }): DomainEvent => {
-        assertEvent(event, 'POST_GROUP');
-        const posted: DomainEvent = { type: 'GroupMessagePosted', id: context.chat.seq + 1, from: event.from, text: event.text, ts: context.now() };
-        if (event.cid !== undefined) posted.cid = event.cid;
-        return posted;
-      },
-    }),
-    directMessagePosted: assign({
-      pending: ({ context, event }): DomainEvent => {
-        assertEvent(event, 'POST_DIRECT');
-        const posted: DomainEvent = { type: 'DirectMessagePosted', id: context.chat.seq + 1, from: event.from, to: event.to, text: event.text, ts: context.now() };
-        if (event.cid !== undefined) posted.cid = event.cid;
-        return posted;
-      },
-    }),
-    presenceChanged: assign({
-      pending: ({ context, event }) => {
-        assertEvent(event, 'USER_STATUS');
-        return { type: 'PresenceChanged', user: event.user, status: event.status, previous: statusOf(context.chat, event.user), at: context.now() } as const;
-      },
-    }),
-    sessionsExpired: assign({ pending: ({ context }) => ({ type: 'SessionsExpired', at: context.now() }) as const }),
+    // The facts (supervisor-facts.ts): each builds the step's domain event into context.pending, stamped once.
+    sessionStarted: assign({ pending: facts.sessionStarted }),
+    sessionEnded: assign({ pending: facts.sessionEnded }),
+    identityBound: assign({ pending: facts.identityBound }),
+    socketOpened: assign({ pending: facts.socketOpened }),
+    socketClosed: assign({ pending: facts.socketClosed }),
+    groupMessagePosted: assign({ pending: facts.groupMessagePosted }),
+    directMessagePosted: assign({ pending: facts.directMessagePosted }),
+    presenceChanged: assign({ pending: facts.presenceChanged }),
+    sessionsExpired: assign({ pending: facts.sessionsExpired }),
     /** Appends to the journal; provided by the runtime (a no-op here keeps the machine pure). */
     record: (_, _params: Commit) => {},
     /** Folds a recorded event into the state. */

@@ -1,0 +1,53 @@
+/**
+ * @module machines/supervisor-facts
+ * The domain events the supervisor commits, one builder per fact, named as the action that runs it.
+ * Each is called once per step, by the step's first action (an `assign` into `context.pending`):
+ * the time (`now()`) and a message's id (`seq + 1`) are taken there once, and `record`, `apply`
+ * and `emitCommitted` all read that one event.
+ */
+import { assertEvent } from 'xstate';
+import type { DomainEvent } from '../domain/events.ts';
+import { statusOf } from '../domain/state.ts';
+import type { SupervisorContext, SupervisorEvent } from './supervisor-types.ts';
+
+type Build = (args: { context: SupervisorContext; event: SupervisorEvent }) => DomainEvent;
+
+export const facts = {
+  sessionStarted: ({ context, event }) => {
+    assertEvent(event, 'LOGIN');
+    return { type: 'SessionStarted', sid: event.sid, user: event.user, exp: event.exp, at: context.now() };
+  },
+  sessionEnded: ({ context, event }) => {
+    assertEvent(event, 'LOGOUT');
+    return { type: 'SessionEnded', sid: event.sid, user: event.user, exp: event.exp, reason: event.reason ?? 'logout', at: context.now() };
+  },
+  identityBound: ({ context, event }) => {
+    assertEvent(event, 'BIND_IDENTITY');
+    return { type: 'IdentityBound', user: event.user, issuer: event.issuer, subject: event.subject, at: context.now() };
+  },
+  socketOpened: ({ context, event }) => {
+    assertEvent(event, 'SOCKET_OPEN');
+    return { type: 'SocketOpened', user: event.user, socket: event.socket, at: context.now() };
+  },
+  socketClosed: ({ context, event }) => {
+    assertEvent(event, 'SOCKET_CLOSE');
+    return { type: 'SocketClosed', user: event.user, socket: event.socket, at: context.now() };
+  },
+  groupMessagePosted: ({ context, event }) => {
+    assertEvent(event, 'POST_GROUP');
+    const posted: DomainEvent = { type: 'GroupMessagePosted', id: context.chat.seq + 1, from: event.from, text: event.text, ts: context.now() };
+    if (event.cid !== undefined) posted.cid = event.cid;
+    return posted;
+  },
+  directMessagePosted: ({ context, event }) => {
+    assertEvent(event, 'POST_DIRECT');
+    const posted: DomainEvent = { type: 'DirectMessagePosted', id: context.chat.seq + 1, from: event.from, to: event.to, text: event.text, ts: context.now() };
+    if (event.cid !== undefined) posted.cid = event.cid;
+    return posted;
+  },
+  presenceChanged: ({ context, event }) => {
+    assertEvent(event, 'USER_STATUS');
+    return { type: 'PresenceChanged', user: event.user, status: event.status, previous: statusOf(context.chat, event.user), at: context.now() };
+  },
+  sessionsExpired: ({ context }) => ({ type: 'SessionsExpired', at: context.now() }),
+} satisfies Record<string, Build>;
