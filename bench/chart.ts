@@ -19,7 +19,10 @@ export interface RatioPoint {
   ratio: number;
 }
 
-const COLORS = { domain: ['bare uWebSockets.js', 'Socket.IO 4.8', 'actor-chat'], range: ['#4c78a8', '#e45756', '#54a24b'] };
+const COLORS = {
+  domain: ['bare uWebSockets.js', 'Socket.IO 4.8', 'Socket.IO 4.8 on bare uWS', 'actor-chat', 'actor-chat (Socket.IO)'],
+  range: ['#4c78a8', '#e45756', '#f58518', '#54a24b', '#b279a2'],
+};
 
 export async function renderChart(latency: LatencyPoint[], ratios: RatioPoint[]): Promise<string> {
   const spec: vl.TopLevelSpec = {

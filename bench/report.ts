@@ -12,13 +12,14 @@ import type { IdleResults } from './scenarios/idle.ts';
 import type { ResumeResult } from './scenarios/resume.ts';
 import type { StormPoint, StormResult } from './scenarios/storm.ts';
 import { TARGETS, type TargetId } from './lib/targets.ts';
+import { socketIoRows } from './report-socketio.ts';
 import { round } from './lib/env.ts';
 
-const ORDER: TargetId[] = ['bare-uws', 'socketio', 'actor-chat'];
+const ORDER: TargetId[] = ['bare-uws', 'socketio', 'socketio-uws', 'actor-chat', 'actor-chat-sio'];
 
-type Cell = number | string | null | undefined;
+export type Cell = number | string | null | undefined;
 
-interface Row {
+export interface Row {
   scenario: string;
   metric: string;
   values: Partial<Record<TargetId, Cell>>;
@@ -28,9 +29,11 @@ interface Row {
   met?: boolean | null;
   /** for the chart: label when this row is one of the headline costs (lower is better) */
   chart?: string;
+  /** the server a target is about (default actor-chat) */
+  subject?: TargetId;
 }
 
-function fmt(value: Cell): string {
+export function fmt(value: Cell): string {
   if (value === null || value === undefined || (typeof value === 'number' && !Number.isFinite(value))) return '—';
   if (typeof value === 'string') return value;
   const digits = Math.abs(value) >= 100 ? 0 : Math.abs(value) >= 10 ? 1 : Math.abs(value) >= 1 ? 2 : 3;
@@ -46,7 +49,7 @@ function ok<T extends object>(result: RunResult | undefined): T | undefined {
   return result === undefined || result.error !== undefined ? undefined : (result as unknown as T);
 }
 
-function per<T extends object>(results: BenchResults, scenario: keyof BenchResults['results']): Partial<Record<TargetId, T>> {
+export function per<T extends object>(results: BenchResults, scenario: keyof BenchResults['results']): Partial<Record<TargetId, T>> {
   const out: Partial<Record<TargetId, T>> = {};
   for (const id of ORDER) {
     const value = ok<T>(results.results[scenario]?.[id]);
@@ -55,7 +58,7 @@ function per<T extends object>(results: BenchResults, scenario: keyof BenchResul
   return out;
 }
 
-function map<T>(by: Partial<Record<TargetId, T>>, fn: (value: T) => Cell): Partial<Record<TargetId, Cell>> {
+export function map<T>(by: Partial<Record<TargetId, T>>, fn: (value: T) => Cell): Partial<Record<TargetId, Cell>> {
   const out: Partial<Record<TargetId, Cell>> = {};
   for (const id of ORDER) {
     const value = by[id];
@@ -358,7 +361,7 @@ function summary(rows: Row[], results: BenchResults): string {
     const missed = judged.filter((row) => row.met === false);
     lines.push(
       `- actor-chat meets ${judged.length - missed.length} of the ${judged.length} targets measured here` +
-        (missed.length === 0 ? '.' : `; it misses: ${missed.map((row) => `${row.scenario} — ${row.metric} (${fmt(row.values['actor-chat'])}, target ${row.target})`).join('; ')}.`),
+        (missed.length === 0 ? '.' : `; it misses: ${missed.map((row) => `${row.scenario} — ${row.metric} (${fmt(row.values[row.subject ?? 'actor-chat'])}, target ${row.target})`).join('; ')}.`),
     );
   }
   const f = per<FanoutResult>(results, 'fanout');
@@ -437,7 +440,7 @@ function byRate(steps: FanoutStep[]): FanoutStep[] {
 }
 
 export async function writeReport(results: BenchResults, out: string, jsonPath: string): Promise<void> {
-  const rows = [...fanoutRows(results), ...otherRows(results)];
+  const rows = [...fanoutRows(results), ...socketIoRows(results), ...otherRows(results)];
   const svgPath = out.replace(/\.md$/, '') + '.svg';
   const { latency, ratios } = chartData(results, rows);
   writeFileSync(svgPath, await renderChart(latency, ratios));

@@ -226,25 +226,25 @@ async function runOne(
       if (scope.aborted) throw new Error('scenario aborted');
       const port = await freePort();
       // actor-chat serves /metrics on its own loopback listener (CHAT_METRICS_PORT), not on the public port.
-      const metricsPort = targetId === 'actor-chat' ? await freePort() : undefined;
+      const metricsPort = target.actor ? await freePort() : undefined;
       const server = await startServer({
         name: targetId,
         args:
-          targetId === 'actor-chat'
+          target.actor
             ? [...diagnostics.actorFlags, ...target.nodeArgs(profileDir)]
             : target.nodeArgs(undefined),
         env: {
           ...target.env(port, presence),
           ...(metricsPort === undefined ? {} : { CHAT_METRICS_PORT: String(metricsPort) }),
-          ...(target.id === 'actor-chat' ? overrides : {}),
+          ...(target.actor ? overrides : {}),
         },
         port,
         readyPath: target.readyPath,
         core: 1,
         startTimeoutMs: 30_000,
         nice,
-        cwd: targetId === 'actor-chat' ? actorDir : undefined,
-        gracefulStop: profileDir !== undefined && targetId === 'actor-chat',
+        cwd: target.actor ? actorDir : undefined,
+        gracefulStop: profileDir !== undefined && target.actor,
         logFile:
           diagnostics.serverLogs === undefined
             ? undefined
@@ -317,9 +317,9 @@ async function main(): Promise<void> {
   let servers = cli.servers;
   const actorDir = cli.actorRef === undefined ? undefined : exportCommit(cli.actorRef);
   if (actorDir !== undefined) log(`actor-chat: running the export of ${cli.actorRef} in ${actorDir}`);
-  if (servers.includes('actor-chat') && !existsSync(resolve(actorDir ?? ROOT, 'src/main.ts'))) {
+  if (servers.some((s) => TARGETS[s].actor) && !existsSync(resolve(actorDir ?? ROOT, 'src/main.ts'))) {
     log('actor-chat: src/main.ts does not exist yet, skipping it');
-    servers = servers.filter((s) => s !== 'actor-chat');
+    servers = servers.filter((s) => !TARGETS[s].actor);
   }
   const profileDir = cli.profile ? resolve('bench/results/profiles') : undefined;
   if (profileDir !== undefined) mkdirSync(profileDir, { recursive: true });

@@ -1,10 +1,12 @@
 /**
- * The three servers under test and how to drive each: how to start it, where its WebSocket lives,
- * and how a chat message is framed for it. Everything else in the scenarios is the same for all.
+ * The servers under test and how to drive each: how to start it, where its WebSocket lives, and how
+ * a chat message is framed for it. Everything else in the scenarios is the same for all. Two dialects:
+ * plain JSON frames on `/ws` (bare uWS, actor-chat) and Socket.IO (Socket.IO on Node's http, Socket.IO
+ * on bare uWS, actor-chat's Socket.IO surface).
  */
 import { readFileSync } from 'node:fs';
 
-export type TargetId = 'bare-uws' | 'socketio' | 'actor-chat';
+export type TargetId = 'bare-uws' | 'socketio' | 'socketio-uws' | 'actor-chat' | 'actor-chat-sio';
 export type PresenceMode = 'all' | 'watch';
 
 export interface Target {
@@ -12,6 +14,8 @@ export interface Target {
   label: string;
   /** Engine.IO/Socket.IO framing on the socket */
   eio: boolean;
+  /** actor-chat's own code (`src/main.ts`): gets the node's overrides, `--actor-ref`, `--actor-flags`, `--profile` */
+  actor: boolean;
   /** node arguments that start the server (cwd: the repository root) */
   nodeArgs(profileDir: string | undefined): string[];
   env(port: number, presence: PresenceMode): Record<string, string>;
@@ -23,6 +27,35 @@ export interface Target {
 
 function chatMessage(text: string, cid: string): string {
   return JSON.stringify({ type: 'message', text, cid });
+}
+
+function socketIoMessage(text: string, cid: string): string {
+  return `42${JSON.stringify(['message', { type: 'message', text, cid }])}`;
+}
+
+function socketIoPath(after?: number): string {
+  return `/socket.io/?EIO=4&transport=websocket${after === undefined ? '' : `&after=${after}`}`;
+}
+
+function actorEnv(port: number, presence: PresenceMode): Record<string, string> {
+  return {
+    CHAT_HOST: '127.0.0.1',
+    CHAT_PORT: String(port),
+    CHAT_LOG_LEVEL: 'warn',
+    CHAT_PRESENCE: presence,
+    CHAT_PRESENCE_FLUSH_MS: '50',
+    // The per-user rate limit stays on (every message still takes a token) but is raised above what
+    // 10 senders need at 10,000 msg/s: the default 20/s per user would refuse the benchmark's own load.
+    CHAT_RATE_PER_S: '100000',
+    CHAT_RATE_BURST: '100000',
+    // The per-client-IP limits on logins and upgrades are off: every simulated user comes from loopback.
+    CHAT_LOGIN_RATE_PER_MIN: '0',
+    CHAT_UPGRADE_RATE_PER_MIN: '0',
+  };
+}
+
+function actorArgs(profileDir: string | undefined): string[] {
+  return [...startFlags(), ...profileArgs(profileDir), '--import', 'tsx', 'src/main.ts'];
 }
 
 /**
@@ -45,6 +78,7 @@ export const TARGETS: Record<TargetId, Target> = {
     id: 'bare-uws',
     label: 'bare uWebSockets.js',
     eio: false,
+    actor: false,
     nodeArgs: (profileDir) => [...profileArgs(profileDir), '--import', 'tsx', 'bench/servers/bare-uws.ts'],
     env: (port) => ({ BENCH_HOST: '127.0.0.1', BENCH_PORT: String(port) }),
     readyPath: '/healthz',
@@ -55,33 +89,44 @@ export const TARGETS: Record<TargetId, Target> = {
     id: 'socketio',
     label: 'Socket.IO 4.8',
     eio: true,
+    actor: false,
     nodeArgs: (profileDir) => [...profileArgs(profileDir), '--import', 'tsx', 'bench/servers/socketio.ts'],
     env: (port) => ({ BENCH_HOST: '127.0.0.1', BENCH_PORT: String(port) }),
     readyPath: '/healthz',
-    wsPath: (after) => `/socket.io/?EIO=4&transport=websocket${after === undefined ? '' : `&after=${after}`}`,
-    messageFrame: (text, cid) => `42${JSON.stringify(['message', { type: 'message', text, cid }])}`,
+    wsPath: socketIoPath,
+    messageFrame: socketIoMessage,
+  },
+  'socketio-uws': {
+    id: 'socketio-uws',
+    label: 'Socket.IO 4.8 on bare uWS',
+    eio: true,
+    actor: false,
+    nodeArgs: (profileDir) => [...profileArgs(profileDir), '--import', 'tsx', 'bench/servers/socketio-uws.ts'],
+    env: (port) => ({ BENCH_HOST: '127.0.0.1', BENCH_PORT: String(port) }),
+    readyPath: '/healthz',
+    wsPath: socketIoPath,
+    messageFrame: socketIoMessage,
   },
   'actor-chat': {
     id: 'actor-chat',
     label: 'actor-chat',
     eio: false,
-    nodeArgs: (profileDir) => [...startFlags(), ...profileArgs(profileDir), '--import', 'tsx', 'src/main.ts'],
-    env: (port, presence) => ({
-      CHAT_HOST: '127.0.0.1',
-      CHAT_PORT: String(port),
-      CHAT_LOG_LEVEL: 'warn',
-      CHAT_PRESENCE: presence,
-      CHAT_PRESENCE_FLUSH_MS: '50',
-      // The per-user rate limit stays on (every message still takes a token) but is raised above what
-      // 10 senders need at 10,000 msg/s: the default 20/s per user would refuse the benchmark's own load.
-      CHAT_RATE_PER_S: '100000',
-      CHAT_RATE_BURST: '100000',
-      // The per-client-IP limits on logins and upgrades are off: every simulated user comes from loopback.
-      CHAT_LOGIN_RATE_PER_MIN: '0',
-      CHAT_UPGRADE_RATE_PER_MIN: '0',
-    }),
+    actor: true,
+    nodeArgs: actorArgs,
+    env: actorEnv,
     readyPath: '/healthz',
     wsPath: (after) => (after === undefined ? '/ws' : `/ws?after=${after}`),
     messageFrame: chatMessage,
+  },
+  'actor-chat-sio': {
+    id: 'actor-chat-sio',
+    label: 'actor-chat (Socket.IO)',
+    eio: true,
+    actor: true,
+    nodeArgs: actorArgs,
+    env: actorEnv,
+    readyPath: '/healthz',
+    wsPath: socketIoPath,
+    messageFrame: socketIoMessage,
   },
 };

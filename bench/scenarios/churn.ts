@@ -58,7 +58,7 @@ export async function churn(env: ScenarioEnv): Promise<ChurnResult> {
     concurrency,
     serverUsPerCycle: round(cpuUs / cycles, 1),
     wallUsPerCycle: round(wallUs / cycles, 1),
-    ...(env.target.id === 'actor-chat' ? { graceMs: GRACE_MS } : {}),
+    ...(env.target.actor ? { graceMs: GRACE_MS } : {}),
     otherCpuPct,
   };
 }

@@ -49,6 +49,8 @@ export interface FanoutResult {
 const AT = 0x40; // '@'
 const COLON = 0x3a;
 const ERROR_MARK = Buffer.from('"error"');
+/** actor-chat's Socket.IO surface names the error frame's event `chat-error` (docs/protocol.md). */
+const CHAT_ERROR_MARK = Buffer.from('"chat-error"');
 const PAD = 'x'.repeat(24);
 
 interface Rig {
@@ -193,7 +195,8 @@ async function buildRig(env: ScenarioEnv): Promise<Rig> {
   for (let i = Math.floor(senderEvery / 2); rig.senders.length < senderCount && i < clients; i += senderEvery) {
     const ws = sockets[i] as RawWs;
     ws.onData = (buf, start, end) => {
-      if (buf.subarray(start, end).indexOf(ERROR_MARK) < 0) return;
+      const payload = buf.subarray(start, end);
+      if (payload.indexOf(ERROR_MARK) < 0 && payload.indexOf(CHAT_ERROR_MARK) < 0) return;
       rig.errors++;
       rig.firstError ??= buf.toString('utf8', start, Math.min(end, start + 300));
     };

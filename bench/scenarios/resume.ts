@@ -30,8 +30,9 @@ function echoWatcher(): { onData: (buf: Buffer, s: number, e: number) => void; w
   return {
     onData: (buf, s, e) => {
       const text = buf.toString('utf8', s, e);
-      const json = text.startsWith('42') ? (JSON.parse(text.slice(2)) as unknown[])[1] : JSON.parse(text);
-      const frame = json as { type?: string; cid?: string; id?: number };
+      // A Socket.IO event `42["receive",{…}]` is the frame of its event's type (the payload may leave `type` out).
+      const event = text.startsWith('42') ? (JSON.parse(text.slice(2)) as [string, object]) : undefined;
+      const frame = (event === undefined ? JSON.parse(text) : { ...event[1], type: event[0] }) as { type?: string; cid?: string; id?: number };
       if (frame.type !== 'receive' || typeof frame.cid !== 'string' || typeof frame.id !== 'number') return;
       seen.set(frame.cid, frame.id);
       waiters.get(frame.cid)?.(frame.id);

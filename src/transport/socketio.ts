@@ -57,7 +57,8 @@ export function createSocketIoServer(config: Readonly<Config>, gateway: Gateway,
       const forwarded = socket.handshake.headers['x-forwarded-for'];
       gateway.admission.limitAddress({ headers: typeof forwarded === 'string' ? { 'x-forwarded-for': forwarded } : {}, remoteAddress: socket.handshake.address });
       if (typeof auth.token === 'string' && auth.token !== '') headers.authorization = `Bearer ${auth.token}`;
-      const data = gateway.admission.admit(headers, parseAfter(auth.after));
+      // `auth.after`, or `?after=` on the handshake URL as on /ws.
+      const data = gateway.admission.admit(headers, parseAfter(auth.after ?? socket.handshake.query.after));
       if (data instanceof Promise) data.then(admitted, refuse);
       else admitted(data);
     } catch (error) {
@@ -118,11 +119,15 @@ function acknowledgement(candidate: unknown): Acknowledge | undefined {
   return (outcome: AckOutcome) => (candidate as (outcome: AckOutcome) => void)(outcome);
 }
 
-/** The handshake's headers as the admission reads them (lower-case names, one string each). */
+/**
+ * The handshake's headers as the admission reads them (lower-case names, one string each): the session cookie,
+ * the origin, and `Authorization: Bearer` (what a non-browser client may send instead of `auth.token`, as on /ws).
+ */
 function handshakeHeaders(socket: Socket): Record<string, string> {
   const headers: Record<string, string> = {};
-  const { cookie, origin } = socket.handshake.headers;
+  const { cookie, origin, authorization } = socket.handshake.headers;
   if (typeof cookie === 'string') headers.cookie = cookie;
   if (typeof origin === 'string') headers.origin = origin;
+  if (typeof authorization === 'string') headers.authorization = authorization;
   return headers;
 }
