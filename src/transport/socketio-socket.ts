@@ -64,10 +64,14 @@ export class SocketIoSocket implements ClientSocket {
     return 1;
   }
 
-  /** Logout and an expired session end the Socket.IO session (the client does not reconnect); shutdown only the connection. */
+  /**
+   * Closes meaning "do not reconnect with this session" (logout, revoked or expired session: 4xxx; policy: 1008)
+   * end the Socket.IO session, which a client does not retry (`io server disconnect`); the others (shutdown, a
+   * failed node) drop only the connection, and the client reconnects by itself (`transport close`).
+   */
   end(code: number): void {
-    if (code === CloseCode.GoingAway) this.engine.close();
-    else this.socket.disconnect(true);
+    if (code >= 4000 || code === CloseCode.PolicyViolation) this.socket.disconnect(true);
+    else this.engine.close();
   }
 
   /** Slow consumer: drops the connection and what is still buffered; the client reconnects and resumes. */
