@@ -53,9 +53,9 @@ export function createSocketIoServer(config: Readonly<Config>, gateway: Gateway,
     };
     try {
       const auth = socket.handshake.auth as Record<string, unknown>;
-      const headers = handshakeHeaders(socket);
-      const forwarded = socket.handshake.headers['x-forwarded-for'];
-      gateway.admission.limitAddress({ headers: typeof forwarded === 'string' ? { 'x-forwarded-for': forwarded } : {}, remoteAddress: socket.handshake.address });
+      const all = stringHeaders(socket);
+      gateway.admission.limitAddress({ headers: all, remoteAddress: socket.handshake.address });
+      const headers = credentialHeaders(all);
       if (typeof auth.token === 'string' && auth.token !== '') headers.authorization = `Bearer ${auth.token}`;
       // `auth.after`, or `?after=` on the handshake URL as on /ws.
       const data = gateway.admission.admit(headers, parseAfter(auth.after ?? socket.handshake.query.after));
@@ -120,14 +120,18 @@ function acknowledgement(candidate: unknown): Acknowledge | undefined {
 }
 
 /**
- * The handshake's headers as the admission reads them (lower-case names, one string each): the session cookie,
- * the origin, and `Authorization: Bearer` (what a non-browser client may send instead of `auth.token`, as on /ws).
+ * The headers the admission reads (lower-case names): the session cookie, the origin, and `Authorization: Bearer`
+ * (what a non-browser client may send instead of `auth.token`, as on /ws).
  */
-function handshakeHeaders(socket: Socket): Record<string, string> {
+function credentialHeaders(all: Record<string, string>): Record<string, string> {
   const headers: Record<string, string> = {};
-  const { cookie, origin, authorization } = socket.handshake.headers;
-  if (typeof cookie === 'string') headers.cookie = cookie;
-  if (typeof origin === 'string') headers.origin = origin;
-  if (typeof authorization === 'string') headers.authorization = authorization;
+  for (const name of ['cookie', 'origin', 'authorization']) if (all[name] !== undefined) headers[name] = all[name];
+  return headers;
+}
+
+/** Every handshake header with a single value (what the per-client-IP limit reads: `x-forwarded-for`). */
+function stringHeaders(socket: Socket): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(socket.handshake.headers)) if (typeof value === 'string') headers[name] = value;
   return headers;
 }
