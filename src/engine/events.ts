@@ -74,15 +74,5 @@ export type ProposedEvent =
   | GraceExpired
   | NodeDown;
 
-export type LogEvent =
-  | GroupMessagePosted
-  | DirectMessagePosted
-  | SessionStarted
-  | SessionEnded
-  | SessionsExpired
-  | IdentityBound
-  | UserAttached
-  | UserDetached
-  | GraceExpired
-  | NodeDown
-  | Fenced;
+/** What the log holds: the proposals as committed (messages with their id) and the log's own fences. */
+export type LogEvent = Exclude<ProposedEvent, ProposedMessage> | GroupMessagePosted | DirectMessagePosted | Fenced;

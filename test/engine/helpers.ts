@@ -5,9 +5,11 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import type { Committed, LogState } from '../../src/engine/log.ts';
 import { RedisLog } from '../../src/engine/redis/redis-log.ts';
 import type { RedisTarget } from '../../src/engine/redis/connection.ts';
+import { RedisServer } from '../support/redis.ts';
 
 export interface TestNode {
   log: RedisLog;
@@ -84,4 +86,35 @@ export function group(from: string, text: string): { type: 'GroupMessagePosted';
 /** The message ids a node received, in the order it received them. */
 export function messageIds(entries: readonly Committed[]): number[] {
   return entries.filter((entry) => entry.event.type === 'GroupMessagePosted' || entry.event.type === 'DirectMessagePosted').map((entry) => entry.seq);
+}
+
+/**
+ * One redis-server for a whole test file (started before, killed after) and nodes on it that are
+ * closed after each test. Call at the top of the file.
+ */
+export function redisForFile(ttlMs: number): { redis: () => RedisServer; start: (tag: string, after?: string) => TestNode } {
+  let redis: RedisServer | undefined;
+  let nodes: TestNode[] = [];
+  beforeAll(async () => {
+    redis = await RedisServer.start();
+  });
+  afterAll(async () => {
+    await redis?.close();
+  });
+  afterEach(async () => {
+    await Promise.all(nodes.map((node) => node.log.close()));
+    nodes = [];
+  });
+  const server = (): RedisServer => {
+    if (redis === undefined) throw new Error('redis-server is not started yet');
+    return redis;
+  };
+  return {
+    redis: server,
+    start: (tag, after) => {
+      const node = startNode({ url: server().url }, { ttlMs, tag, ...(after ? { after } : {}) });
+      nodes.push(node);
+      return node;
+    },
+  };
 }

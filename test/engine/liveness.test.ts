@@ -2,31 +2,12 @@
  * Node death against a real redis-server: a node is declared down only once its heartbeat key has
  * expired, only by a node connected for 2 × TTL, and its users go to grace (never offline).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { NodeDown } from '../../src/engine/events.ts';
-import { RedisServer } from '../support/redis.ts';
-import { startNode, uniqueTag, type TestNode } from './helpers.ts';
+import { redisForFile, uniqueTag, type TestNode } from './helpers.ts';
 
 const TTL = 400;
-let redis: RedisServer;
-let nodes: TestNode[] = [];
-
-beforeAll(async () => {
-  redis = await RedisServer.start();
-});
-afterAll(async () => {
-  await redis.close();
-});
-afterEach(async () => {
-  await Promise.all(nodes.map((node) => node.log.close()));
-  nodes = [];
-});
-
-function start(tag: string): TestNode {
-  const node = startNode({ url: redis.url }, { ttlMs: TTL, tag });
-  nodes.push(node);
-  return node;
-}
+const { redis: server, start } = redisForFile(TTL);
 
 const isDown = (entry: { event: { type: string } }): boolean => entry.event.type === 'NodeDown';
 
@@ -79,10 +60,10 @@ describe('RedisLog liveness', () => {
     const [a, b] = [start(tag), start(tag)];
     await Promise.all([a.reach('ready'), b.reach('ready')]);
     await b.log.propose({ type: 'UserAttached', user: 'dee', node: b.log.node, sid: 's', at: 1 }).verdict;
-    await redis.stop();
+    await server().stop();
     await Promise.all([a.reach('lost'), b.reach('lost')]); // down for a whole TTL: every heartbeat key has expired
     const restarted = Date.now();
-    await redis.restart();
+    await server().restart();
     await Promise.all([a.reach('ready'), b.reach('ready')]);
     const scanned = (node: TestNode) => node.line((line) => line.msg === 'liveness scan' && Number(line.time) > restarted);
     const [scanA, scanB] = await Promise.all([scanned(a), scanned(b)]);

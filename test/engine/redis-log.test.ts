@@ -2,30 +2,16 @@
  * The RedisLog against a real redis-server: one id order for every node, retries that land once,
  * the guards decided atomically with the append, grace epochs, snapshot and trim.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { compareIds, type Verdict } from '../../src/engine/log.ts';
 import { SCRIPTS } from '../../src/engine/redis/scripts.ts';
-import { RedisServer } from '../support/redis.ts';
-import { group, messageIds, startNode, uniqueTag, type TestNode } from './helpers.ts';
+import { group, messageIds, redisForFile, uniqueTag, type TestNode } from './helpers.ts';
 
 const TTL = 600;
-let redis: RedisServer;
-let nodes: TestNode[] = [];
-
-beforeAll(async () => {
-  redis = await RedisServer.start();
-});
-afterAll(async () => {
-  await redis.close();
-});
-afterEach(async () => {
-  await Promise.all(nodes.map((node) => node.log.close()));
-  nodes = [];
-});
+const { start } = redisForFile(TTL);
 
 async function cluster(count: number, tag = uniqueTag()): Promise<TestNode[]> {
-  const started = Array.from({ length: count }, () => startNode({ url: redis.url }, { ttlMs: TTL, tag }));
-  nodes.push(...started);
+  const started = Array.from({ length: count }, () => start(tag));
   await Promise.all(started.map((node) => node.reach('ready')));
   return started;
 }
@@ -172,9 +158,8 @@ describe('RedisLog', () => {
     const [writer] = await cluster(1, tag);
     const ids: string[] = [];
     for (let index = 0; index < 5; index++) ids.push(committedId(await writer!.log.propose(group('ann', `t${index}`)).verdict));
-    const late = startNode({ url: redis.url }, { ttlMs: TTL, tag, after: ids[2]! });
-    const fresh = startNode({ url: redis.url }, { ttlMs: TTL, tag });
-    nodes.push(late, fresh);
+    const late = start(tag, ids[2]!);
+    const fresh = start(tag);
     await Promise.all([late.reach('ready'), fresh.reach('ready')]);
     expect(messageIds(late.entries)).toEqual([4, 5]);
     expect(messageIds(fresh.entries)).toEqual([1, 2, 3, 4, 5]);
