@@ -11,7 +11,7 @@ import { RedisServer } from '../support/redis.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
 import { group, messageIds, startNode, uniqueTag, type TestNode } from './helpers.ts';
 
-const TTL = 400;
+const TTL = 600;
 let nodes: TestNode[] = [];
 let servers: RedisServer[] = [];
 let proxies: TcpProxy[] = [];
@@ -110,13 +110,16 @@ describe('RedisLog when Redis fails', () => {
     const paused = startNode({ url: `redis://127.0.0.1:${proxy.port}` }, { ttlMs: TTL, tag });
     nodes.push(watcher, paused);
     await Promise.all([watcher.reach('ready'), paused.reach('ready')]);
-    await paused.log.propose({ type: 'UserAttached', user: 'eve', node: paused.log.node, sid: 's', at: 1 }).verdict;
+    const attached = await paused.log.propose({ type: 'UserAttached', user: 'eve', node: paused.log.node, sid: 's', at: 1 }).verdict;
+    if (attached.status !== 'committed') throw new Error(`attach not committed: ${JSON.stringify(attached)}`);
     proxy.pause();
     const inFlight = paused.log.propose(group('eve', 'in flight'));
     await paused.reach('unavailable');
     await paused.reach('lost');
-    await watcher.until((entries) => entries.some((entry) => entry.event.type === 'NodeDown'));
-    expect(watcher.entries.find((entry) => entry.event.type === 'NodeDown')?.event).toMatchObject({ node: paused.log.node });
+    // The NodeDown after the pause (on a loaded machine a slow start can cost an earlier one).
+    const downAfterPause = (entry: Committed): boolean => entry.event.type === 'NodeDown' && compareIds(entry.id, attached.id) > 0;
+    await watcher.until((entries) => entries.some(downAfterPause));
+    expect(watcher.entries.find(downAfterPause)?.event).toMatchObject({ node: paused.log.node });
     expect(await watcher.log.command<string | null>(['HGET', watcher.log.keys.grace, 'eve'])).not.toBeNull();
     proxy.resume();
     await paused.reach('ready');

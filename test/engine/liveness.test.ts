@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { NodeDown } from '../../src/engine/events.ts';
 import { redisForFile, uniqueTag, type TestNode } from './helpers.ts';
 
-const TTL = 400;
+const TTL = 600;
 const { redis: server, start } = redisForFile(TTL);
 
 const isDown = (entry: { event: { type: string } }): boolean => entry.event.type === 'NodeDown';

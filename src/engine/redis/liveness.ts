@@ -54,14 +54,28 @@ export class Liveness {
     return this.log.state === 'ready' && now - this.log.connectedAt >= 2 * this.ttlMs;
   }
 
+  /** Why the link looks stalled now, if it does. */
+  private stall(now: number): string | undefined {
+    const stalled = Math.floor(this.ttlMs / 2);
+    if (now - this.lastAck > stalled) return `heartbeat unanswered for ${now - this.lastAck} ms`;
+    const tailBlock = Math.max(Math.floor(this.ttlMs / 3), 10);
+    if (now - this.log.lastTailReply > tailBlock + stalled) return `tail read unanswered for ${now - this.log.lastTailReply} ms`;
+    return undefined;
+  }
+
   private tick(): void {
     const generation = this.generation;
     if (generation !== this.log.currentGeneration) return this.stop();
     const now = Date.now();
-    const stalled = Math.floor(this.ttlMs / 2);
-    if (now - this.lastAck > stalled) return this.log.fail(generation, new Error(`heartbeat unanswered for ${now - this.lastAck} ms`));
-    const tailBlock = Math.max(Math.floor(this.ttlMs / 3), 10);
-    if (now - this.log.lastTailReply > tailBlock + stalled) return this.log.fail(generation, new Error('tail read unanswered'));
+    if (this.stall(now) !== undefined) {
+      // Timers run before I/O in an event-loop turn: after a stall of this process, the replies may be
+      // waiting in the socket. Decide after this turn's I/O (setImmediate), not on the stale view.
+      setImmediate(() => {
+        const reason = this.stall(Date.now());
+        if (reason !== undefined) this.log.fail(generation, new Error(reason));
+      });
+      return;
+    }
     const connection = this.log.currentConnection;
     if (connection === undefined) return;
     this.beat(connection).catch((error: Error) => this.log.fail(generation, error));
