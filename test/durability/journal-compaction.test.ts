@@ -102,7 +102,7 @@ describe('journal on real processes', () => {
     expect(second.stderr()).toContain(`${journalPath()} is in use by another process (pid ${first.child.pid} `);
     expect((await fetch(`${first.url}/readyz`)).status).toBe(200);
     expect(statSync(journalPath()).mode & 0o777).toBe(0o600);
-  });
+  }, 60_000);
 
   it('SIGKILL during an online compaction leaves a journal that starts with everything; a finished one too', async () => {
     dir = mkdtempSync(join(tmpdir(), 'actor-chat-compact-'));
@@ -118,6 +118,8 @@ describe('journal on real processes', () => {
 
     const killed = launchNode(env({ CHAT_JOURNAL_MAX_BYTES: '65536' }));
     running.push(killed);
+    // The log line comes before the compaction copies the state; serialising and writing its 100,000 sessions
+    // a piece per turn then takes far longer than the signal takes to arrive (checked below).
     await killed.waitForLog((line) => line.msg === 'journal compaction started');
     killed.child.kill('SIGKILL');
     expect((await killed.exited).signal).toBe('SIGKILL');

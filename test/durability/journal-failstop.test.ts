@@ -93,5 +93,5 @@ describe('journal fail-stop', () => {
     expect((await back.nextOfType('welcome')).seq).toBe(two.id);
     back.send({ type: 'message', text: 'three' });
     expect((await back.next((frame) => frame.type === 'receive' && frame.text === 'three')).id).toBe((two.id as number) + 1);
-  });
+  }, 60_000);
 });

@@ -62,6 +62,13 @@ describe('file journal', () => {
     expect(statSync(`${path}.lock`).mode & 0o777).toBe(0o600);
   });
 
+  it('writes in append mode (O_APPEND), so every write lands at the end of the file', () => {
+    const journal = open();
+    const fd = (journal as unknown as { fd: number }).fd;
+    const flags = Number.parseInt(/flags:\s+(\d+)/.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))![1]!, 8);
+    expect(flags & 0o2000).toBe(0o2000);
+  });
+
   it('cuts a torn last line (no newline) and starts, reporting the bytes cut', async () => {
     const journal = open();
     for (const event of events(2)) journal.append(event);
