@@ -28,13 +28,14 @@ end
  * ARGV: kind payload node req epoch lowWater a b
  * Returns the verdict (`c <id> <seq>` | `r <code>`), the original one for a repeated origin, or
  * `x` when the node's connection epoch moved on (this append came late on an old connection).
+ * Every 16th request prunes the node's verdicts below its oldest request still waiting (`lowWater`).
  */
 const APPEND = `
 local node, req, epoch = ARGV[3], ARGV[4], ARGV[5]
 if redis.call('HGET', KEYS[4], node) ~= epoch then return 'x' end
 local prior = redis.call('ZRANGEBYSCORE', KEYS[3], req, req, 'LIMIT', 0, 1)
 if prior[1] then return string.sub(prior[1], string.len(req) + 2) end
-redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. ARGV[6])
+if tonumber(req) % 16 == 0 then redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. ARGV[6]) end
 local kind, a, b = ARGV[1], ARGV[7], ARGV[8]
 local function settle(verdict)
   redis.call('ZADD', KEYS[3], req, req .. '|' .. verdict)
