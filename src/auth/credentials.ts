@@ -26,7 +26,7 @@ export function findToken(headers: Record<string, string>): { token: string; via
 export async function authenticate(
   headers: Record<string, string>,
   sessions: Sessions,
-  isRevoked: (sid: string) => boolean,
+  isRevoked: (session: Session) => boolean,
 ): Promise<PresentedSession> {
   return authenticateKnown(headers, sessions, isRevoked) ?? checked(await verifyPresented(headers, sessions), isRevoked);
 }
@@ -35,7 +35,7 @@ export async function authenticate(
 export function authenticateKnown(
   headers: Record<string, string>,
   sessions: Sessions,
-  isRevoked: (sid: string) => boolean,
+  isRevoked: (session: Session) => boolean,
 ): PresentedSession | undefined {
   const found = presented(headers);
   const session = sessions.known(found.token);
@@ -53,7 +53,7 @@ async function verifyPresented(headers: Record<string, string>, sessions: Sessio
   return { ...(await sessions.verify(found.token)), via: found.via };
 }
 
-function checked(session: PresentedSession, isRevoked: (sid: string) => boolean): PresentedSession {
-  if (isRevoked(session.sid)) throw new ChatError('session_revoked', 'this session was logged out');
+function checked(session: PresentedSession, isRevoked: (session: Session) => boolean): PresentedSession {
+  if (isRevoked(session)) throw new ChatError('session_revoked', 'this session was logged out');
   return session;
 }

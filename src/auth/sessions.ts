@@ -16,11 +16,20 @@ import { ChatError } from '../domain/errors.ts';
 export const SESSION_ISSUER = 'actor-chat';
 export const SESSION_AUDIENCE = 'actor-chat';
 
+/** The OpenID Connect identity a session was issued for (claims `oidc_iss`, `oidc_sub`); dev sessions have none. */
+export interface SessionIdentity {
+  issuer: string;
+  subject: string;
+}
+
 export interface Session {
   user: string;
   sid: string;
   /** Expiry, epoch seconds. */
   exp: number;
+  /** Issue time, epoch seconds (checked against name bindings and the sessions cutoff: domain/state.ts sessionRefused). */
+  iat: number;
+  identity?: SessionIdentity;
 }
 
 export interface IssuedSession extends Session {
@@ -67,14 +76,15 @@ export class Sessions {
     return Math.floor((this.options.now ?? Date.now)() / 1000);
   }
 
-  issue(user: string, extra: Record<string, string> = {}): IssuedSession {
+  issue(user: string, identity?: SessionIdentity): IssuedSession {
     const sid = randomUUID();
     const iat = this.now();
     const exp = iat + this.options.ttlSeconds;
-    // The registered claims come last, so that `extra` cannot replace them.
-    const token = this.sign({ ...extra, sub: user, jti: sid, iss: SESSION_ISSUER, aud: SESSION_AUDIENCE, iat, nbf: iat, exp });
-    this.remember(token, { user, sid, exp });
-    return { user, sid, exp, token };
+    const claims = identity ? { oidc_iss: identity.issuer, oidc_sub: identity.subject } : {};
+    const token = this.sign({ ...claims, sub: user, jti: sid, iss: SESSION_ISSUER, aud: SESSION_AUDIENCE, iat, nbf: iat, exp });
+    const session: Session = identity ? { user, sid, exp, iat, identity: { ...identity } } : { user, sid, exp, iat };
+    this.remember(token, session);
+    return { ...session, token };
   }
 
   /** Remembers a token known valid (issued here, or verified once), so later upgrades with it are synchronous. */
@@ -111,10 +121,11 @@ export class Sessions {
           audience: SESSION_AUDIENCE,
           currentDate: new Date(this.now() * 1000),
         });
-        if (typeof payload.sub !== 'string' || typeof payload.jti !== 'string' || typeof payload.exp !== 'number') {
-          throw new ChatError('invalid_token', 'the session token lacks its subject, id or expiry');
+        if (typeof payload.sub !== 'string' || typeof payload.jti !== 'string' || typeof payload.exp !== 'number' || typeof payload.iat !== 'number') {
+          throw new ChatError('invalid_token', 'the session token lacks its subject, id, issue time or expiry');
         }
-        const session = { user: payload.sub, sid: payload.jti, exp: payload.exp };
+        const session: Session = { user: payload.sub, sid: payload.jti, exp: payload.exp, iat: payload.iat };
+        if (typeof payload.oidc_iss === 'string' && typeof payload.oidc_sub === 'string') session.identity = { issuer: payload.oidc_iss, subject: payload.oidc_sub };
         this.remember(token, session);
         return session;
       } catch (error) {

@@ -58,7 +58,7 @@ export interface IdentityBound {
   at: number;
 }
 
-/** Periodic housekeeping: sessions and revocations whose token expired by `at` are forgotten. */
+/** Periodic housekeeping: revocations whose token expired by `at` are forgotten. */
 export interface SessionsExpired {
   type: 'SessionsExpired';
   at: number;

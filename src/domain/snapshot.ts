@@ -12,16 +12,17 @@ export function toSnapshot(state: ChatState): StateSnapshot {
   return describeState(state);
 }
 
-export function fromSnapshot(snapshot: StateSnapshot): ChatState {
+/** Snapshots written before sessions were dropped from the fold carry a `sessions` table: read and ignored. */
+export function fromSnapshot(snapshot: StateSnapshot & { sessions?: unknown }): ChatState {
   const state = createChatState();
   state.seq = snapshot.seq;
   state.online = snapshot.online;
   for (const [name, status] of snapshot.presence) state.presence.set(name, status);
   for (const [user, count] of snapshot.sockets) state.sockets.set(user, count);
-  for (const [sid, session] of snapshot.sessions) state.sessions.set(sid, { ...session });
   for (const [sid, exp] of snapshot.revoked) state.revoked.set(sid, exp);
   // Snapshots written before identities existed have none.
   for (const [user, identity] of snapshot.identities ?? []) if (!state.identities.has(nameKey(user))) state.identities.set(nameKey(user), { ...identity });
+  state.sessionsCutoff = snapshot.sessionsCutoff ?? 0;
   return state;
 }
 

@@ -1,7 +1,8 @@
 /**
  * @module domain/state
- * Chat state as a fold over domain events: presence list, sessions, revocations, OIDC name
- * bindings and the one message sequence. `evolve` applies one event in place (O(log n) per event); replaying
+ * Chat state as a fold over domain events: presence list, revocations, OIDC name bindings, the
+ * sessions cutoff and the one message sequence. No entry per live session: a token is checked by
+ * `sessionRefused` against what is here (docs/security.md, "Sessions"). `evolve` applies one event in place (O(log n) per event); replaying
  * the journal through it rebuilds exactly the live state.
  */
 import type { DomainEvent, PresenceStatus } from './events.ts';
@@ -10,14 +11,19 @@ import { nameKey } from './names.ts';
 
 export type ListedStatus = Exclude<PresenceStatus, 'offline'>;
 
-export interface SessionEntry {
-  user: string;
-  exp: number;
-}
-
 export interface BoundIdentity {
   issuer: string;
   subject: string;
+  /** When the name was bound (epoch ms): sessions of that name issued before it without this identity are refused. */
+  at?: number;
+}
+
+/** What a session check needs of a token: its id, user, issue time (epoch seconds) and OIDC identity, if any. */
+export interface SessionClaims {
+  sid: string;
+  user: string;
+  iat: number;
+  identity?: { issuer: string; subject: string } | undefined;
 }
 
 export interface ChatState {
@@ -29,12 +35,12 @@ export interface ChatState {
   online: number;
   /** Open sockets per user. */
   sockets: Map<string, number>;
-  /** Sessions started and not ended, by session id. */
-  sessions: Map<string, SessionEntry>;
   /** Revoked session ids with their token expiry (forgotten after it). */
   revoked: Map<string, number>;
   /** User names bound to an OpenID Connect identity (issuer + subject), keyed by `nameKey` (lower case). */
   identities: Map<string, BoundIdentity>;
+  /** Every session issued at or before this time (epoch ms; 0: none) is refused: set by a journal repair, in the snapshot it writes. */
+  sessionsCutoff: number;
 }
 
 export function createChatState(): ChatState {
@@ -43,9 +49,9 @@ export function createChatState(): ChatState {
     presence: new SortedMap<string, ListedStatus>(),
     online: 0,
     sockets: new Map(),
-    sessions: new Map(),
     revoked: new Map(),
     identities: new Map(),
+    sessionsCutoff: 0,
   };
 }
 
@@ -56,10 +62,9 @@ export function evolve(state: ChatState, event: DomainEvent): ChatState {
       state.seq = event.id;
       return state;
     case 'SessionStarted':
-      state.sessions.set(event.sid, { user: event.user, exp: event.exp });
+      // An audit fact: authentication needs no entry per live session (see sessionRefused).
       return state;
     case 'SessionEnded':
-      state.sessions.delete(event.sid);
       state.revoked.set(event.sid, event.exp);
       return state;
     case 'SocketOpened':
@@ -73,9 +78,26 @@ export function evolve(state: ChatState, event: DomainEvent): ChatState {
       return forgetExpired(state, event.at);
     case 'IdentityBound':
       // First binding wins, case-insensitively (older journals may hold two spellings of one name).
-      if (!state.identities.has(nameKey(event.user))) state.identities.set(nameKey(event.user), { issuer: event.issuer, subject: event.subject });
+      if (!state.identities.has(nameKey(event.user))) state.identities.set(nameKey(event.user), { issuer: event.issuer, subject: event.subject, at: event.at });
       return state;
   }
+}
+
+/**
+ * Whether a (signature-checked, unexpired) session must be refused (`session_revoked`): it was logged out or
+ * revoked; it was issued at or before the sessions cutoff (a journal repair); or its name was bound to an OIDC
+ * identity after it was issued and it does not carry that identity (a dev session of a name now someone's).
+ * Issue times are whole seconds (the JWT's `iat`), so a session issued in the same second as a cutoff or a
+ * binding is refused: the error is on the side of logging in again.
+ */
+export function sessionRefused(state: Readonly<ChatState>, session: SessionClaims): boolean {
+  if (state.revoked.has(session.sid)) return true;
+  const issuedMs = session.iat * 1000;
+  if (issuedMs <= state.sessionsCutoff - (state.sessionsCutoff % 1000)) return true;
+  const bound = state.identities.get(nameKey(session.user));
+  if (bound === undefined || bound.at === undefined) return false;
+  const carries = session.identity !== undefined && session.identity.issuer === bound.issuer && session.identity.subject === bound.subject;
+  return !carries && issuedMs <= bound.at;
 }
 
 function closeSocket(state: ChatState, user: string): ChatState {
@@ -100,7 +122,6 @@ function setPresence(state: ChatState, user: string, status: PresenceStatus): Ch
 /** `now` is epoch milliseconds; session expiries are epoch seconds, as in the JWT. */
 function forgetExpired(state: ChatState, now: number): ChatState {
   const nowSeconds = now / 1000;
-  for (const [sid, session] of state.sessions) if (session.exp <= nowSeconds) state.sessions.delete(sid);
   for (const [sid, exp] of state.revoked) if (exp <= nowSeconds) state.revoked.delete(sid);
   return state;
 }
@@ -144,9 +165,9 @@ export function describeState(state: ChatState): {
   presence: Array<[string, ListedStatus]>;
   online: number;
   sockets: Array<[string, number]>;
-  sessions: Array<[string, SessionEntry]>;
   revoked: Array<[string, number]>;
   identities: Array<[string, BoundIdentity]>;
+  sessionsCutoff: number;
 } {
   const sorted = <T>(entries: Iterable<[string, T]>) => [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return {
@@ -154,8 +175,8 @@ export function describeState(state: ChatState): {
     presence: [...state.presence.entries()],
     online: state.online,
     sockets: sorted(state.sockets),
-    sessions: sorted(state.sessions),
     revoked: sorted(state.revoked),
     identities: sorted(state.identities),
+    sessionsCutoff: state.sessionsCutoff,
   };
 }

@@ -8,6 +8,7 @@ import { parse as parseCookie, serialize as serializeCookie } from 'cookie';
 import type { Config } from '../config.ts';
 import { ChatError } from '../domain/errors.ts';
 import { authenticate } from '../auth/credentials.ts';
+import { sessionRefused } from '../domain/state.ts';
 import { FLOW_COOKIE, OidcError, type DevicePoll, type Oidc, type OidcIdentity } from '../auth/oidc.ts';
 import type { Sessions } from '../auth/sessions.ts';
 import type { AddressLimits } from './address-limits.ts';
@@ -148,7 +149,7 @@ export function createAuthRoutes(deps: AuthRouteDeps): Route[] {
   };
 
   const logout: HttpHandler = async (request) => {
-    const session = await authenticate(request.headers, sessions, (sid) => runtime.state.revoked.has(sid));
+    const session = await authenticate(request.headers, sessions, (presented) => sessionRefused(runtime.state, presented));
     runtime.sendRecorded({ type: 'LOGOUT', user: session.user, sid: session.sid, exp: session.exp }, (state) => state.revoked.has(session.sid));
     return jsonReply(200, { user: session.user, loggedOut: true }, { 'set-cookie': sessionCookie(config, '', 0) });
   };

@@ -8,7 +8,7 @@ import { serialize as serializeCookie } from 'cookie';
 import type { Config } from '../config.ts';
 import { ChatError } from '../domain/errors.ts';
 import { isValidUsername, nameKey } from '../domain/names.ts';
-import { listUsers } from '../domain/state.ts';
+import { listUsers, sessionRefused } from '../domain/state.ts';
 import { authenticate, type PresentedSession } from '../auth/credentials.ts';
 import type { Sessions } from '../auth/sessions.ts';
 import type { ChatRuntime } from '../runtime/chat-runtime.ts';
@@ -71,7 +71,7 @@ export async function startSession(
 ): Promise<StartedSession> {
   const { config, runtime, sessions } = deps;
   if (runtime.draining) throw new ChatError('shutting_down', 'the node is shutting down');
-  const issued = sessions.issue(user);
+  const issued = sessions.issue(user, identity);
   // Checked in the same turn as the commands, so two logins cannot both bind one name.
   // Names are one name whatever their case (domain/names.ts nameKey): a bound `alice@x` refuses `Alice@x` too.
   const bound = runtime.state.identities.get(nameKey(user));
@@ -79,13 +79,13 @@ export async function startSession(
     throw new ChatError('name_taken', `the name ${user} belongs to another account`);
   }
   if (identity && !bound) {
-    // The name becomes the identity's: sessions others started under it (dev login, any case) end now.
-    for (const [sid, session] of [...runtime.state.sessions]) {
-      if (nameKey(session.user) === nameKey(user)) runtime.send({ type: 'LOGOUT', user: session.user, sid, exp: session.exp, reason: 'revoked' });
-    }
+    // The name becomes the identity's: sessions others started under it before now (dev login, any case) are
+    // refused from this binding on (domain/state.ts sessionRefused), and the gateway closes their sockets.
     runtime.send({ type: 'BIND_IDENTITY', user, issuer: identity.issuer, subject: identity.subject });
   }
-  runtime.sendRecorded({ type: 'LOGIN', user, sid: issued.sid, exp: issued.exp }, (state) => state.sessions.has(issued.sid));
+  // Confirmed by the journal's append count moving on (nothing kept per login): the fact was recorded.
+  const appended = runtime.appended;
+  runtime.sendRecorded({ type: 'LOGIN', user, sid: issued.sid, exp: issued.exp }, () => runtime.appended > appended);
   return {
     body: { user, token: issued.token, expiresAt: issued.exp * 1000 },
     cookie: sessionCookie(config, issued.token, config.session.ttlSeconds),
@@ -95,7 +95,7 @@ export async function startSession(
 export function createRoutes(deps: RouteDeps): Route[] {
   const { config, runtime, sessions } = deps;
   const whoIsThis = (request: HttpRequestInfo): Promise<PresentedSession> =>
-    authenticate(request.headers, sessions, (sid) => runtime.state.revoked.has(sid));
+    authenticate(request.headers, sessions, (session) => sessionRefused(runtime.state, session));
 
   const login: HttpHandler = async (request) => {
     if (!config.devLogin) throw new ChatError('dev_login_disabled', 'dev login is off on this node; use /auth/login');

@@ -128,7 +128,7 @@ export function sanitizeEvent(event: AnyEventObject): AnyEventObject {
 /** The supervisor's context as a small summary; user and shard contexts are small and pass as they are. */
 export function sanitizeContext(context: MachineContext): MachineContext {
   const chat = (context as { chat?: unknown }).chat as
-    | { seq: number; online: number; presence: { size: number }; sockets: Map<string, number>; sessions: Map<string, unknown>; revoked: Map<string, unknown> }
+    | { seq: number; online: number; presence: { size: number }; sockets: Map<string, number>; revoked: Map<string, unknown>; identities: Map<string, unknown>; sessionsCutoff: number }
     | undefined;
   const placement = (context as { placement?: unknown }).placement;
   if (chat === undefined || !(placement instanceof Placements)) return context;
@@ -137,8 +137,9 @@ export function sanitizeContext(context: MachineContext): MachineContext {
     listed: chat.presence.size,
     online: chat.online,
     usersWithSockets: chat.sockets.size,
-    sessions: chat.sessions.size,
     revoked: chat.revoked.size,
+    boundNames: chat.identities.size,
+    sessionsCutoff: chat.sessionsCutoff,
     liveUserActors: placement.size,
     shards: placement.shards,
     graceMs: (context as { graceMs?: number }).graceMs,

@@ -28,6 +28,7 @@ export interface UserActorState {
   actor: string;
   presence: 'online' | 'grace' | 'offline';
   sockets: number;
+  /** Sessions the journal shows started and not yet ended or expired (the replay's own count: the node keeps no such table). */
   sessions: number;
   /** `actor.getPersistedSnapshot()`: restore it with `createActor(userMachine, { snapshot })`. */
   snapshot: unknown;
@@ -66,6 +67,8 @@ export function replayJournal(records: Iterable<ReplayRecord>, options: ReplayOp
   let timers: GraceTimers | undefined;
   let count = 0;
   let restarts = 0;
+  /** Open sessions by id, counted from the records themselves for the report (the fold keeps none). */
+  const sessions = new Map<string, { user: string; exp: number }>();
 
   const start = (chat: ChatState): Supervisor => {
     actor?.stop();
@@ -94,6 +97,7 @@ export function replayJournal(records: Iterable<ReplayRecord>, options: ReplayOp
       actor = start(fromSnapshot(record.state));
       continue;
     }
+    followSessions(sessions, record);
     const at = timeOf(record);
     if (at !== undefined && at > clock.now()) advanceTo(clock, at);
     if (matchProduced(produced, record)) continue;
@@ -116,7 +120,13 @@ export function replayJournal(records: Iterable<ReplayRecord>, options: ReplayOp
     if (!matchProduced(produced, record)) divergences.push(`journal: ${comparable(record)} — the command ${command.type} produced ${produced.map(comparable).join(', ') || 'nothing'}`);
   }
   for (const event of produced.splice(0)) divergences.push(`replay: ${comparable(event)} — produced by the machines, missing from the journal`);
-  return describeResult(actor, count, restarts, divergences, clock.now());
+  return describeResult(actor, count, restarts, divergences, clock.now(), sessions);
+}
+
+function followSessions(sessions: Map<string, { user: string; exp: number }>, record: DomainEvent): void {
+  if (record.type === 'SessionStarted') sessions.set(record.sid, { user: record.user, exp: record.exp });
+  else if (record.type === 'SessionEnded') sessions.delete(record.sid);
+  else if (record.type === 'SessionsExpired') for (const [sid, session] of sessions) if (session.exp <= record.at / 1000) sessions.delete(sid);
 }
 
 /**
@@ -171,10 +181,17 @@ function advanceTo(clock: SimulatedClock, target: number): void {
   clock.set(target);
 }
 
-function describeResult(actor: Supervisor, records: number, restarts: number, divergences: string[], endedAt: number): ReplayResult {
+function describeResult(
+  actor: Supervisor,
+  records: number,
+  restarts: number,
+  divergences: string[],
+  endedAt: number,
+  sessions: ReadonlyMap<string, { user: string }>,
+): ReplayResult {
   const snapshot = actor.getSnapshot();
   const { chat, placement } = snapshot.context;
-  const names = new Set<string>([...placement.users(), ...chat.presence.keys(), ...chat.sockets.keys(), ...[...chat.sessions.values()].map((s) => s.user)]);
+  const names = new Set<string>([...placement.users(), ...chat.presence.keys(), ...chat.sockets.keys(), ...[...sessions.values()].map((s) => s.user)]);
   const users = [...names].sort().map((user): UserActorState => {
     const child = userActorOf(snapshot, user);
     return {
@@ -182,7 +199,7 @@ function describeResult(actor: Supervisor, records: number, restarts: number, di
       actor: child ? String(child.getSnapshot().value) : 'none',
       presence: chat.presence.get(user) ?? 'offline',
       sockets: chat.sockets.get(user) ?? 0,
-      sessions: [...chat.sessions.values()].filter((session) => session.user === user).length,
+      sessions: [...sessions.values()].filter((session) => session.user === user).length,
       snapshot: child?.getPersistedSnapshot(),
     };
   });

@@ -62,7 +62,7 @@ export function runJournalCli(argv: string[], out: (text: string) => void, err: 
     else {
       out(`${path}: kept ${report.keptRecords} records, re-appended ${report.salvagedRecords} that verified after the bad one`);
       out(`set aside ${report.lostLines} bad lines (${report.lostBytes} bytes) with everything after them in ${report.aside}`);
-      out(`message sequence raised from ${report.seq.known} to ${report.seq.floor}; ${report.revokedSessions} sessions revoked (their users log in again)`);
+      out(`message sequence raised from ${report.seq.known} to ${report.seq.floor}; every session issued before the repair is refused, ${report.revokedSessions} more revoked by name (users log in again)`);
       out('sessions started in the lost bytes cannot be named: rotate CHAT_SESSION_SECRET to end them too (docs/operations.md)');
     }
     return 0;

@@ -158,9 +158,9 @@ function captureState(state: Readonly<ChatState>) {
     online: state.online,
     presence: state.presence.clone(),
     sockets: [...state.sockets],
-    sessions: [...state.sessions],
     revoked: [...state.revoked],
     identities: [...state.identities],
+    sessionsCutoff: state.sessionsCutoff,
   };
 }
 
@@ -168,11 +168,11 @@ function captureState(state: Readonly<ChatState>) {
 function* snapshotPieces(state: ReturnType<typeof captureState>): Generator<Buffer> {
   yield Buffer.from(`{"type":"Snapshot","state":{"seq":${state.seq},"online":${state.online},"presence":`);
   yield* arrayPieces(state.presence.entries());
-  for (const name of ['sockets', 'sessions', 'revoked', 'identities'] as const) {
+  for (const name of ['sockets', 'revoked', 'identities'] as const) {
     yield Buffer.from(`,"${name}":`);
     yield* arrayPieces(state[name]);
   }
-  yield Buffer.from('}}');
+  yield Buffer.from(`,"sessionsCutoff":${state.sessionsCutoff}}}`);
 }
 
 function* arrayPieces(entries: Iterable<unknown>): Generator<Buffer> {

@@ -8,9 +8,10 @@
  *   snapshot that keeps the two promises whatever the lost bytes held:
  *   - message ids never go back: the sequence is raised past any id the lost bytes could hold
  *     (each lost message record takes at least MIN_MESSAGE_RECORD_BYTES);
- *   - a revoked session is never accepted again: every session still open in the repaired state
- *     is revoked (its logout may be among the lost bytes), and so is any session a lost line
- *     still names in a readable SessionEnded. Users log in again after a repair.
+ *   - a revoked session is never accepted again: the snapshot sets the sessions cutoff to the repair
+ *     time, so every session issued before it is refused (its logout may be among the lost bytes,
+ *     and so may its start); any session a lost line still names in a readable SessionEnded is
+ *     revoked too. Users log in again after a repair.
  */
 import { closeSync, fdatasyncSync, fsyncSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -130,16 +131,13 @@ function repairLocked(path: string, now: () => number): RepairReport {
     let revokedSessions = 0;
     for (const fact of lostFacts) {
       if (fact.type === 'SessionEnded' && !state.revoked.has(fact.sid)) {
-        state.sessions.delete(fact.sid);
         state.revoked.set(fact.sid, fact.exp);
         revokedSessions += 1;
       }
       if ((fact.type === 'GroupMessagePosted' || fact.type === 'DirectMessagePosted') && fact.id > floor) floor = fact.id;
     }
-    for (const [sid, session] of [...state.sessions]) {
-      evolve(state, { type: 'SessionEnded', sid, user: session.user, exp: session.exp, reason: 'revoked', at });
-      revokedSessions += 1;
-    }
+    // Every session issued so far is refused: those the lost bytes started or ended included.
+    state.sessionsCutoff = Math.max(state.sessionsCutoff, at);
     state.seq = floor;
     writeWhole(out, encodeRecord({ type: 'Snapshot', state: toSnapshot(state) }));
     fdatasyncSync(out);

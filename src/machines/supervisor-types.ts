@@ -3,6 +3,7 @@
  * The supervisor's input, context, commands and emitted events, and where a user's actor is found
  * (its shard and slot): what the runtime, the transport and a replay need without the machine itself.
  */
+import type { SessionIdentity } from '../auth/sessions.ts';
 import type { AnyActorRef } from 'xstate';
 import type { DomainEvent, PresenceStatus } from '../domain/events.ts';
 import type { ErrorCode } from '../domain/errors.ts';
@@ -30,7 +31,8 @@ export type SupervisorEvent =
   /** `reason` `revoked`: the node ends the session itself (its name became bound to an OIDC identity). */
   | { type: 'LOGOUT'; user: string; sid: string; exp: number; reason?: 'logout' | 'revoked' }
   | { type: 'BIND_IDENTITY'; user: string; issuer: string; subject: string }
-  | { type: 'SOCKET_OPEN'; user: string; sid: string; socket: number }
+  /** `iat` and `identity`: the session's, checked against bindings and the cutoff (without `iat`, only revocations). */
+  | { type: 'SOCKET_OPEN'; user: string; sid: string; socket: number; iat?: number; identity?: SessionIdentity | undefined }
   | { type: 'SOCKET_CLOSE'; user: string; socket: number }
   | { type: 'POST_GROUP'; from: string; text: string; cid?: string; socket: number }
   | { type: 'POST_DIRECT'; from: string; to: string; text: string; cid?: string; socket: number }

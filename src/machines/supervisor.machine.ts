@@ -15,7 +15,7 @@
  */
 import { assertEvent, assign, emit, enqueueActions, setup } from 'xstate';
 import type { ErrorCode } from '../domain/errors.ts';
-import { evolve, statusOf } from '../domain/state.ts';
+import { evolve, sessionRefused, statusOf } from '../domain/state.ts';
 import { nameKey } from '../domain/names.ts';
 import { Placements } from './placement.ts';
 import { facts } from './supervisor-facts.ts';
@@ -124,7 +124,8 @@ export const supervisorMachine = setup({
     },
     sessionRevoked: ({ context, event }) => {
       assertEvent(event, 'SOCKET_OPEN');
-      return context.chat.revoked.has(event.sid);
+      const claims = { sid: event.sid, user: event.user, iat: event.iat ?? Number.POSITIVE_INFINITY, identity: event.identity };
+      return sessionRefused(context.chat, claims);
     },
     /** The name is bound to no identity yet: a binding is journaled once and never replaced. */
     nameUnbound: ({ context, event }) => {

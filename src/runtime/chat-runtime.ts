@@ -36,16 +36,21 @@ type Emitted<T extends SupervisorEmitted['type']> = Extract<SupervisorEmitted, {
 export class ChatRuntime {
   private readonly actor: SupervisorActor;
   private readonly timers: GraceTimers;
+  private appendedCount = 0;
 
   constructor(private readonly options: ChatRuntimeOptions) {
     const { journal, observeAppend } = options;
+    const append = (event: DomainEvent): void => {
+      journal.append(event);
+      this.appendedCount += 1;
+    };
     const record = observeAppend
       ? (event: DomainEvent) => {
           const started = performance.now();
-          journal.append(event);
+          append(event);
           observeAppend((performance.now() - started) / 1e3);
         }
-      : (event: DomainEvent) => journal.append(event);
+      : append;
     ({ actor: this.actor, timers: this.timers } = createSupervisorActor({
       chat: journal.rebuild(),
       graceMs: options.graceMs,
@@ -76,6 +81,11 @@ export class ChatRuntime {
   /** The folded state. Read-only for everyone but the supervisor. */
   get state(): Readonly<ChatState> {
     return this.actor.getSnapshot().context.chat;
+  }
+
+  /** Journal appends that succeeded since start: a caller confirms a command was recorded by seeing it move on. */
+  get appended(): number {
+    return this.appendedCount;
   }
 
   get failed(): boolean {

@@ -7,7 +7,8 @@
 import type { Config } from '../config.ts';
 import { ChatError } from '../domain/errors.ts';
 import { authenticate, authenticateKnown, type PresentedSession } from '../auth/credentials.ts';
-import type { Sessions } from '../auth/sessions.ts';
+import type { Session, Sessions } from '../auth/sessions.ts';
+import { sessionRefused } from '../domain/state.ts';
 import type { ChatRuntime } from '../runtime/chat-runtime.ts';
 import type { Metrics } from '../metrics.ts';
 import type { SocketData } from './client-socket.ts';
@@ -65,7 +66,7 @@ export class Admission {
    * or a ChatError (thrown, or the promise rejected) with the stable code of the refusal.
    */
   admit(headers: Record<string, string>, after: number | undefined): SocketData | Promise<SocketData> {
-    const isRevoked = (sid: string): boolean => this.runtime.state.revoked.has(sid);
+    const isRevoked = (session: Session): boolean => sessionRefused(this.runtime.state, session);
     if (this.runtime.draining) throw new ChatError('shutting_down', 'the node is shutting down; reconnect shortly');
     if (this.sockets.size >= this.config.limits.maxConnections) throw new ChatError('server_full', 'the node is at its connection limit');
     const known = authenticateKnown(headers, this.sessions, isRevoked);
@@ -82,6 +83,8 @@ export class Admission {
       id: this.nextId++,
       user: session.user,
       sid: session.sid,
+      iat: session.iat,
+      identity: session.identity,
       exp: session.exp,
       after,
       cursor: undefined,

@@ -8,6 +8,7 @@
 import type { ChatSocket } from './types.ts';
 import type { FrameBudgetState } from './frame-budget.ts';
 import type { WatchState } from './watches.ts';
+import type { SessionIdentity } from '../auth/sessions.ts';
 import type { ReplayProgress } from './slow-consumers.ts';
 
 export interface SocketData extends FrameBudgetState, WatchState, ReplayProgress {
@@ -16,6 +17,9 @@ export interface SocketData extends FrameBudgetState, WatchState, ReplayProgress
   sid: string;
   /** Session expiry, epoch seconds. */
   exp: number;
+  /** Session issue time, epoch seconds, and its OIDC identity if any: checked again when the user's name is bound. */
+  iat: number;
+  identity: SessionIdentity | undefined;
   /** Resume point from `?after=` (or Socket.IO's `auth.after`), if any. */
   after: number | undefined;
   /** While replaying missed messages: the last id sent. Undefined once the socket follows live traffic. */

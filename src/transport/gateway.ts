@@ -20,6 +20,8 @@ import { Delivery } from './delivery.ts';
 import { FrameBudget } from './frame-budget.ts';
 import { ExpiryWheel } from './expiry-wheel.ts';
 import { isMessageEvent } from '../domain/events.ts';
+import { nameKey } from '../domain/names.ts';
+import { sessionRefused } from '../domain/state.ts';
 import type { AddressLimits } from '../http/address-limits.ts';
 import { IncomingFrames } from './incoming.ts';
 import { Replay } from './replay.ts';
@@ -59,10 +61,23 @@ export class Gateway implements SocketHandlers<SocketData> {
     this.delivery = new Delivery(config, runtime, this.sockets, this.replay.welcome, this.incoming.limiter, logger, metrics, loggedOut);
     // The supervisor refuses to open a socket whose session was revoked after admission (an upgrade that awaited
     // the session check, then a logout of that session elsewhere): after the error frame, close code 4002.
+    // A name bound to an OIDC identity: its sockets whose session is now refused (dev sessions, any case) close with 4002.
+    runtime.on('committed', ({ event }) => event.type === 'IdentityBound' && this.closeRefused(event.user));
     runtime.on('rejected', ({ socket, code }) => {
       const refused = code === 'session_revoked' ? this.sockets.get(socket) : undefined;
       if (refused) this.closing.closeSocket(refused, CloseCode.SessionRevoked, 'session revoked');
     });
+  }
+
+  /** Closes (4002) the sockets of every spelling of `user` whose session the state now refuses. O(users with sockets), once per binding. */
+  private closeRefused(user: string): void {
+    const key = nameKey(user);
+    for (const name of [...this.sockets.users()]) {
+      if (nameKey(name) !== key) continue;
+      for (const socket of [...this.sockets.ofUser(name)]) {
+        if (sessionRefused(this.runtime.state, socket.getUserData())) this.closing.closeSocket(socket, CloseCode.SessionRevoked, 'session revoked');
+      }
+    }
   }
 
   /** Connects the gateway to the running server; `port` is the one actually listened on. */
@@ -88,7 +103,7 @@ export class Gateway implements SocketHandlers<SocketData> {
     const data = socket.getUserData();
     this.sockets.add(socket);
     this.expiry.add(socket, data.exp);
-    this.runtime.send({ type: 'SOCKET_OPEN', user: data.user, sid: data.sid, socket: data.id });
+    this.runtime.send({ type: 'SOCKET_OPEN', user: data.user, sid: data.sid, socket: data.id, iat: data.iat, identity: data.identity });
     // Refused by the supervisor: the session was revoked after admission checked it (closed with 4002 just now).
     if (data.closed) return;
     data.opened = true;

@@ -23,6 +23,11 @@ export class SocketRegistry {
     return this.byId.values();
   }
 
+  /** The users with open sockets. */
+  users(): IterableIterator<string> {
+    return this.byUser.keys();
+  }
+
   /** The user's open sockets (do not mutate; copy before closing them). */
   ofUser(user: string): readonly ClientSocket[] {
     return this.byUser.get(user) ?? [];

@@ -68,8 +68,8 @@ describe('OIDC browser login through the node', () => {
     const received = await socket.next((frame) => frame.cid === 'c-1');
     expect(received).toMatchObject({ type: 'receive', from: 'alice@example.com', text: 'hello from OIDC' });
 
-    // The identity is journaled as bound to the name.
-    expect(t.node.runtime.state.identities.get('alice@example.com')).toEqual({ issuer: idp.issuer.href.replace(/\/$/, ''), subject: 'alice' });
+    // The identity is journaled as bound to the name, with the binding's time.
+    expect(t.node.runtime.state.identities.get('alice@example.com')).toEqual({ issuer: idp.issuer.href.replace(/\/$/, ''), subject: 'alice', at: expect.any(Number) });
   });
 
   it('answers /auth/config with what the web client needs', async () => {

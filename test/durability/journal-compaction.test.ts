@@ -107,9 +107,10 @@ describe('journal on real processes', () => {
   it('SIGKILL during an online compaction leaves a journal that starts with everything; a finished one too', async () => {
     dir = mkdtempSync(join(tmpdir(), 'actor-chat-compact-'));
     const { carol, lastId: before } = await history();
-    // A state big enough that the compaction takes a while: 100,000 sessions, 3,000 more messages.
+    // A state big enough that the compaction takes a while: 100,000 revoked sessions (the fold keeps each until
+    // its token expires), 3,000 more messages.
     const filler = function* (): Generator<DomainEvent> {
-      for (let i = 0; i < 100_000; i++) yield { type: 'SessionStarted', sid: `filler-${i}`, user: `f${i}`, exp: 9_999_999_999, at: 1 };
+      for (let i = 0; i < 100_000; i++) yield { type: 'SessionEnded', sid: `filler-${i}`, user: `f${i}`, exp: 9_999_999_999, reason: 'logout', at: 1 };
       for (let id = before + 1; id <= before + 3000; id++) yield { type: 'GroupMessagePosted', id, from: 'f1', text: `filler ${id}`, ts: Date.now() };
     };
     appendRecords(filler());
@@ -118,7 +119,7 @@ describe('journal on real processes', () => {
 
     const killed = launchNode(env({ CHAT_JOURNAL_MAX_BYTES: '65536' }));
     running.push(killed);
-    // The log line comes before the compaction copies the state; serialising and writing its 100,000 sessions
+    // The log line comes before the compaction copies the state; serialising and writing its 100,000 revocations
     // a piece per turn then takes far longer than the signal takes to arrive (checked below).
     await killed.waitForLog((line) => line.msg === 'journal compaction started');
     killed.child.kill('SIGKILL');

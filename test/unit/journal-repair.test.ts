@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DomainEvent } from '../../src/domain/events.ts';
+import { sessionRefused } from '../../src/domain/state.ts';
 import { encodeRecord } from '../../src/journal/codec.ts';
 import { loadJournalFile } from '../../src/journal/file.ts';
 import { lockJournal } from '../../src/journal/lock.ts';
@@ -30,7 +31,7 @@ describe('journal repair', () => {
     expect(encodeRecord(shortest).length).toBeGreaterThanOrEqual(MIN_MESSAGE_RECORD_BYTES);
   });
 
-  it('sets the bad tail aside, re-appends what still verifies, raises the sequence, revokes every session it cannot vouch for', () => {
+  it('sets the bad tail aside, re-appends what still verifies, raises the sequence, refuses every session issued before it', () => {
     const garbage = 'x'.repeat(300) + '\n';
     writeFileSync(
       path,
@@ -44,8 +45,15 @@ describe('journal repair', () => {
     const { state } = loadJournalFile(path);
     // Lost: 300 bytes of garbage and two lines; a readable lost message had id 9.
     expect(state.seq).toBe(Math.max(9, 3 + Math.ceil(report.lostBytes / MIN_MESSAGE_RECORD_BYTES)));
-    expect([...state.revoked.keys()].sort()).toEqual(['alice', 'bob', 'carol']);
-    expect(state.sessions.size).toBe(0);
+    // bob's logout was salvaged, carol's is readable in a lost line; alice (and any session the lost bytes
+    // started) is refused by the cutoff the repair's snapshot sets: issued before the repair.
+    expect([...state.revoked.keys()].sort()).toEqual(['bob', 'carol']);
+    const repairedAt = Date.UTC(2026, 0, 1);
+    expect(state.sessionsCutoff).toBe(repairedAt);
+    const issuedAt = (ms: number) => ({ sid: 'alice', user: 'alice', iat: Math.floor(ms / 1000) });
+    expect(sessionRefused(state, issuedAt(repairedAt - 3_600_000))).toBe(true);
+    expect(sessionRefused(state, { ...issuedAt(repairedAt - 3_600_000), sid: 'lost-in-the-garbage' })).toBe(true);
+    expect(sessionRefused(state, issuedAt(repairedAt + 1000))).toBe(false);
     expect(checkJournal(path).startable).toBe(true);
     expect(readdirSync(dir).filter((name) => name.includes('.bad-'))).toHaveLength(1);
   });

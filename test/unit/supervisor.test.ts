@@ -92,6 +92,19 @@ describe('supervisor machine', () => {
     rt.send({ type: 'LOGIN', user: 'bob', sid: 'new', exp });
     rt.send({ type: 'EXPIRE_SESSIONS' });
     expect([...rt.state.revoked.keys()]).toEqual([]);
-    expect([...rt.state.sessions.keys()]).toEqual(['new']);
+  });
+
+  it('keeps nothing per login: after many logins the fold holds only the revocations of the logouts', () => {
+    const { rt, journal } = runtime();
+    const appended = rt.appended;
+    for (let i = 0; i < 2000; i++) rt.send({ type: 'LOGIN', user: `u${i}`, sid: `s${i}`, exp });
+    for (let i = 0; i < 5; i++) rt.send({ type: 'LOGOUT', user: `u${i}`, sid: `s${i}`, exp });
+    // Every login was journaled (the audit fact and the login confirmation's count), none is folded.
+    expect(rt.appended - appended).toBe(2005);
+    expect(journal.size).toBe(2005);
+    const state = describeState(rt.state as never);
+    expect(state).toMatchObject({ presence: [], sockets: [], identities: [], sessionsCutoff: 0 });
+    expect(state.revoked.map(([sid]) => sid)).toEqual(['s0', 's1', 's2', 's3', 's4']);
+    expect(JSON.stringify(describeState(journal.rebuild()))).toBe(JSON.stringify(state));
   });
 });
