@@ -1,6 +1,6 @@
 /**
  * `npm run journal:pause`: what an online compaction costs traffic. Builds a journal with a large state
- * (100,000 sessions and 3,000 messages, ≈ 10 MB), starts a node on it with CHAT_JOURNAL_MAX_BYTES just
+ * (100,000 revoked sessions and 3,000 messages, ≈ 10 MB), starts a node on it with CHAT_JOURNAL_MAX_BYTES just
  * above its size, and has one client post messages one at a time (post → own `receive`) until the node has
  * compacted and 200 more messages went through (bounded: 20,000 messages, 120 s). Prints the round-trip
  * times overall and during the compaction, with the node's own report (`journal compacted online`).
@@ -18,7 +18,7 @@ const dir = mkdtempSync(join(tmpdir(), 'journal-pause-'));
 const path = join(dir, 'events.log');
 const fd = openSync(path, 'w', 0o600);
 const lines: Buffer[] = [];
-for (let i = 0; i < 100_000; i++) lines.push(encodeRecord({ type: 'SessionStarted', sid: `filler-${i}`, user: `f${i}`, exp: 9_999_999_999, at: 1 }));
+for (let i = 0; i < 100_000; i++) lines.push(encodeRecord({ type: 'SessionEnded', sid: `filler-${i}`, user: `f${i}`, exp: 9_999_999_999, reason: 'logout', at: 1 }));
 for (let id = 1; id <= 3000; id++) lines.push(encodeRecord({ type: 'GroupMessagePosted', id, from: 'f1', text: `filler ${id}`, ts: Date.now() }));
 writeSync(fd, Buffer.concat(lines));
 closeSync(fd);

@@ -27,8 +27,11 @@ export interface Session {
   sid: string;
   /** Expiry, epoch seconds. */
   exp: number;
-  /** Issue time, epoch seconds (checked against name bindings and the sessions cutoff: domain/state.ts sessionRefused). */
-  iat: number;
+  /**
+   * Issue time, epoch milliseconds: the `iat_ms` claim (tokens of older versions: `iat` × 1000, which errs early).
+   * Checked against name bindings and the sessions cutoff (domain/state.ts sessionRefused).
+   */
+  issuedAt: number;
   identity?: SessionIdentity;
 }
 
@@ -73,16 +76,21 @@ export class Sessions {
   }
 
   private now(): number {
-    return Math.floor((this.options.now ?? Date.now)() / 1000);
+    return Math.floor(this.nowMs() / 1000);
+  }
+
+  private nowMs(): number {
+    return (this.options.now ?? Date.now)();
   }
 
   issue(user: string, identity?: SessionIdentity): IssuedSession {
     const sid = randomUUID();
-    const iat = this.now();
+    const issuedAt = this.nowMs();
+    const iat = Math.floor(issuedAt / 1000);
     const exp = iat + this.options.ttlSeconds;
     const claims = identity ? { oidc_iss: identity.issuer, oidc_sub: identity.subject } : {};
-    const token = this.sign({ ...claims, sub: user, jti: sid, iss: SESSION_ISSUER, aud: SESSION_AUDIENCE, iat, nbf: iat, exp });
-    const session: Session = identity ? { user, sid, exp, iat, identity: { ...identity } } : { user, sid, exp, iat };
+    const token = this.sign({ ...claims, iat_ms: issuedAt, sub: user, jti: sid, iss: SESSION_ISSUER, aud: SESSION_AUDIENCE, iat, nbf: iat, exp });
+    const session: Session = identity ? { user, sid, exp, issuedAt, identity: { ...identity } } : { user, sid, exp, issuedAt };
     this.remember(token, session);
     return { ...session, token };
   }
@@ -124,7 +132,8 @@ export class Sessions {
         if (typeof payload.sub !== 'string' || typeof payload.jti !== 'string' || typeof payload.exp !== 'number' || typeof payload.iat !== 'number') {
           throw new ChatError('invalid_token', 'the session token lacks its subject, id, issue time or expiry');
         }
-        const session: Session = { user: payload.sub, sid: payload.jti, exp: payload.exp, iat: payload.iat };
+        const issuedAt = typeof payload.iat_ms === 'number' ? payload.iat_ms : payload.iat * 1000;
+        const session: Session = { user: payload.sub, sid: payload.jti, exp: payload.exp, issuedAt };
         if (typeof payload.oidc_iss === 'string' && typeof payload.oidc_sub === 'string') session.identity = { issuer: payload.oidc_iss, subject: payload.oidc_sub };
         this.remember(token, session);
         return session;

@@ -18,11 +18,11 @@ export interface BoundIdentity {
   at?: number;
 }
 
-/** What a session check needs of a token: its id, user, issue time (epoch seconds) and OIDC identity, if any. */
+/** What a session check needs of a token: its id, user, issue time (epoch ms) and OIDC identity, if any. */
 export interface SessionClaims {
   sid: string;
   user: string;
-  iat: number;
+  issuedAt: number;
   identity?: { issuer: string; subject: string } | undefined;
 }
 
@@ -87,17 +87,16 @@ export function evolve(state: ChatState, event: DomainEvent): ChatState {
  * Whether a (signature-checked, unexpired) session must be refused (`session_revoked`): it was logged out or
  * revoked; it was issued at or before the sessions cutoff (a journal repair); or its name was bound to an OIDC
  * identity after it was issued and it does not carry that identity (a dev session of a name now someone's).
- * Issue times are whole seconds (the JWT's `iat`), so a session issued in the same second as a cutoff or a
- * binding is refused: the error is on the side of logging in again.
+ * Ties are refused (a session issued in the very millisecond of a binding came before it): the error is on
+ * the side of logging in again.
  */
 export function sessionRefused(state: Readonly<ChatState>, session: SessionClaims): boolean {
   if (state.revoked.has(session.sid)) return true;
-  const issuedMs = session.iat * 1000;
-  if (issuedMs <= state.sessionsCutoff - (state.sessionsCutoff % 1000)) return true;
+  if (session.issuedAt <= state.sessionsCutoff) return true;
   const bound = state.identities.get(nameKey(session.user));
   if (bound === undefined || bound.at === undefined) return false;
   const carries = session.identity !== undefined && session.identity.issuer === bound.issuer && session.identity.subject === bound.subject;
-  return !carries && issuedMs <= bound.at;
+  return !carries && session.issuedAt <= bound.at;
 }
 
 function closeSocket(state: ChatState, user: string): ChatState {

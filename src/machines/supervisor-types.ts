@@ -31,8 +31,8 @@ export type SupervisorEvent =
   /** `reason` `revoked`: the node ends the session itself (its name became bound to an OIDC identity). */
   | { type: 'LOGOUT'; user: string; sid: string; exp: number; reason?: 'logout' | 'revoked' }
   | { type: 'BIND_IDENTITY'; user: string; issuer: string; subject: string }
-  /** `iat` and `identity`: the session's, checked against bindings and the cutoff (without `iat`, only revocations). */
-  | { type: 'SOCKET_OPEN'; user: string; sid: string; socket: number; iat?: number; identity?: SessionIdentity | undefined }
+  /** `issuedAt` and `identity`: the session's, checked against bindings and the cutoff (without `issuedAt`, only revocations). */
+  | { type: 'SOCKET_OPEN'; user: string; sid: string; socket: number; issuedAt?: number; identity?: SessionIdentity | undefined }
   | { type: 'SOCKET_CLOSE'; user: string; socket: number }
   | { type: 'POST_GROUP'; from: string; text: string; cid?: string; socket: number }
   | { type: 'POST_DIRECT'; from: string; to: string; text: string; cid?: string; socket: number }

@@ -124,7 +124,7 @@ export const supervisorMachine = setup({
     },
     sessionRevoked: ({ context, event }) => {
       assertEvent(event, 'SOCKET_OPEN');
-      const claims = { sid: event.sid, user: event.user, iat: event.iat ?? Number.POSITIVE_INFINITY, identity: event.identity };
+      const claims = { sid: event.sid, user: event.user, issuedAt: event.issuedAt ?? Number.POSITIVE_INFINITY, identity: event.identity };
       return sessionRefused(context.chat, claims);
     },
     /** The name is bound to no identity yet: a binding is journaled once and never replaced. */

@@ -83,7 +83,7 @@ export class Admission {
       id: this.nextId++,
       user: session.user,
       sid: session.sid,
-      iat: session.iat,
+      issuedAt: session.issuedAt,
       identity: session.identity,
       exp: session.exp,
       after,

@@ -17,8 +17,8 @@ export interface SocketData extends FrameBudgetState, WatchState, ReplayProgress
   sid: string;
   /** Session expiry, epoch seconds. */
   exp: number;
-  /** Session issue time, epoch seconds, and its OIDC identity if any: checked again when the user's name is bound. */
-  iat: number;
+  /** Session issue time, epoch ms, and its OIDC identity if any: checked again when the user's name is bound. */
+  issuedAt: number;
   identity: SessionIdentity | undefined;
   /** Resume point from `?after=` (or Socket.IO's `auth.after`), if any. */
   after: number | undefined;

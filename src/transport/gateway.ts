@@ -103,7 +103,7 @@ export class Gateway implements SocketHandlers<SocketData> {
     const data = socket.getUserData();
     this.sockets.add(socket);
     this.expiry.add(socket, data.exp);
-    this.runtime.send({ type: 'SOCKET_OPEN', user: data.user, sid: data.sid, socket: data.id, iat: data.iat, identity: data.identity });
+    this.runtime.send({ type: 'SOCKET_OPEN', user: data.user, sid: data.sid, socket: data.id, issuedAt: data.issuedAt, identity: data.identity });
     // Refused by the supervisor: the session was revoked after admission checked it (closed with 4002 just now).
     if (data.closed) return;
     data.opened = true;

@@ -123,14 +123,15 @@ describe('session tokens: forgery and misuse', () => {
     await alice.close();
   });
 
-  it('issues tokens that another node with the same secret verifies (its own check, not a cache), with exactly the registered claims', async () => {
+  it('issues tokens that another node with the same secret verifies (its own check, not a cache), with exactly the registered claims and the issue time in ms', async () => {
     const issuer = await startTestNode({ CHAT_SESSION_SECRET: SECRET });
     try {
       const { token, expiresAt } = await issuer.login('alice');
       const { payload, protectedHeader } = await jwtVerify(token, key(SECRET), { issuer: SESSION_ISSUER, audience: SESSION_AUDIENCE });
       expect(protectedHeader).toEqual({ alg: 'HS256', typ: 'JWT' });
-      expect(Object.keys(payload).sort()).toEqual(['aud', 'exp', 'iat', 'iss', 'jti', 'nbf', 'sub']);
+      expect(Object.keys(payload).sort()).toEqual(['aud', 'exp', 'iat', 'iat_ms', 'iss', 'jti', 'nbf', 'sub']);
       expect(payload).toMatchObject({ sub: 'alice', nbf: payload.iat, exp: expiresAt / 1000 });
+      expect(Math.floor((payload.iat_ms as number) / 1000)).toBe(payload.iat);
       t = await startTestNode({ CHAT_SESSION_SECRET: SECRET });
       expect((await getJson(`${t.url}/list-users`, { authorization: `Bearer ${token}` })).status).toBe(200);
       const alice = await TestClient.connect(t.wsUrl, { authorization: `Bearer ${token}` });

@@ -1,8 +1,8 @@
 /**
  * A corrupt record in the middle of the journal, on real processes: the node refuses to start,
  * naming the file, the byte offset and the command; `npm run journal -- check` reports it;
- * `repair` sets the bad tail aside; the restarted node never accepts a revoked session again and
- * never hands out an id that was handed out before.
+ * `repair` sets the bad tail aside; the restarted node never accepts a revoked session again (nor one
+ * whose start was among the lost bytes) and never hands out an id that was handed out before.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -63,6 +63,8 @@ describe('a corrupt journal record', () => {
     const last = await alice.next((frame) => frame.type === 'receive' && frame.text === 'm5');
     const bob = await login(first, 'bob');
     expect((await fetch(`${first.url}/logout/bob`, { headers: bearer(bob) })).status).toBe(200);
+    // erin's login is recorded, but its record is damaged too: the repair cannot know her session.
+    const erin = await login(first, 'erin');
     first.child.kill('SIGTERM');
     expect((await first.exited).code).toBe(0);
 
@@ -70,7 +72,9 @@ describe('a corrupt journal record', () => {
     const text = readFileSync(journalPath(), 'utf8');
     const at = text.indexOf('"text":"m3"');
     const lineStart = text.lastIndexOf('\n', at) + 1;
-    writeFileSync(journalPath(), `${text.slice(0, at)}"text":"M3"${text.slice(at + '"text":"m3"'.length)}`);
+    const damaged = `${text.slice(0, at)}"text":"M3"${text.slice(at + '"text":"m3"'.length)}`;
+    expect(damaged).toContain('"user":"erin"');
+    writeFileSync(journalPath(), damaged.replace('"user":"erin"', '"user":"ERIN"'));
 
     const refused = launchNode(env());
     const exit = await refused.exited;
@@ -91,7 +95,10 @@ describe('a corrupt journal record', () => {
     expect((await journalCli('check', journalPath())).code).toBe(0);
 
     const second = await start();
-    for (const token of [carol, bob]) expect((await fetch(`${second.url}/list-users`, { headers: bearer(token) })).status).toBe(401);
+    for (const token of [carol, bob, erin]) {
+      const refused = await fetch(`${second.url}/list-users`, { headers: bearer(token) });
+      expect([refused.status, ((await refused.json()) as { error: { code: string } }).error.code]).toEqual([401, 'session_revoked']);
+    }
     const dave = await TestClient.connect(second.wsUrl, bearer(await login(second, 'dave')));
     clients.push(dave);
     const welcome = await dave.nextOfType('welcome');

@@ -50,10 +50,11 @@ describe('journal repair', () => {
     expect([...state.revoked.keys()].sort()).toEqual(['bob', 'carol']);
     const repairedAt = Date.UTC(2026, 0, 1);
     expect(state.sessionsCutoff).toBe(repairedAt);
-    const issuedAt = (ms: number) => ({ sid: 'alice', user: 'alice', iat: Math.floor(ms / 1000) });
+    const issuedAt = (ms: number) => ({ sid: 'alice', user: 'alice', issuedAt: ms });
     expect(sessionRefused(state, issuedAt(repairedAt - 3_600_000))).toBe(true);
     expect(sessionRefused(state, { ...issuedAt(repairedAt - 3_600_000), sid: 'lost-in-the-garbage' })).toBe(true);
-    expect(sessionRefused(state, issuedAt(repairedAt + 1000))).toBe(false);
+    expect(sessionRefused(state, issuedAt(repairedAt))).toBe(true);
+    expect(sessionRefused(state, issuedAt(repairedAt + 1))).toBe(false);
     expect(checkJournal(path).startable).toBe(true);
     expect(readdirSync(dir).filter((name) => name.includes('.bad-'))).toHaveLength(1);
   });
