@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isValidUsername } from '../domain/names.ts';
-import { Backoff, type BackoffOptions, formatDelay } from './backoff.ts';
+import { Backoff, type BackoffOptions, formatDelay } from '../protocol/backoff.ts';
 import { parseCommand, type Command } from './commands.ts';
 import { Connection, type SessionEnd } from './connection.ts';
 import * as format from './format.ts';

@@ -3,7 +3,7 @@
  * seen>`, drops messages it already delivered (by id), and says when the replay is done (ready).
  */
 import WebSocket from 'ws';
-import { type Backoff, formatDelay } from './backoff.ts';
+import { type Backoff, formatDelay } from '../protocol/backoff.ts';
 import { networkReason } from './http.ts';
 import { type ClientFrame, type ServerFrame, isMessageFrame, parseServerFrame } from './frames.ts';
 

@@ -1,6 +1,7 @@
 /** The wire frames the console client exchanges with a node (PROTOCOL.md), typed, with a tolerant parser. */
 
-import type { DirectFrame, ReceiveFrame, ServerFrame } from '../protocol/wire.ts';
+import { parseJsonObject } from '../protocol/json.ts';
+import type { ClientFrame as AnyClientFrame, DirectFrame, ReceiveFrame, ServerFrame, WithCid } from '../protocol/wire.ts';
 
 export type {
   DirectFrame,
@@ -20,12 +21,10 @@ export type {
 /** A message frame: the ones that carry an id and are deduplicated. */
 export type MessageFrame = ReceiveFrame | DirectFrame;
 
+/** The wire contract's client frames (wire.ts), with the `cid` this client always sets on the ones that take one. */
 export type ClientFrame =
-  | { type: 'message'; text: string; cid: string }
-  | { type: 'direct'; to: string; text: string; cid: string }
-  | { type: 'list-users'; after?: string; limit?: number }
-  | { type: 'history'; before?: number; limit: number; with?: string; cid: string }
-  | { type: 'ping' };
+  | WithCid<Extract<AnyClientFrame, { type: 'message' | 'direct' | 'history' }>>
+  | Exclude<AnyClientFrame, { type: 'message' | 'direct' | 'history' }>;
 
 const KNOWN = new Set(['welcome', 'receive', 'direct', 'presence', 'users', 'error', 'history-gap', 'history', 'pong']);
 
@@ -34,18 +33,16 @@ const KNOWN = new Set(['welcome', 'receive', 'direct', 'presence', 'users', 'err
  * ignores them; only the fields the client relies on are checked.
  */
 export function parseServerFrame(raw: string): ServerFrame | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch (error) {
-    throw new Error(`the node sent a frame that is not JSON: ${raw.slice(0, 80)}`, { cause: error });
+  const parsed = parseJsonObject(raw);
+  if (!parsed.ok && parsed.reason === 'not_json') {
+    throw new Error(`the node sent a frame that is not JSON: ${raw.slice(0, 80)}`, { cause: parsed.cause });
   }
-  if (typeof value !== 'object' || value === null) return undefined;
-  const frame = value as { type?: unknown; id?: unknown };
+  if (!parsed.ok) return undefined;
+  const frame = parsed.value;
   if (typeof frame.type !== 'string' || !KNOWN.has(frame.type)) return undefined;
   if ((frame.type === 'receive' || frame.type === 'direct') && typeof frame.id !== 'number') return undefined;
-  if (frame.type === 'history' && !Array.isArray((value as { messages?: unknown }).messages)) return undefined;
-  return value as ServerFrame;
+  if (frame.type === 'history' && !Array.isArray(frame.messages)) return undefined;
+  return frame as unknown as ServerFrame;
 }
 
 export function isMessageFrame(frame: ServerFrame): frame is MessageFrame {

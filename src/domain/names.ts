@@ -1,6 +1,8 @@
 /**
  * @module domain/names
- * The user-name rule shared by dev login, OIDC login and every frame that names a user.
+ * The one user-name rule (PROTOCOL.md): dev login, OIDC login, every frame that names a user, and both
+ * clients (the console and the web client) check names with it. No imports, so the browser build can
+ * use it too.
  */
 
 export const USERNAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,63}$/;

@@ -5,15 +5,11 @@
  */
 import { ChatError } from '../domain/errors.ts';
 import { isValidUsername } from '../domain/names.ts';
-import { readHistoryRequest, type HistoryRequest } from './history.ts';
+import { readHistoryRequest } from './history.ts';
+import { isJsonObject, parseJsonObject, type JsonObject } from './json.ts';
+import type { ClientFrame, ListUsersRequest } from './wire.ts';
 
-export type ClientFrame =
-  | { type: 'message'; text: string; cid?: string }
-  | { type: 'direct'; to: string; text: string; cid?: string }
-  | { type: 'list-users'; after?: string; limit?: number }
-  | { type: 'watch' | 'unwatch'; users: string[] }
-  | ({ type: 'history' } & HistoryRequest)
-  | { type: 'ping' };
+export type { ClientFrame } from './wire.ts';
 
 export interface FrameLimits {
   maxTextLength: number;
@@ -25,24 +21,18 @@ const MAX_WATCH_USERS = 1000;
 // C0 and C1 control characters other than tab, line feed and carriage return, plus lone surrogates.
 const FORBIDDEN_TEXT = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
-type Json = Record<string, unknown>;
+type Json = JsonObject;
 
 export function parseClientFrame(raw: string, limits: FrameLimits): ClientFrame {
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch (error) {
-    throw new ChatError('invalid_frame', 'a frame must be one JSON object', { cause: error });
-  }
-  return readClientFrame(value, limits);
+  const parsed = parseJsonObject(raw);
+  if (!parsed.ok) throw new ChatError('invalid_frame', 'a frame must be one JSON object', { cause: parsed.cause });
+  return readClientFrame(parsed.value, limits);
 }
 
 /** Validates a frame already decoded from JSON (by the WebSocket path above, or by Socket.IO's parser). */
 export function readClientFrame(value: unknown, limits: FrameLimits): ClientFrame {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new ChatError('invalid_frame', 'a frame must be one JSON object');
-  }
-  const frame = value as Json;
+  if (!isJsonObject(value)) throw new ChatError('invalid_frame', 'a frame must be one JSON object');
+  const frame = value;
   try {
     return parseObject(frame, limits);
   } catch (error) {
@@ -111,7 +101,7 @@ function userList(value: unknown): string[] {
 }
 
 function listUsers(frame: Json, limits: FrameLimits): ClientFrame {
-  const parsed: { type: 'list-users'; after?: string; limit?: number } = { type: 'list-users' };
+  const parsed: ListUsersRequest = { type: 'list-users' };
   if (frame.after !== undefined && frame.after !== null) parsed.after = username(frame.after, 'after');
   if (frame.limit !== undefined) {
     const limit = frame.limit;

@@ -9,20 +9,13 @@ import { ChatError, type ErrorCode } from '../domain/errors.ts';
 import { isValidUsername } from '../domain/names.ts';
 import type { Conversation, ConversationPage } from '../journal/journal.ts';
 import { messageFrame } from './server-frames.ts';
-import type { HistoryFrame } from './wire.ts';
+import type { HistoryFrame, HistoryRequestFrame } from './wire.ts';
 
 export const HISTORY_DEFAULT_LIMIT = 50;
 export const HISTORY_MAX_LIMIT = 200;
 
-export interface HistoryRequest {
-  /** Messages with a smaller id; absent: from the newest. */
-  before?: number;
-  /** At most this many (clamped to HISTORY_MAX_LIMIT); absent: HISTORY_DEFAULT_LIMIT. */
-  limit?: number;
-  /** The other end of a direct conversation; absent: the group conversation. */
-  with?: string;
-  cid?: string;
-}
+/** A `history` frame's fields (wire.ts); `limit` is clamped to HISTORY_MAX_LIMIT, absent: HISTORY_DEFAULT_LIMIT. */
+export type HistoryRequest = Omit<HistoryRequestFrame, 'type'>;
 
 /** Where pages come from: the runtime (and behind it the journal). */
 export interface ConversationSource {

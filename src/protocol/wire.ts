@@ -1,9 +1,60 @@
 /**
  * @module protocol/wire
- * The server → client frames of wire protocol v1 (docs/protocol.md) as types: one contract shared by the
- * node's encoders, the console client and the web client. Types only, no runtime code, no imports, so the
- * browser build can use it too.
+ * The frames of wire protocol v1 (docs/protocol.md) in both directions, as types: one contract shared by
+ * the node's parser and encoders, the console client and the web client. Types only, no runtime code, no
+ * imports, so the browser build can use it too.
  */
+
+// Client → server.
+
+export interface MessageRequest {
+  type: 'message';
+  text: string;
+  /** Echoed on the `receive` frame (or on the refusal), so the sender can match it to its send. */
+  cid?: string;
+}
+
+export interface DirectRequest {
+  type: 'direct';
+  to: string;
+  text: string;
+  cid?: string;
+}
+
+export interface ListUsersRequest {
+  type: 'list-users';
+  /** Cursor: the `next` of the previous page. */
+  after?: string;
+  limit?: number;
+}
+
+export interface WatchRequest {
+  type: 'watch' | 'unwatch';
+  users: string[];
+}
+
+/** One page of a conversation's scrollback; answered by a `history` frame. */
+export interface HistoryRequestFrame {
+  type: 'history';
+  /** Messages with a smaller id; absent: from the newest. */
+  before?: number;
+  /** At most this many (the node clamps it); absent: the node's default. */
+  limit?: number;
+  /** The other end of a direct conversation; absent: the group conversation. */
+  with?: string;
+  cid?: string;
+}
+
+export interface PingFrame {
+  type: 'ping';
+}
+
+export type ClientFrame = MessageRequest | DirectRequest | ListUsersRequest | WatchRequest | HistoryRequestFrame | PingFrame;
+
+/** A client's own frames with a `cid` it always sets (both clients match answers by it). */
+export type WithCid<F extends { cid?: string }> = F & { cid: string };
+
+// Server → client.
 
 export type PresenceStatus = 'online' | 'grace' | 'offline';
 

@@ -3,7 +3,7 @@
  * id, unread counts, resume gaps), frame parsing and reconnect backoff. Run in Node, no browser.
  */
 import { describe, expect, it } from 'vitest';
-import { backoffDelay } from '../../web/src/backoff.ts';
+import { equalJitterDelay as backoffDelay } from '../../src/protocol/backoff.ts';
 import { parseServerFrame, type WelcomeFrame } from '../../web/src/protocol.ts';
 import { ChatStore, GROUP, dmKey, type Change } from '../../web/src/store.ts';
 
@@ -230,7 +230,7 @@ describe('parseServerFrame', () => {
 
 describe('backoffDelay', () => {
   it('doubles up to the cap, with jitter in the upper half', () => {
-    const opts = { baseMs: 500, capMs: 8000 };
+    const opts = { minMs: 500, maxMs: 8000 };
     expect(backoffDelay(0, opts, () => 0)).toBe(250);
     expect(backoffDelay(0, opts, () => 0.999999)).toBe(500);
     expect(backoffDelay(3, opts, () => 0)).toBe(2000);

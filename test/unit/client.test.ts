@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Backoff, fullJitterDelay } from '../../src/client/backoff.ts';
+import { Backoff, fullJitterDelay } from '../../src/protocol/backoff.ts';
 import { parseCommand } from '../../src/client/commands.ts';
 import { Connection, type SessionEnd } from '../../src/client/connection.ts';
 import { clock, formatDirect, formatHistoryGap, formatPresence, formatReceive, formatUsers } from '../../src/client/format.ts';

@@ -3,7 +3,10 @@
  * asks the page for the URL on every attempt (so the resume point `after=` is always current) and
  * reports its state for the UI. It knows nothing about chat frames beyond JSON text.
  */
-import { backoffDelay } from './backoff.ts';
+import { Backoff } from '../../src/protocol/backoff.ts';
+
+/** 0.25–0.5 s for the first retry, doubling up to 15–30 s; never instant. */
+const RECONNECT = { minMs: 500, maxMs: 30_000, jitter: 'equal' } as const;
 
 export type ConnState =
   | { kind: 'connecting'; attempt: number }
@@ -28,7 +31,7 @@ export interface ConnectionOptions {
 
 export class Connection {
   private ws: WebSocket | undefined;
-  private attempt = 0;
+  private readonly backoff = new Backoff(RECONNECT);
   private timer: ReturnType<typeof setTimeout> | undefined;
   private stopped = true;
   state: ConnState = { kind: 'stopped' };
@@ -37,7 +40,7 @@ export class Connection {
 
   start(): void {
     this.stopped = false;
-    this.attempt = 0;
+    this.backoff.reset();
     this.connect();
   }
 
@@ -50,7 +53,7 @@ export class Connection {
 
   /** The server accepted us (welcome arrived): the next drop starts the backoff from scratch. */
   markHealthy(): void {
-    this.attempt = 0;
+    this.backoff.reset();
   }
 
   send(frame: unknown): boolean {
@@ -96,7 +99,7 @@ export class Connection {
   }
 
   private connect(): void {
-    this.setState({ kind: 'connecting', attempt: this.attempt });
+    this.setState({ kind: 'connecting', attempt: this.backoff.attempts });
     const ws = new WebSocket(new URL(this.opts.url(), location.href).href.replace(/^http/, 'ws'));
     let opened = false;
     this.ws = ws;
@@ -121,9 +124,8 @@ export class Connection {
       this.stop();
       return;
     }
-    const delay = backoffDelay(this.attempt);
-    this.attempt += 1;
-    this.setState({ kind: 'waiting', attempt: this.attempt, retryAt: Date.now() + delay });
+    const delay = this.backoff.next();
+    this.setState({ kind: 'waiting', attempt: this.backoff.attempts, retryAt: Date.now() + delay });
     this.timer = setTimeout(() => this.connect(), delay);
   }
 }

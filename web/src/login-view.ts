@@ -4,7 +4,7 @@
  */
 import { ApiError, login, type AuthConfig, type Session } from './api.ts';
 import { byId } from './dom.ts';
-import { USERNAME_RE } from './protocol.ts';
+import { isValidUsername } from '../../src/domain/names.ts';
 
 export class LoginView {
   private readonly form = byId<HTMLFormElement>('login-form');
@@ -41,7 +41,7 @@ export class LoginView {
 
   private async attempt(): Promise<void> {
     const name = this.input.value.trim();
-    if (!USERNAME_RE.test(name)) {
+    if (!isValidUsername(name)) {
       this.error.textContent = 'Use 1–64 letters, digits or _ . @ + - (starting with a letter or digit).';
       this.input.setAttribute('aria-invalid', 'true');
       this.input.focus();

@@ -3,7 +3,9 @@
  * a frame the client does not understand is dropped, never trusted into the UI.
  */
 
+import { isJsonObject, parseJsonObject } from '../../src/protocol/json.ts';
 import type {
+  ClientFrame as AnyClientFrame,
   DirectFrame,
   HistoryFrame,
   PresenceFrame,
@@ -12,6 +14,7 @@ import type {
   ServerFrame,
   UserEntry,
   WelcomeFrame,
+  WithCid,
 } from '../../src/protocol/wire.ts';
 
 // The frame types are the node's own contract, shared with the console client.
@@ -29,19 +32,14 @@ export type {
   WelcomeFrame,
 } from '../../src/protocol/wire.ts';
 
+/** The wire contract's client frames (wire.ts), with the `cid` this client always sets on the ones that take one. */
 export type ClientFrame =
-  | { type: 'message'; text: string; cid: string }
-  | { type: 'direct'; to: string; text: string; cid: string }
-  | { type: 'list-users'; after?: string; limit?: number }
-  | { type: 'watch' | 'unwatch'; users: string[] }
-  | { type: 'history'; before?: number; limit?: number; with?: string; cid: string };
-
-/** Same rule as the server's dev login (PROTOCOL.md). */
-export const USERNAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,63}$/;
+  | WithCid<Extract<AnyClientFrame, { type: 'message' | 'direct' | 'history' }>>
+  | Exclude<AnyClientFrame, { type: 'message' | 'direct' | 'history' }>;
 
 type Obj = Record<string, unknown>;
 
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObj = isJsonObject;
 const isStr = (v: unknown): v is string => typeof v === 'string';
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 const optStr = (v: unknown): string | undefined => (isStr(v) ? v : undefined);
@@ -115,13 +113,9 @@ function parseHistory(o: Obj): HistoryFrame | undefined {
 
 /** Parses one text frame; undefined for anything malformed or unknown. */
 export function parseServerFrame(raw: string): ServerFrame | undefined {
-  let o: unknown;
-  try {
-    o = JSON.parse(raw);
-  } catch {
-    return undefined; // not JSON: the caller logs and drops it
-  }
-  if (!isObj(o)) return undefined;
+  const parsed = parseJsonObject(raw);
+  if (!parsed.ok) return undefined; // not one JSON object: the caller logs and drops it
+  const o = parsed.value;
   switch (o.type) {
     case 'welcome':
       return parseWelcome(o);
