@@ -4,6 +4,7 @@
  */
 import WebSocket from 'ws';
 import { type Backoff, formatDelay } from '../protocol/backoff.ts';
+import { errorBodyOf, parseJsonObject } from '../protocol/json.ts';
 import { networkReason } from './http.ts';
 import { type ClientFrame, type ServerFrame, isMessageFrame, parseServerFrame } from './frames.ts';
 
@@ -214,11 +215,8 @@ export class Connection {
 }
 
 function readError(body: string): { code: string; message: string } {
-  try {
-    const parsed = JSON.parse(body) as { error?: { code?: unknown; message?: unknown } };
-    return { code: String(parsed.error?.code ?? 'refused'), message: String(parsed.error?.message ?? '') };
-  } catch {
-    // Not our JSON error body (a proxy page, say): show its start.
-    return { code: 'refused', message: body.slice(0, 120) };
-  }
+  // Not our JSON error body (a proxy page, say): show its start.
+  if (!parseJsonObject(body).ok) return { code: 'refused', message: body.slice(0, 120) };
+  const detail = errorBodyOf(body);
+  return { code: detail.code ?? 'refused', message: detail.message ?? '' };
 }

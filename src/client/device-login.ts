@@ -4,9 +4,9 @@
  * code, polls `POST /auth/device/poll` at the interval the node gives (longer after `slow_down`), and ends
  * with a session or a clear reason: denied, expired, or no device login on this node.
  */
-import type { DeviceStart } from '../protocol/device-login.ts';
+import type { DevicePollAnswer, DeviceStart } from '../protocol/device-login.ts';
 import { setTimeout as delay } from 'node:timers/promises';
-import { HttpError, type Session, UnreachableError, networkReason } from './http.ts';
+import { HttpError, type Session, UnreachableError, requestJson } from './http.ts';
 
 export type DeviceLoginFailure = 'unsupported' | 'denied' | 'expired';
 
@@ -35,10 +35,7 @@ export interface DeviceLoginOptions {
 }
 
 
-type Poll =
-  | { status: 'pending' | 'slow_down'; interval: number }
-  | { status: 'denied' | 'expired' }
-  | ({ status: 'ok' } & Session);
+type Poll = DevicePollAnswer;
 
 const TIMEOUT_MS = 15_000;
 
@@ -107,29 +104,7 @@ function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-async function postJson(url: string, body: unknown): Promise<unknown> {
-  let response: Response;
-  try {
-    response = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(TIMEOUT_MS),
-    });
-  } catch (error) {
-    throw new UnreachableError(new URL(url).origin, networkReason(error), { cause: error });
-  }
-  const text = await response.text();
-  let parsed: unknown;
-  try {
-    parsed = text ? JSON.parse(text) : undefined;
-  } catch {
-    // Not JSON (a proxy's HTML page): the status line is what there is to report.
-    parsed = undefined;
-  }
-  if (response.ok && parsed !== undefined) return parsed;
-  const detail = (parsed as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
-  const code = typeof detail?.code === 'string' ? detail.code : `http_${response.status}`;
-  const message = typeof detail?.message === 'string' ? detail.message : text.slice(0, 200) || response.statusText;
-  throw new HttpError(response.status, code, message);
+function postJson(url: string, body: unknown): Promise<unknown> {
+  const init = { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
+  return requestJson(url, init, { timeoutMs: TIMEOUT_MS, requireBody: true });
 }

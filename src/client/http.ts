@@ -1,10 +1,9 @@
 /** The node's HTTP routes the client needs: dev login and logout, with errors a caller can act on. */
+import type { LoginAnswer } from '../protocol/device-login.ts';
+import { errorBodyOf, parseJsonObject, type JsonObject } from '../protocol/json.ts';
 
-export interface Session {
-  user: string;
-  token: string;
-  expiresAt: number;
-}
+/** A session as the node's login answers it (protocol/device-login.ts). */
+export type Session = LoginAnswer;
 
 /** The node answered with an error status (`code` from its JSON error body when it sent one). */
 export class HttpError extends Error {
@@ -38,37 +37,39 @@ export class UnreachableError extends Error {
 const TIMEOUT_MS = 10_000;
 
 export async function login(baseUrl: string, user: string): Promise<Session> {
-  const body = await getJson(`${baseUrl}/login/${encodeURIComponent(user)}`, {});
-  return body as Session;
+  const body = await requestJson(`${baseUrl}/login/${encodeURIComponent(user)}`, {});
+  return body as unknown as Session;
 }
 
 export async function logout(baseUrl: string, session: Session): Promise<void> {
-  await getJson(`${baseUrl}/logout/${encodeURIComponent(session.user)}`, { authorization: `Bearer ${session.token}` });
+  await requestJson(`${baseUrl}/logout/${encodeURIComponent(session.user)}`, { headers: { authorization: `Bearer ${session.token}` } });
 }
 
-async function getJson(url: string, headers: Record<string, string>): Promise<unknown> {
+export interface RequestOptions {
+  timeoutMs?: number;
+  /** A 2xx answer without a JSON object is an HttpError too. */
+  requireBody?: boolean;
+}
+
+/**
+ * One request to the node: the JSON object it answered (undefined when the body is none), or an
+ * HttpError (error status: code and message from the node's error body when it sent one, else the
+ * status line), or an UnreachableError.
+ */
+export async function requestJson(url: string, init: RequestInit, options: RequestOptions = {}): Promise<JsonObject | undefined> {
   let response: Response;
   try {
-    response = await fetch(url, { headers, signal: AbortSignal.timeout(TIMEOUT_MS) });
+    response = await fetch(url, { ...init, signal: AbortSignal.timeout(options.timeoutMs ?? TIMEOUT_MS) });
   } catch (error) {
     throw new UnreachableError(new URL(url).origin, networkReason(error), { cause: error });
   }
   const text = await response.text();
-  const body = parseBody(text);
-  if (response.ok) return body;
-  const detail = (body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
-  const code = typeof detail?.code === 'string' ? detail.code : `http_${response.status}`;
-  const message = typeof detail?.message === 'string' ? detail.message : text.slice(0, 200) || response.statusText;
-  throw new HttpError(response.status, code, message);
-}
-
-function parseBody(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    // Not JSON (a proxy's HTML page, say): callers fall back to the status line.
-    return undefined;
-  }
+  // Not a JSON object (a proxy's HTML page, say): the status line is what there is to report.
+  const parsed = parseJsonObject(text);
+  const body = parsed.ok ? parsed.value : undefined;
+  if (response.ok && (body !== undefined || !options.requireBody)) return body;
+  const detail = errorBodyOf(text);
+  throw new HttpError(response.status, detail.code ?? `http_${response.status}`, detail.message ?? (text.slice(0, 200) || response.statusText));
 }
 
 /** `ECONNREFUSED` rather than fetch's bare "fetch failed". */

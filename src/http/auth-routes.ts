@@ -11,6 +11,8 @@ import { authenticate } from '../auth/credentials.ts';
 import { sessionRefused } from '../domain/state.ts';
 import { FLOW_COOKIE, OidcError, type DevicePoll, type Oidc, type OidcIdentity } from '../auth/oidc.ts';
 import type { Sessions } from '../auth/sessions.ts';
+import type { DevicePollAnswer } from '../protocol/device-login.ts';
+import { parseJsonObject } from '../protocol/json.ts';
 import type { AddressLimits } from './address-limits.ts';
 import type { ChatRuntime } from '../runtime/chat-runtime.ts';
 import { RateLimiter } from '../transport/rate-limit.ts';
@@ -78,16 +80,10 @@ function flowCookie(config: Readonly<Config>, value: string, maxAgeSeconds: numb
 function readJson(body: Buffer | undefined): Record<string, unknown> {
   const text = body?.toString('utf8') ?? '';
   if (text.trim() === '') return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    throw new ChatError('invalid_frame', 'the request body is not JSON', { cause: error });
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new ChatError('invalid_frame', 'the request body must be a JSON object');
-  }
-  return parsed as Record<string, unknown>;
+  const parsed = parseJsonObject(text);
+  if (parsed.ok) return parsed.value;
+  if (parsed.reason === 'not_json') throw new ChatError('invalid_frame', 'the request body is not JSON', { cause: parsed.cause });
+  throw new ChatError('invalid_frame', 'the request body must be a JSON object');
 }
 
 /** A per-address token bucket that forgets everyone when it tracks too many addresses (bounded memory). */
@@ -169,9 +165,9 @@ export function createAuthRoutes(deps: AuthRouteDeps): Route[] {
       throw new ChatError('invalid_frame', '"handle" must be the handle that POST /auth/device returned');
     }
     const polled: DevicePoll = await provider.pollDevice(handle);
-    if (polled.status !== 'ok') return jsonReply(200, polled);
+    if (polled.status !== 'ok') return jsonReply(200, polled satisfies DevicePollAnswer);
     const started = await sessionFor(polled.identity);
-    return jsonReply(200, { status: 'ok', ...started.body });
+    return jsonReply(200, { status: 'ok', ...started.body } satisfies DevicePollAnswer);
   };
 
   return [

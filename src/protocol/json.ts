@@ -26,3 +26,12 @@ export function parseJsonObject(text: string): JsonObjectResult {
   }
   return isJsonObject(value) ? { ok: true, value } : { ok: false, reason: 'not_object' };
 }
+
+/** The string fields of the node's error body `{"error":{"code","message"}}` (docs/protocol.md); none when it is not one. */
+export function errorBodyOf(text: string): { code?: string; message?: string } {
+  const parsed = parseJsonObject(text);
+  const error = parsed.ok ? parsed.value.error : undefined;
+  if (!isJsonObject(error)) return {};
+  const { code, message } = error;
+  return { ...(typeof code === 'string' ? { code } : {}), ...(typeof message === 'string' ? { message } : {}) };
+}

@@ -2,6 +2,7 @@
  * The HTTP side of the node, as the page uses it: dev login, logout, the auth config (is OpenID
  * Connect on?) and a cheap "is my session still valid?" probe. All same-origin, cookies included.
  */
+import { errorBodyOf } from '../../src/protocol/json.ts';
 
 export interface Session {
   user: string;
@@ -30,12 +31,8 @@ export class ApiError extends Error {
 
 async function errorOf(res: Response): Promise<ApiError> {
   // A body that is not JSON (a proxy's HTML error page, say) still gets a readable error below.
-  const body: unknown = await res.json().catch(() => undefined);
-  const err = typeof body === 'object' && body !== null ? (body as { error?: unknown }).error : undefined;
-  if (typeof err === 'object' && err !== null) {
-    const { code, message } = err as { code?: unknown; message?: unknown };
-    if (typeof code === 'string' && typeof message === 'string') return new ApiError(res.status, code, message);
-  }
+  const { code, message } = errorBodyOf(await res.text().catch(() => ''));
+  if (code !== undefined && message !== undefined) return new ApiError(res.status, code, message);
   return new ApiError(res.status, `http_${res.status}`, `The server answered ${res.status} ${res.statusText}`.trim());
 }
 
