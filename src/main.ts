@@ -1,16 +1,13 @@
 /**
  * @module main
- * `npm start`: reads the configuration, starts the node, and stops it cleanly on SIGINT/SIGTERM.
+ * `npm start`: reads the configuration, assembles and starts the node (src/assembly.ts), maps start-up
+ * failures to exit codes, and stops the node cleanly on SIGINT/SIGTERM.
  */
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig } from './config.ts';
 import { isOidcError } from './auth/oidc.ts';
-import { setUpOidc } from './auth/oidc-setup.ts';
-import { createAuthRoutes } from './http/auth-routes.ts';
-import { createStaticSite, staticRoutes } from './http/static.ts';
 import { createLogger } from './logger.ts';
-import { createChatNode } from './node.ts';
+import { assembleChatNode } from './assembly.ts';
 import { JournalCorruptError } from './journal/file.ts';
 import { JournalLockedError } from './journal/lock.ts';
 
@@ -27,37 +24,27 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config);
   const webRoot = fileURLToPath(new URL('../web/dist', import.meta.url));
-  const site = existsSync(webRoot) ? createStaticSite(webRoot) : undefined;
-  const webRoutes = site && site.size > 0 ? staticRoutes(site) : [];
-  if (webRoutes.length === 0) logger.warn({ webRoot }, 'web client not built (npm run build): serving the API only');
-  // Before the node exists: discovery at the issuer must succeed, or the node does not start.
-  const { config: nodeConfig, oidc, generatedSecret } = await setUpOidc(config, logger).catch((error: unknown) => {
-    if (!isOidcError(error)) throw error;
-    process.stderr.write(`actor-chat: OpenID Connect: ${error.code}: ${error.message}\n`);
-    process.exit(1);
-  });
   let node;
   try {
-    node = createChatNode(nodeConfig, logger, {
-      extraRoutes: (parts) => [...createAuthRoutes({ config: nodeConfig, ...parts, oidc }), ...webRoutes],
+    ({ node } = await assembleChatNode(config, logger, {
+      webRoot,
       // Fail-stop: the node.ts handler has logged the error; exit before anything else is answered.
       onFatal: () => {
         logger.flush();
         process.exit(1);
       },
-    });
+    }));
   } catch (error) {
+    if (isOidcError(error)) {
+      process.stderr.write(`actor-chat: OpenID Connect: ${error.code}: ${error.message}\n`);
+      process.exit(1);
+    }
     if (!(error instanceof JournalCorruptError || error instanceof JournalLockedError)) throw error;
     logger.fatal({ err: error, code: error.code, path: error.path }, error.message);
     logger.flush();
     process.stderr.write(`actor-chat: ${error.message}\n`);
     process.exit(1);
   }
-  if (generatedSecret) {
-    logger.warn('no CHAT_SESSION_SECRET configured: generated a signing key; sessions end when the node restarts');
-  }
-  if (oidc) logger.info({ issuer: oidc.issuer, deviceFlow: oidc.deviceFlowSupported }, 'OpenID Connect login at /auth/login');
-  if (config.devLogin) logger.warn('dev login is ON: anyone can log in as any name at /login/:username');
   const { url, metricsUrl } = await node.start();
   logger.info({ url, metricsUrl, presence: config.presence, graceMs: config.graceMs }, `actor-chat listening on ${url}`);
 

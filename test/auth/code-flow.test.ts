@@ -116,7 +116,7 @@ describe('OIDC browser login through the node', () => {
   });
 
   it('answers 404 not_found on /auth/login and 501 device_flow_unsupported on /auth/device when OIDC is not configured', async () => {
-    const t = await startTestNode({}, { auth: true });
+    const t = await startTestNode({});
     try {
       const login = await getJson(`${t.url}/auth/login`);
       expect([login.status, codeOf(login)]).toEqual([404, 'not_found']);

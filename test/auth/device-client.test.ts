@@ -4,6 +4,8 @@
  * session, or says clearly that login was denied, expired, or that the node offers no device login.
  * The clock moves with `vi.useFakeTimers({ toFake: ['Date'] })`; the client's sleep is injected and moves it.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DeviceLoginError, deviceLogin } from '../../src/client/device-login.ts';
 import { UnreachableError } from '../../src/client/http.ts';
@@ -97,10 +99,25 @@ describe('console client device login', () => {
     await expect(failed).rejects.toMatchObject({ reason: 'unsupported', message: expect.stringMatching(/offers no device login/) });
   });
 
-  it('says the node offers no device login when it has no such route (404)', async () => {
+  it('says the node offers no device login when it has no issuer (dev login only)', async () => {
     plain = await startTestNode();
     const failed = deviceLogin({ url: plain.url, print: () => {} });
-    await expect(failed).rejects.toMatchObject({ reason: 'unsupported', message: expect.stringMatching(/no device login route/) });
+    await expect(failed).rejects.toMatchObject({ reason: 'unsupported', message: expect.stringMatching(/no OpenID Connect issuer/) });
+  });
+
+  it('says the server offers no device login when it has no such route (404, e.g. an older node)', async () => {
+    const server = createServer((_request, response) => {
+      response.writeHead(404, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ error: { code: 'not_found', message: 'no route' } }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const failed = deviceLogin({ url: `http://127.0.0.1:${port}`, print: () => {} });
+      await expect(failed).rejects.toMatchObject({ reason: 'unsupported', message: expect.stringMatching(/no device login route/) });
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('reports an unreachable node as such', async () => {

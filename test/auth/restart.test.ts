@@ -45,7 +45,6 @@ describe('OIDC facts across a restart (file journal)', () => {
         CHAT_OIDC_CLIENT_SECRET: idp.clientSecret,
         CHAT_PUBLIC_URL: PUBLIC_URL,
       },
-      { auth: true },
     );
     expect(second.node.runtime.state.identities.get('shared@example.com')?.subject).toBe('alice');
     const revoked = await getJson(`${second.url}/list-users`, { cookie: cookie! });

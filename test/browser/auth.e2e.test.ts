@@ -3,7 +3,6 @@
  * the real local issuer's login (and consent) pages, the node's callback, chat, logout.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { createStaticSite, staticRoutes } from '../../src/http/static.ts';
 import { startIdp, type Idp } from '../support/idp.ts';
 import { startTestNode, type TestNode } from '../support/node.ts';
 import { connected, message, say, type Person } from './chromium.ts';
@@ -36,7 +35,7 @@ describe('web client on a node with OpenID Connect', { timeout: 60_000 }, () => 
         CHAT_OIDC_CLIENT_SECRET: idp.clientSecret,
         CHAT_PUBLIC_URL: relay.url,
       },
-      { auth: true, extraRoutes: () => staticRoutes(createStaticSite(shared.dist)) },
+      { webRoot: shared.dist },
     );
     relay.target = node.port;
     const context = await shared.browser.newContext({ baseURL: relay.url });

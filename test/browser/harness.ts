@@ -1,8 +1,7 @@
 /**
  * Starts a real chat node in-process (the shared test helper, port 0) that also serves a built web
- * client from `staticRoot` through src/http/static.ts, mounted as extra routes.
+ * client from `staticRoot` (its `webRoot`, served by src/http/static.ts as `npm start` serves web/dist).
  */
-import { createStaticSite, staticRoutes } from '../../src/http/static.ts';
 import { startTestNode, type TestNode } from '../support/node.ts';
 
 export interface RunningNode {
@@ -21,7 +20,7 @@ export interface NodeOptions {
 export async function startNode(opts: NodeOptions): Promise<RunningNode> {
   const test = await startTestNode(
     { CHAT_GRACE_MS: String(opts.graceMs), ...opts.env },
-    { extraRoutes: () => staticRoutes(createStaticSite(opts.staticRoot)) },
+    { webRoot: opts.staticRoot },
   );
   return { url: test.url, test, close: () => test.close() };
 }

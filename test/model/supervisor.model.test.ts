@@ -179,7 +179,7 @@ describe('identity binding through a real OpenID provider (BIND_IDENTITY [nameUn
     idp = await startIdp({ redirectUris: [CALLBACK] });
     oidcNode = await startTestNode(
       { CHAT_OIDC_ISSUER: idp.issuer.href, CHAT_OIDC_CLIENT_ID: idp.clientId, CHAT_OIDC_CLIENT_SECRET: idp.clientSecret, CHAT_PUBLIC_URL: PUBLIC_URL, CHAT_LOG_LEVEL: 'warn' },
-      { auth: true, inspect: coverage.inspect },
+      { inspect: coverage.inspect },
     );
     const bound: string[] = [];
     oidcNode.node.runtime.on('committed', ({ event }) => event.type === 'IdentityBound' && bound.push(event.user));

@@ -34,7 +34,6 @@ export async function startAuthNode(options: { idp?: Partial<IdpOptions>; env?: 
         CHAT_PUBLIC_URL: PUBLIC_URL,
         ...options.env,
       },
-      { auth: true },
     );
     node = t;
     return { idp, t, close: async () => void (await Promise.all([t.close(), idp.close()])) };

@@ -6,19 +6,17 @@ import { Writable } from 'node:stream';
 import { afterEach } from 'vitest';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config.ts';
-import { createChatNode, type ChatNode, type ChatNodeOptions } from '../../src/node.ts';
+import { assembleChatNode, type AssemblyOptions } from '../../src/assembly.ts';
+import type { ChatNode } from '../../src/node.ts';
 import { TestClient, bearer } from './ws-client.ts';
 import type { Oidc } from '../../src/auth/oidc.ts';
-import { setUpOidc } from '../../src/auth/oidc-setup.ts';
-import { createAuthRoutes } from '../../src/http/auth-routes.ts';
 
-export interface TestNodeOptions extends ChatNodeOptions {
-  /**
-   * Mount the `/auth/*` routes as `npm start` does; with `CHAT_OIDC_ISSUER` in `env` the issuer is
-   * discovered first (give `CHAT_PUBLIC_URL` too: the redirect URI registered at the IdP is built from it).
-   */
-  auth?: boolean;
-}
+/**
+ * Assembled exactly as `npm start` assembles it (src/assembly.ts): `/auth/*` is always mounted; with
+ * `CHAT_OIDC_ISSUER` in `env` the issuer is discovered first (give `CHAT_PUBLIC_URL` too: the redirect URI
+ * registered at the IdP is built from it); `webRoot` serves a built web client.
+ */
+export type TestNodeOptions = AssemblyOptions;
 
 export interface TestNode {
   node: ChatNode;
@@ -27,7 +25,7 @@ export interface TestNode {
   port: number;
   /** The metrics listener's `GET /metrics` (loopback, any free port). */
   metricsUrl: string;
-  /** The OIDC module when `auth` was asked for and an issuer configured. */
+  /** The OIDC module when an issuer is configured. */
   oidc: Oidc | undefined;
   logs: Array<Record<string, unknown>>;
   login(user: string): Promise<{ user: string; token: string; expiresAt: number; cookie: string }>;
@@ -56,22 +54,15 @@ export async function startTestNode(env: Record<string, string> = {}, options: T
     },
   });
   const logger = pino({ level: loaded.logLevel }, stream);
-  const { auth, ...nodeOptions } = options;
-  const setup = auth ? await setUpOidc(loaded, logger) : undefined;
-  const config = setup?.config ?? loaded;
-  if (setup) {
-    const extra = options.extraRoutes;
-    nodeOptions.extraRoutes = (parts) => [...createAuthRoutes({ config, ...parts, oidc: setup.oidc }), ...(extra?.(parts) ?? [])];
-  }
-  const node = createChatNode(config, logger, nodeOptions);
+  const { node, oidc } = await assembleChatNode(loaded, logger, options);
   const { port, url, metricsUrl } = await node.start();
-  const wsUrl = `${config.tls ? 'wss' : 'ws'}://127.0.0.1:${port}/ws`;
+  const wsUrl = `${loaded.tls ? 'wss' : 'ws'}://127.0.0.1:${port}/ws`;
   const testNode: TestNode = {
     node,
     url,
     port,
     metricsUrl: metricsUrl ?? '',
-    oidc: setup?.oidc,
+    oidc,
     wsUrl,
     logs,
     async connect(user, query = '') {
