@@ -4,7 +4,6 @@
  * node: a session secret and, when configured, OpenID Connect discovery (`setUpOidc`), the `/auth/*`
  * routes, the built web client when its directory exists, then `createChatNode`.
  */
-import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import type { Oidc } from './auth/oidc.ts';
@@ -50,8 +49,8 @@ export async function assembleChatNode(config: Readonly<Config>, logger: Logger,
 }
 
 function webSite(webRoot: string, logger: Logger): Route[] {
-  const site = existsSync(webRoot) ? createStaticSite(webRoot) : undefined;
-  if (site && site.size > 0) return staticRoutes(site);
+  const site = createStaticSite(webRoot); // a missing directory is an empty site
+  if (site.size > 0) return staticRoutes(site);
   logger.warn({ webRoot }, 'web client not built (npm run build): serving the API only');
   return [];
 }
