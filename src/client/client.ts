@@ -11,7 +11,8 @@ import { Backoff, type BackoffOptions, formatDelay } from '../protocol/backoff.t
 import { parseCommand, type Command } from './commands.ts';
 import { Connection, type SessionEnd } from './connection.ts';
 import * as format from './format.ts';
-import type { ClientFrame, ErrorFrame, ServerFrame, UsersFrame } from './frames.ts';
+import type { ErrorFrame, ServerFrame, UsersFrame } from '../protocol/wire.ts';
+import type { ClientFrame } from './frames.ts';
 import { Scrollback } from './scrollback.ts';
 import { DeviceLoginError, deviceLogin } from './device-login.ts';
 import { HttpError, type Session, UnreachableError, login, logout } from './http.ts';

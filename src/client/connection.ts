@@ -6,7 +6,8 @@ import WebSocket from 'ws';
 import { type Backoff, formatDelay } from '../protocol/backoff.ts';
 import { errorBodyOf, parseJsonObject } from '../protocol/json.ts';
 import { networkReason } from './http.ts';
-import { type ClientFrame, type ServerFrame, isMessageFrame, parseServerFrame } from './frames.ts';
+import type { ServerFrame } from '../protocol/wire.ts';
+import { type ClientFrame, isMessageFrame, parseServerFrame } from './frames.ts';
 
 /** Why the node ended this session for good: reconnecting with the same token is pointless. */
 export type SessionEnd = 'logged_out' | 'session_revoked' | 'session_expired' | 'unauthorized';

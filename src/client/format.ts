@@ -1,5 +1,5 @@
 /** Turns incoming frames and client events into the lines the console prints. */
-import type { DirectFrame, ErrorFrame, HistoryFrame, HistoryGapFrame, PresenceFrame, PresenceStatus, ReceiveFrame, UserEntry, WelcomeFrame } from './frames.ts';
+import type { DirectFrame, ErrorFrame, HistoryFrame, HistoryGapFrame, PresenceFrame, PresenceStatus, ReceiveFrame, UserEntry, WelcomeFrame } from '../protocol/wire.ts';
 
 const STATUS_WORD: Record<PresenceStatus, string> = { online: 'online', grace: 'away', offline: 'offline' };
 

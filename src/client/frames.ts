@@ -1,30 +1,13 @@
 /** The wire frames the console client exchanges with a node (PROTOCOL.md), typed, with a tolerant parser. */
 
 import { parseJsonObject } from '../protocol/json.ts';
-import type { ClientFrame as AnyClientFrame, DirectFrame, ReceiveFrame, ServerFrame, WithCid } from '../protocol/wire.ts';
-
-export type {
-  DirectFrame,
-  ErrorFrame,
-  HistoryFrame,
-  HistoryGapFrame,
-  PongFrame,
-  PresenceFrame,
-  PresenceStatus,
-  ReceiveFrame,
-  ServerFrame,
-  UserEntry,
-  UsersFrame,
-  WelcomeFrame,
-} from '../protocol/wire.ts';
+import type { DirectFrame, ReceiveFrame, ServerFrame, TrackedClientFrame } from '../protocol/wire.ts';
 
 /** A message frame: the ones that carry an id and are deduplicated. */
 export type MessageFrame = ReceiveFrame | DirectFrame;
 
-/** The wire contract's client frames (wire.ts), with the `cid` this client always sets on the ones that take one. */
-export type ClientFrame =
-  | WithCid<Extract<AnyClientFrame, { type: 'message' | 'direct' | 'history' }>>
-  | Exclude<AnyClientFrame, { type: 'message' | 'direct' | 'history' }>;
+/** The frames this client sends: the wire contract's, a `cid` on each that takes one (wire.ts). */
+export type ClientFrame = TrackedClientFrame;
 
 const KNOWN = new Set(['welcome', 'receive', 'direct', 'presence', 'users', 'error', 'history-gap', 'history', 'pong']);
 

@@ -6,7 +6,8 @@
  */
 import type { Connection } from './connection.ts';
 import * as format from './format.ts';
-import type { ClientFrame, ErrorFrame, HistoryFrame, ServerFrame } from './frames.ts';
+import type { ErrorFrame, HistoryFrame, ServerFrame } from '../protocol/wire.ts';
+import type { ClientFrame } from './frames.ts';
 
 type HistoryRequest = Extract<ClientFrame, { type: 'history' }>;
 export type HistoryAnswer = { kind: 'page'; frame: HistoryFrame } | { kind: 'refused'; error: ErrorFrame } | { kind: 'lost' };

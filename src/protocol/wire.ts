@@ -51,8 +51,12 @@ export interface PingFrame {
 
 export type ClientFrame = MessageRequest | DirectRequest | ListUsersRequest | WatchRequest | HistoryRequestFrame | PingFrame;
 
-/** A client's own frames with a `cid` it always sets (both clients match answers by it). */
-export type WithCid<F extends { cid?: string }> = F & { cid: string };
+type WithCid<F extends { cid?: string }> = F & { cid: string };
+
+/** The client frames as both clients send them: each frame that may carry a `cid` does, so its answer can be matched. */
+export type TrackedClientFrame =
+  | WithCid<Extract<ClientFrame, { type: 'message' | 'direct' | 'history' }>>
+  | Exclude<ClientFrame, { type: 'message' | 'direct' | 'history' }>;
 
 // Server → client.
 

@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { equalJitterDelay as backoffDelay } from '../../src/protocol/backoff.ts';
-import { parseServerFrame, type WelcomeFrame } from '../../web/src/protocol.ts';
+import type { WelcomeFrame } from '../../src/protocol/wire.ts';
+import { parseServerFrame } from '../../web/src/protocol.ts';
 import { ChatStore, GROUP, dmKey, type Change } from '../../web/src/store.ts';
 
 const welcome = (over: Partial<WelcomeFrame> = {}): WelcomeFrame => ({

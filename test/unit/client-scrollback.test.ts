@@ -8,7 +8,8 @@ import { parseClientArgs } from '../../src/client/args.ts';
 import { parseCommand } from '../../src/client/commands.ts';
 import type { Connection } from '../../src/client/connection.ts';
 import { formatHistory } from '../../src/client/format.ts';
-import type { ClientFrame, HistoryFrame, ServerFrame } from '../../src/client/frames.ts';
+import type { HistoryFrame, ServerFrame } from '../../src/protocol/wire.ts';
+import type { ClientFrame } from '../../src/client/frames.ts';
 import { Scrollback } from '../../src/client/scrollback.ts';
 
 const receive = (id: number, text: string) => ({ type: 'receive' as const, id, from: 'bob', text, ts: 0 });

@@ -8,7 +8,8 @@ import { ChatView } from './chat-view.ts';
 import { Connection, type ConnState, type DropInfo } from './connection.ts';
 import { byId, setText } from './dom.ts';
 import { LoginView } from './login-view.ts';
-import { parseServerFrame, type ServerFrame } from './protocol.ts';
+import type { ServerFrame } from '../../src/protocol/wire.ts';
+import { parseServerFrame } from './protocol.ts';
 import { ChatStore, GROUP, type ConvKey } from './store.ts';
 
 const SESSION_KEY = 'actor-chat.session';

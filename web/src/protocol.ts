@@ -1,41 +1,23 @@
 /**
- * Wire protocol v1 as the web client sees it (names from PROTOCOL.md), plus a defensive parser:
- * a frame the client does not understand is dropped, never trusted into the UI.
+ * Wire protocol v1 as the web client sees it (the types are the node's, src/protocol/wire.ts), plus a
+ * defensive parser: a frame the client does not understand is dropped, never trusted into the UI.
  */
 
 import { isJsonObject, parseJsonObject } from '../../src/protocol/json.ts';
 import type {
-  ClientFrame as AnyClientFrame,
   DirectFrame,
   HistoryFrame,
   PresenceFrame,
   PresenceStatus,
   ReceiveFrame,
   ServerFrame,
+  TrackedClientFrame,
   UserEntry,
-  WelcomeFrame,
-  WithCid,
-} from '../../src/protocol/wire.ts';
-
-// The frame types are the node's own contract, shared with the console client.
-export type {
-  DirectFrame,
-  ErrorFrame,
-  HistoryFrame,
-  HistoryGapFrame,
-  PresenceFrame,
-  PresenceStatus,
-  ReceiveFrame,
-  ServerFrame,
-  UserEntry,
-  UsersFrame,
   WelcomeFrame,
 } from '../../src/protocol/wire.ts';
 
-/** The wire contract's client frames (wire.ts), with the `cid` this client always sets on the ones that take one. */
-export type ClientFrame =
-  | WithCid<Extract<AnyClientFrame, { type: 'message' | 'direct' | 'history' }>>
-  | Exclude<AnyClientFrame, { type: 'message' | 'direct' | 'history' }>;
+/** The frames this client sends: the wire contract's, a `cid` on each that takes one (wire.ts). */
+export type ClientFrame = TrackedClientFrame;
 
 type Obj = Record<string, unknown>;
 

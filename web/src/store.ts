@@ -5,7 +5,6 @@
  * and scrollback: which page of each conversation to ask for next and where the conversation starts.
  */
 import type {
-  ClientFrame,
   DirectFrame,
   ErrorFrame,
   HistoryFrame,
@@ -14,7 +13,8 @@ import type {
   ReceiveFrame,
   UsersFrame,
   WelcomeFrame,
-} from './protocol.ts';
+} from '../../src/protocol/wire.ts';
+import type { ClientFrame } from './protocol.ts';
 
 export const GROUP = 'group';
 export type ConvKey = string;
