@@ -5,38 +5,19 @@
  * messages that left the window (CHAT_HISTORY_MAX), and a direct conversation stays visible to its two
  * ends only.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { spawnNode, type NodeProcess } from '../support/node-process.ts';
+import { describe, expect, it } from 'vitest';
+import { journalNodes } from '../support/journal-node.ts';
+import type { NodeProcess } from '../support/node-process.ts';
 import { TestClient, bearer } from '../support/ws-client.ts';
 
-let dir: string;
-const running: NodeProcess[] = [];
-const clients: TestClient[] = [];
-
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((client) => client.close()));
-  for (const node of running.splice(0)) {
-    node.child.kill('SIGKILL');
-    await node.exited;
-  }
-  rmSync(dir, { recursive: true, force: true });
+const nodes = journalNodes({
+  CHAT_JOURNAL_MAX_BYTES: '65536',
+  CHAT_HISTORY_MAX: '20',
+  CHAT_SESSION_SECRET: 's'.repeat(40),
+  CHAT_RATE_PER_S: '100000',
+  CHAT_RATE_BURST: '100000',
 });
-
-async function start(): Promise<NodeProcess> {
-  const node = await spawnNode({
-    CHAT_JOURNAL: `file:${join(dir, 'events.log')}`,
-    CHAT_JOURNAL_MAX_BYTES: '65536',
-    CHAT_HISTORY_MAX: '20',
-    CHAT_SESSION_SECRET: 's'.repeat(40),
-    CHAT_RATE_PER_S: '100000',
-    CHAT_RATE_BURST: '100000',
-  });
-  running.push(node);
-  return node;
-}
+const { start } = nodes;
 
 async function stop(node: NodeProcess): Promise<void> {
   node.child.kill('SIGTERM');
@@ -49,7 +30,7 @@ async function token(node: NodeProcess, user: string): Promise<string> {
 
 async function online(node: NodeProcess, user: string): Promise<TestClient> {
   const client = await TestClient.connect(node.wsUrl, bearer(await token(node, user)));
-  clients.push(client);
+  nodes.keepClient(client);
   await client.nextOfType('welcome');
   return client;
 }
@@ -63,7 +44,7 @@ async function history(node: NodeProcess, user: string, query = ''): Promise<{ t
 
 describe('history across restarts (file journal)', () => {
   it('serves the window after restarts and an online compaction, and tells the start from expired messages', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'actor-chat-history-'));
+    nodes.open('actor-chat-history-');
     const first = await start();
     const alice = await online(first, 'alice');
     await online(first, 'bob');

@@ -2,37 +2,16 @@
  * The journal on real processes: one writer per file, SIGKILL in the middle of an online compaction,
  * and start-up memory on a large journal (read as a stream, not whole).
  */
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { closeSync, existsSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
 import type { DomainEvent } from '../../src/domain/events.ts';
 import { encodeRecord } from '../../src/journal/codec.ts';
-import { launchNode, spawnNode, type LaunchedNode, type NodeProcess } from '../support/node-process.ts';
+import { journalNodes } from '../support/journal-node.ts';
+import { launchNode, type NodeProcess } from '../support/node-process.ts';
 import { TestClient, bearer } from '../support/ws-client.ts';
 
-let dir: string;
-const running: Array<NodeProcess | LaunchedNode> = [];
-const clients: TestClient[] = [];
-const journalPath = (): string => join(dir, 'events.log');
-const env = (extra: Record<string, string> = {}): Record<string, string> => ({
-  CHAT_JOURNAL: `file:${journalPath()}`,
-  CHAT_SESSION_SECRET: 's'.repeat(40),
-  CHAT_GRACE_MS: '0',
-  ...extra,
-});
-
-async function start(extra: Record<string, string> = {}, nodeArgs: string[] = []): Promise<NodeProcess> {
-  const node = await spawnNode(env(extra), { nodeArgs });
-  running.push(node);
-  return node;
-}
-
-async function login(node: NodeProcess, user: string): Promise<string> {
-  const response = await fetch(`${node.url}/login/${user}`);
-  expect(response.status).toBe(200);
-  return ((await response.json()) as { token: string }).token;
-}
+const nodes = journalNodes({ CHAT_SESSION_SECRET: 's'.repeat(40), CHAT_GRACE_MS: '0' });
+const { journalPath, env, start, login } = nodes;
 
 /** Appends `records` to the journal file, in 1 MiB writes. */
 function appendRecords(records: Iterable<DomainEvent>): void {
@@ -62,7 +41,7 @@ async function history(): Promise<{ carol: string; lastId: number; peak: number 
   const carol = await login(first, 'carol');
   expect((await fetch(`${first.url}/logout/carol`, { headers: bearer(carol) })).status).toBe(200);
   const alice = await TestClient.connect(first.wsUrl, bearer(await login(first, 'alice')));
-  clients.push(alice);
+  nodes.keepClient(alice);
   await alice.nextOfType('welcome');
   for (let i = 1; i <= 5; i++) alice.send({ type: 'message', text: `m${i}` });
   const last = await alice.next((frame) => frame.type === 'receive' && frame.text === 'm5');
@@ -76,28 +55,19 @@ async function history(): Promise<{ carol: string; lastId: number; peak: number 
 async function expectWhole(node: NodeProcess, carol: string, lastId: number): Promise<void> {
   expect((await fetch(`${node.url}/list-users`, { headers: bearer(carol) })).status).toBe(401);
   const dave = await TestClient.connect(node.wsUrl, bearer(await login(node, 'dave')));
-  clients.push(dave);
+  nodes.keepClient(dave);
   expect((await dave.nextOfType('welcome')).seq).toBe(lastId);
   dave.send({ type: 'message', text: 'next' });
   expect((await dave.next((frame) => frame.type === 'receive' && frame.text === 'next')).id).toBe(lastId + 1);
   await dave.close();
 }
 
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((client) => client.close()));
-  for (const node of running.splice(0)) {
-    node.child.kill('SIGKILL');
-    await node.exited;
-  }
-  rmSync(dir, { recursive: true, force: true });
-});
-
 describe('journal on real processes', () => {
   it('one writer: a second node on the same journal exits 1 saying which process holds it', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'actor-chat-lock-'));
+    nodes.open('actor-chat-lock-');
     const first = await start();
     const second = launchNode(env());
-    running.push(second);
+    nodes.keepNode(second);
     expect((await second.exited).code).toBe(1);
     expect(second.stderr()).toContain(`${journalPath()} is in use by another process (pid ${first.child.pid} `);
     expect((await fetch(`${first.url}/readyz`)).status).toBe(200);
@@ -105,7 +75,7 @@ describe('journal on real processes', () => {
   }, 60_000);
 
   it('SIGKILL during an online compaction leaves a journal that starts with everything; a finished one too', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'actor-chat-compact-'));
+    nodes.open('actor-chat-compact-');
     const { carol, lastId: before } = await history();
     // A state big enough that the compaction takes a while: 100,000 revoked sessions (the fold keeps each until
     // its token expires), 3,000 more messages.
@@ -118,7 +88,7 @@ describe('journal on real processes', () => {
     const sizeBefore = statSync(journalPath()).size;
 
     const killed = launchNode(env({ CHAT_JOURNAL_MAX_BYTES: '65536' }));
-    running.push(killed);
+    nodes.keepNode(killed);
     // The log line comes before the compaction copies the state; serialising and writing its 100,000 revocations
     // a piece per turn then takes far longer than the signal takes to arrive (checked below).
     await killed.waitForLog((line) => line.msg === 'journal compaction started');
@@ -141,7 +111,7 @@ describe('journal on real processes', () => {
   }, 120_000);
 
   it('starts on a 256 MiB journal with a 64 MB V8 heap: the file is read as a stream', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'actor-chat-big-'));
+    nodes.open('actor-chat-big-');
     const { carol, lastId, peak: smallPeak } = await history();
     // 1 MiB of socket open/close pairs (they fold to nothing), written 256 times.
     const pair: DomainEvent[] = [
@@ -157,7 +127,7 @@ describe('journal on real processes', () => {
     expect(size).toBeGreaterThan(256 * 2 ** 20);
 
     const started = performance.now();
-    const node = await start({ CHAT_JOURNAL_MAX_BYTES: String(2 ** 40) }, ['--max-old-space-size=64']);
+    const node = await start({ CHAT_JOURNAL_MAX_BYTES: String(2 ** 40) }, { nodeArgs: ['--max-old-space-size=64'] });
     const peak = peakRssBytes(node.child.pid!);
     const mib = (value: number): number => Math.round(value / 2 ** 20);
     process.stdout.write(`started on ${size} bytes in ${Math.round(performance.now() - started)} ms; peak RSS ${mib(peak)} MiB (${mib(smallPeak)} MiB on a small journal)\n`);

@@ -5,32 +5,17 @@
  * whose start was among the lost bytes) and never hands out an id that was handed out before.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
-import { launchNode, spawnNode, type NodeProcess } from '../support/node-process.ts';
+import { describe, expect, it } from 'vitest';
+import { journalNodes } from '../support/journal-node.ts';
+import { launchNode } from '../support/node-process.ts';
 import { TestClient, bearer } from '../support/ws-client.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-let dir: string;
-const running: NodeProcess[] = [];
-const clients: TestClient[] = [];
-const journalPath = (): string => join(dir, 'events.log');
-const env = (): Record<string, string> => ({ CHAT_JOURNAL: `file:${journalPath()}`, CHAT_SESSION_SECRET: 's'.repeat(40), CHAT_GRACE_MS: '0' });
-
-async function start(): Promise<NodeProcess> {
-  const node = await spawnNode(env());
-  running.push(node);
-  return node;
-}
-
-async function login(node: NodeProcess, user: string): Promise<string> {
-  const response = await fetch(`${node.url}/login/${user}`);
-  expect(response.status).toBe(200);
-  return ((await response.json()) as { token: string }).token;
-}
+const nodes = journalNodes({ CHAT_SESSION_SECRET: 's'.repeat(40), CHAT_GRACE_MS: '0' });
+const { journalPath, env, start, login } = nodes;
 
 function journalCli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -41,23 +26,14 @@ function journalCli(...args: string[]): Promise<{ code: number; stdout: string; 
   });
 }
 
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((client) => client.close()));
-  for (const node of running.splice(0)) {
-    node.child.kill('SIGKILL');
-    await node.exited;
-  }
-  rmSync(dir, { recursive: true, force: true });
-});
-
 describe('a corrupt journal record', () => {
   it('stops the node from starting; check finds it; repair sets it aside; revoked stays revoked and ids go on', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'actor-chat-corrupt-'));
+    nodes.open('actor-chat-corrupt-');
     const first = await start();
     const carol = await login(first, 'carol');
     expect((await fetch(`${first.url}/logout/carol`, { headers: bearer(carol) })).status).toBe(200);
     const alice = await TestClient.connect(first.wsUrl, bearer(await login(first, 'alice')));
-    clients.push(alice);
+    nodes.keepClient(alice);
     await alice.nextOfType('welcome');
     for (let i = 1; i <= 5; i++) alice.send({ type: 'message', text: `m${i}` });
     const last = await alice.next((frame) => frame.type === 'receive' && frame.text === 'm5');
@@ -89,9 +65,9 @@ describe('a corrupt journal record', () => {
 
     const repair = await journalCli('repair', journalPath());
     expect(repair.code).toBe(0);
-    const aside = readdirSync(dir).find((name) => name.startsWith(`events.log.bad-${lineStart}-`));
+    const aside = readdirSync(nodes.dir()).find((name) => name.startsWith(`events.log.bad-${lineStart}-`));
     expect(aside).toBeDefined();
-    expect(readFileSync(join(dir, aside!), 'utf8')).toContain('"text":"M3"');
+    expect(readFileSync(join(nodes.dir(), aside!), 'utf8')).toContain('"text":"M3"');
     expect((await journalCli('check', journalPath())).code).toBe(0);
 
     const second = await start();
@@ -100,7 +76,7 @@ describe('a corrupt journal record', () => {
       expect([refused.status, ((await refused.json()) as { error: { code: string } }).error.code]).toEqual([401, 'session_revoked']);
     }
     const dave = await TestClient.connect(second.wsUrl, bearer(await login(second, 'dave')));
-    clients.push(dave);
+    nodes.keepClient(dave);
     const welcome = await dave.nextOfType('welcome');
     expect(welcome.seq).toBeGreaterThan(last.id as number);
     dave.send({ type: 'message', text: 'after repair' });

@@ -6,36 +6,13 @@
  * a revoked session still revoked, message ids going on from where they were.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { spawnNode, type NodeProcess } from '../support/node-process.ts';
+import { statSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { journalNodes } from '../support/journal-node.ts';
 import { TestClient, bearer } from '../support/ws-client.ts';
 
-const SECRET = 's'.repeat(40);
-let dir: string;
-const running: NodeProcess[] = [];
-const clients: TestClient[] = [];
-
-const journalPath = (): string => join(dir, 'events.log');
-
-async function start(): Promise<NodeProcess> {
-  const node = await spawnNode({
-    CHAT_JOURNAL: `file:${journalPath()}`,
-    CHAT_JOURNAL_FSYNC: 'always',
-    CHAT_SESSION_SECRET: SECRET,
-    CHAT_LOG_LEVEL: 'info',
-  });
-  running.push(node);
-  return node;
-}
-
-async function login(node: NodeProcess, user: string): Promise<string> {
-  const response = await fetch(`${node.url}/login/${user}`);
-  expect(response.status).toBe(200);
-  return ((await response.json()) as { token: string }).token;
-}
+const nodes = journalNodes({ CHAT_JOURNAL_FSYNC: 'always', CHAT_SESSION_SECRET: 's'.repeat(40), CHAT_LOG_LEVEL: 'info' });
+const { journalPath, start, login } = nodes;
 
 /** The status the node answered, or 'no answer' when the connection ended without one. */
 async function statusOf(request: Promise<Response>): Promise<number | 'no answer'> {
@@ -46,23 +23,14 @@ async function statusOf(request: Promise<Response>): Promise<number | 'no answer
   }
 }
 
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((client) => client.close()));
-  for (const node of running.splice(0)) {
-    node.child.kill('SIGKILL');
-    await node.exited;
-  }
-  rmSync(dir, { recursive: true, force: true });
-});
-
 describe('journal fail-stop', () => {
   it('exits non-zero when an append fails (EFBIG under prlimit --fsize), never answering 200 for it; a restart recovers', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'actor-chat-failstop-'));
+    nodes.open('actor-chat-failstop-');
     const first = await start();
     const carol = await login(first, 'carol');
     expect((await fetch(`${first.url}/logout/carol`, { headers: bearer(carol) })).status).toBe(200);
     const alice = await TestClient.connect(first.wsUrl, bearer(await login(first, 'alice')));
-    clients.push(alice);
+    nodes.keepClient(alice);
     await alice.nextOfType('welcome');
     alice.send({ type: 'message', text: 'one' });
     alice.send({ type: 'message', text: 'two' });
@@ -89,7 +57,7 @@ describe('journal fail-stop', () => {
     // Bob's logout was not recorded and was not answered 200: his session is still his.
     expect((await fetch(`${second.url}/list-users`, { headers: bearer(bob) })).status).toBe(200);
     const back = await TestClient.connect(`${second.wsUrl}?after=0`, bearer(await login(second, 'dave')));
-    clients.push(back);
+    nodes.keepClient(back);
     expect((await back.nextOfType('welcome')).seq).toBe(two.id);
     back.send({ type: 'message', text: 'three' });
     expect((await back.next((frame) => frame.type === 'receive' && frame.text === 'three')).id).toBe((two.id as number) + 1);

@@ -3,33 +3,19 @@
  * mid-traffic (no id reused), revoked sessions stay revoked, the history window survives for
  * resume, and a torn tail is cut with a warning instead of stopping the node.
  */
-import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { spawnNode, type NodeProcess } from '../support/node-process.ts';
+import { appendFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { journalNodes } from '../support/journal-node.ts';
+import type { NodeProcess } from '../support/node-process.ts';
 import { TestClient, bearer, type Frame } from '../support/ws-client.ts';
 
-const SECRET = 's'.repeat(40);
-let dir: string;
-const running: NodeProcess[] = [];
-const clients: TestClient[] = [];
-
-function env(): Record<string, string> {
-  return {
-    CHAT_JOURNAL: `file:${join(dir, 'events.log')}`,
-    CHAT_SESSION_SECRET: SECRET,
-    CHAT_RATE_PER_S: '100000',
-    CHAT_RATE_BURST: '100000',
-    CHAT_LOG_LEVEL: 'info',
-  };
-}
-
-async function start(): Promise<NodeProcess> {
-  const node = await spawnNode(env());
-  running.push(node);
-  return node;
-}
+const nodes = journalNodes({
+  CHAT_SESSION_SECRET: 's'.repeat(40),
+  CHAT_RATE_PER_S: '100000',
+  CHAT_RATE_BURST: '100000',
+  CHAT_LOG_LEVEL: 'info',
+});
+const { start } = nodes;
 
 async function login(node: NodeProcess, user: string): Promise<string> {
   const response = await fetch(`${node.url}/login/${user}`);
@@ -38,24 +24,15 @@ async function login(node: NodeProcess, user: string): Promise<string> {
 
 async function connect(node: NodeProcess, token: string, query = ''): Promise<TestClient> {
   const client = await TestClient.connect(`${node.wsUrl}${query}`, bearer(token));
-  clients.push(client);
+  nodes.keepClient(client);
   return client;
 }
 
 const messageIds = (frames: Frame[]): number[] => frames.filter((f) => f.type === 'receive' || f.type === 'direct').map((f) => f.id as number);
 
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((client) => client.close()));
-  for (const node of running.splice(0)) {
-    node.child.kill('SIGKILL');
-    await node.exited;
-  }
-  rmSync(dir, { recursive: true, force: true });
-});
-
 describe('durable file journal', () => {
   it('survives SIGKILL mid-traffic: ids continue, revoked stays revoked, history resumes, torn tail is cut', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'actor-chat-journal-'));
+    nodes.open('actor-chat-journal-');
     const first = await start();
     const aliceToken = await login(first, 'alice');
     const bobToken = await login(first, 'bob');
@@ -70,7 +47,7 @@ describe('durable file journal', () => {
     const seenBeforeCrash = messageIds(alice.frames);
     const highest = Math.max(...seenBeforeCrash);
 
-    appendFileSync(join(dir, 'events.log'), '{"type":"GroupMessagePosted","id":99999,"fr');
+    appendFileSync(nodes.journalPath(), '{"type":"GroupMessagePosted","id":99999,"fr');
     const second = await start();
     const warning = await second.waitForLog((line) => String(line.msg).includes('torn line'));
     expect(warning.droppedBytes).toBeGreaterThan(0);
@@ -92,7 +69,7 @@ describe('durable file journal', () => {
   });
 
   it('drains on SIGTERM: closes sockets with 1001, flushes, exits 0; clients resume on the restarted node', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'actor-chat-journal-'));
+    nodes.open('actor-chat-journal-');
     const first = await start();
     const token = await login(first, 'alice');
     const alice = await connect(first, token);
