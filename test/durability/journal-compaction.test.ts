@@ -11,7 +11,7 @@ import { launchNode, type NodeProcess } from '../support/node-process.ts';
 import { TestClient, bearer } from '../support/ws-client.ts';
 
 const nodes = journalNodes({ CHAT_SESSION_SECRET: 's'.repeat(40), CHAT_GRACE_MS: '0' });
-const { journalPath, env, start, login } = nodes;
+const { journalPath, env, start, login, revokedSession, online } = nodes;
 
 /** Appends `records` to the journal file, in 1 MiB writes. */
 function appendRecords(records: Iterable<DomainEvent>): void {
@@ -38,11 +38,8 @@ const peakRssBytes = (pid: number): number => Number(/VmHWM:\s+(\d+) kB/.exec(re
 
 async function history(): Promise<{ carol: string; lastId: number; peak: number }> {
   const first = await start();
-  const carol = await login(first, 'carol');
-  expect((await fetch(`${first.url}/logout/carol`, { headers: bearer(carol) })).status).toBe(200);
-  const alice = await TestClient.connect(first.wsUrl, bearer(await login(first, 'alice')));
-  nodes.keepClient(alice);
-  await alice.nextOfType('welcome');
+  const carol = await revokedSession(first, 'carol');
+  const alice = await online(first, 'alice');
   for (let i = 1; i <= 5; i++) alice.send({ type: 'message', text: `m${i}` });
   const last = await alice.next((frame) => frame.type === 'receive' && frame.text === 'm5');
   const peak = peakRssBytes(first.child.pid!);

@@ -15,7 +15,7 @@ import { TestClient, bearer } from '../support/ws-client.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const nodes = journalNodes({ CHAT_SESSION_SECRET: 's'.repeat(40), CHAT_GRACE_MS: '0' });
-const { journalPath, env, start, login } = nodes;
+const { journalPath, env, start, login, revokedSession, online } = nodes;
 
 function journalCli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -30,11 +30,8 @@ describe('a corrupt journal record', () => {
   it('stops the node from starting; check finds it; repair sets it aside; revoked stays revoked and ids go on', async () => {
     nodes.open('actor-chat-corrupt-');
     const first = await start();
-    const carol = await login(first, 'carol');
-    expect((await fetch(`${first.url}/logout/carol`, { headers: bearer(carol) })).status).toBe(200);
-    const alice = await TestClient.connect(first.wsUrl, bearer(await login(first, 'alice')));
-    nodes.keepClient(alice);
-    await alice.nextOfType('welcome');
+    const carol = await revokedSession(first, 'carol');
+    const alice = await online(first, 'alice');
     for (let i = 1; i <= 5; i++) alice.send({ type: 'message', text: `m${i}` });
     const last = await alice.next((frame) => frame.type === 'receive' && frame.text === 'm5');
     const bob = await login(first, 'bob');

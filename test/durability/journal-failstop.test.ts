@@ -12,7 +12,7 @@ import { journalNodes } from '../support/journal-node.ts';
 import { TestClient, bearer } from '../support/ws-client.ts';
 
 const nodes = journalNodes({ CHAT_JOURNAL_FSYNC: 'always', CHAT_SESSION_SECRET: 's'.repeat(40), CHAT_LOG_LEVEL: 'info' });
-const { journalPath, start, login } = nodes;
+const { journalPath, start, login, revokedSession, online } = nodes;
 
 /** The status the node answered, or 'no answer' when the connection ended without one. */
 async function statusOf(request: Promise<Response>): Promise<number | 'no answer'> {
@@ -27,11 +27,8 @@ describe('journal fail-stop', () => {
   it('exits non-zero when an append fails (EFBIG under prlimit --fsize), never answering 200 for it; a restart recovers', async () => {
     nodes.open('actor-chat-failstop-');
     const first = await start();
-    const carol = await login(first, 'carol');
-    expect((await fetch(`${first.url}/logout/carol`, { headers: bearer(carol) })).status).toBe(200);
-    const alice = await TestClient.connect(first.wsUrl, bearer(await login(first, 'alice')));
-    nodes.keepClient(alice);
-    await alice.nextOfType('welcome');
+    const carol = await revokedSession(first, 'carol');
+    const alice = await online(first, 'alice');
     alice.send({ type: 'message', text: 'one' });
     alice.send({ type: 'message', text: 'two' });
     const two = await alice.next((frame) => frame.type === 'receive' && frame.text === 'two');

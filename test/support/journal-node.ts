@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect } from 'vitest';
 import { spawnNode, type LaunchedNode, type LaunchOptions, type NodeProcess } from './node-process.ts';
-import type { TestClient } from './ws-client.ts';
+import { TestClient, bearer } from './ws-client.ts';
 
 export interface JournalNodes {
   /** Makes this test's temp directory, named after `prefix`. */
@@ -21,6 +21,10 @@ export interface JournalNodes {
   start(extra?: Record<string, string>, options?: LaunchOptions): Promise<NodeProcess>;
   /** Logs `user` in (expecting 200) and returns the session token. */
   login(node: NodeProcess, user: string): Promise<string>;
+  /** Logs `user` in and out again (both expecting 200); returns the now revoked token. */
+  revokedSession(node: NodeProcess, user: string): Promise<string>;
+  /** Logs `user` in, connects over WebSocket and waits for the welcome; closed after the test. */
+  online(node: NodeProcess, user: string): Promise<TestClient>;
   /** Stops `node` after the test (for nodes launched by hand). */
   keepNode<T extends NodeProcess | LaunchedNode>(node: T): T;
   /** Closes `client` after the test. */
@@ -57,6 +61,16 @@ export function journalNodes(base: Record<string, string>): JournalNodes {
     return node;
   };
 
+  const login = async (node: NodeProcess, user: string): Promise<string> => {
+    const response = await fetch(`${node.url}/login/${user}`);
+    expect(response.status).toBe(200);
+    return ((await response.json()) as { token: string }).token;
+  };
+  const keepClient = (client: TestClient): TestClient => {
+    clients.push(client);
+    return client;
+  };
+
   return {
     open: (prefix) => {
       dir = mkdtempSync(join(tmpdir(), prefix));
@@ -65,15 +79,18 @@ export function journalNodes(base: Record<string, string>): JournalNodes {
     journalPath,
     env,
     start: async (extra = {}, options = {}) => keepNode(await spawnNode(env(extra), options)),
-    login: async (node, user) => {
-      const response = await fetch(`${node.url}/login/${user}`);
-      expect(response.status).toBe(200);
-      return ((await response.json()) as { token: string }).token;
+    login,
+    revokedSession: async (node, user) => {
+      const token = await login(node, user);
+      expect((await fetch(`${node.url}/logout/${user}`, { headers: bearer(token) })).status).toBe(200);
+      return token;
     },
-    keepNode,
-    keepClient: (client) => {
-      clients.push(client);
+    online: async (node, user) => {
+      const client = keepClient(await TestClient.connect(node.wsUrl, bearer(await login(node, user))));
+      await client.nextOfType('welcome');
       return client;
     },
+    keepNode,
+    keepClient,
   };
 }
