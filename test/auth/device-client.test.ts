@@ -33,22 +33,31 @@ function terminal(): { lines: string[]; print: (line: string) => void; userCode:
   };
 }
 
+/**
+ * A device login on a fresh auth node (fake Date) that `user` approves during wait number `approveAt`.
+ * Each wait moves the clock by its length, except wait number `early` (that poll comes too early).
+ */
+async function approvedLogin(approveAt: number, user: string, early?: number) {
+  vi.useFakeTimers({ toFake: ['Date'] });
+  setup = await startAuthNode();
+  const { t, idp } = setup;
+  const out = terminal();
+  const sleeps: number[] = [];
+  const session = await deviceLogin({
+    url: t.url,
+    print: out.print,
+    sleep: async (ms) => {
+      sleeps.push(ms);
+      if (sleeps.length === approveAt) await idp.approveDevice(out.userCode(), user);
+      if (sleeps.length !== early) vi.setSystemTime(Date.now() + ms);
+    },
+  });
+  return { t, idp, out, sleeps, session };
+}
+
 describe('console client device login', () => {
   it('prints the URL and code, polls at the given interval, and returns a session once the user approves', async () => {
-    vi.useFakeTimers({ toFake: ['Date'] });
-    setup = await startAuthNode();
-    const { t, idp } = setup;
-    const out = terminal();
-    const sleeps: number[] = [];
-    const session = await deviceLogin({
-      url: t.url,
-      print: out.print,
-      sleep: async (ms) => {
-        sleeps.push(ms);
-        if (sleeps.length === 2) await idp.approveDevice(out.userCode(), 'carol');
-        vi.setSystemTime(Date.now() + ms);
-      },
-    });
+    const { t, idp, out, sleeps, session } = await approvedLogin(2, 'carol');
     expect(out.lines[0]).toMatch(new RegExp(`^To log in, open ${idp.issuer.origin}/device in a browser and enter the code [A-Z]{4}-[A-Z]{4}`));
     expect(out.lines[0]).toMatch(/valid for 10 minutes/);
     expect(sleeps).toEqual([5000, 5000]);
@@ -57,21 +66,8 @@ describe('console client device login', () => {
   });
 
   it('waits longer after slow_down', async () => {
-    vi.useFakeTimers({ toFake: ['Date'] });
-    setup = await startAuthNode();
-    const { t, idp } = setup;
-    const out = terminal();
-    const sleeps: number[] = [];
-    const session = await deviceLogin({
-      url: t.url,
-      print: out.print,
-      sleep: async (ms) => {
-        sleeps.push(ms);
-        if (sleeps.length === 3) await idp.approveDevice(out.userCode(), 'alice');
-        // The second wait is cut short: that poll comes too early and the node says slow_down.
-        if (sleeps.length !== 2) vi.setSystemTime(Date.now() + ms);
-      },
-    });
+    // The second wait is cut short: that poll comes too early and the node says slow_down.
+    const { sleeps, session } = await approvedLogin(3, 'alice', 2);
     expect(sleeps).toEqual([5000, 5000, 10_000]);
     expect(session.user).toBe('alice@example.com');
   });
