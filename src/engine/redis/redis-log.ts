@@ -5,7 +5,8 @@
  * before any append, loads the scripts, moves this node's connection epoch (so an append still on
  * an old connection can never land later), checks for a rollback and fences it, resolves the
  * appends that were in flight by their idempotency key, and catches up with the log's top.
- * Liveness (heartbeat, declaring dead nodes down) is in liveness.ts.
+ * Liveness (heartbeat, declaring dead nodes down) is in liveness.ts; the appends awaiting a verdict
+ * are in in-flight.ts.
  */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
@@ -14,6 +15,7 @@ import type { NodeId, ProposedEvent } from '../events.ts';
 import { compareIds, type Committed, type Log, type LogState, type Origin, type Proposal, type Verdict } from '../log.ts';
 import { appendArgs, formatOrigin, keysFor, parseVerdict, type Keys } from './codec.ts';
 import { aofEnabled, loadRedis, loadScripts, openConnection, runScript, type Connection, type RedisTarget } from './connection.ts';
+import { InFlight, UNAVAILABLE } from './in-flight.ts';
 import { Liveness } from './liveness.ts';
 import { SCRIPTS } from './scripts.ts';
 import { tail } from './tailer.ts';
@@ -31,8 +33,6 @@ export interface RedisLogOptions {
   after?: string;
 }
 
-const UNAVAILABLE: Verdict = { status: 'unavailable' };
-
 export class RedisLog implements Log {
   readonly node: NodeId;
   readonly keys: Keys;
@@ -48,10 +48,7 @@ export class RedisLog implements Log {
   /** The log's top when this generation connected: ready once the tail is past it. */
   private catchUpTo = '0-0';
   private nextReq = 1;
-  /** Appends without a verdict yet, by request number (insertion order = request order). */
-  private readonly pending = new Map<number, Array<(verdict: Verdict) => void>>();
-  /** Appends whose connection broke after sending: they may have committed; resolved on reconnect. */
-  private readonly uncertain = new Set<number>();
+  private readonly inFlight = new InFlight();
   private readonly committedListeners = new Set<(entries: readonly Committed[]) => void>();
   private readonly stateListeners = new Set<(state: LogState) => void>();
   private readonly liveness: Liveness;
@@ -96,12 +93,8 @@ export class RedisLog implements Log {
     }
     const args = appendArgs(event, this.node);
     const keys = this.keys;
-    const low = this.pending.keys().next().value ?? origin.req;
-    const verdict = new Promise<Verdict>((resolve) => {
-      const waiting = this.pending.get(origin.req);
-      if (waiting) waiting.push(resolve);
-      else this.pending.set(origin.req, [resolve]);
-    });
+    const low = this.inFlight.lowest() ?? origin.req;
+    const verdict = this.inFlight.wait(origin.req);
     const command = [
       'EVALSHA', SCRIPTS.append.sha, '11',
       keys.log, keys.meta, keys.idem(origin.node), keys.epochs, keys.attached, keys.grace, keys.revoked, keys.names, keys.nodes,
@@ -109,7 +102,7 @@ export class RedisLog implements Log {
       args.kind, args.payload, origin.node, String(origin.req), this.epoch, String(Math.min(low, origin.req)), args.a, args.b,
     ];
     connection.commands.sendCommand<string>(command).then(
-      (reply) => this.settle(origin.req, reply === 'x' ? UNAVAILABLE : parseVerdict(reply)),
+      (reply) => this.inFlight.settle(origin.req, reply === 'x' ? UNAVAILABLE : parseVerdict(reply)),
       (error: unknown) => this.appendFailed(connection, origin.req, error as Error),
     );
     return verdict;
@@ -165,7 +158,7 @@ export class RedisLog implements Log {
     clearTimeout(this.lostTimer);
     this.connection?.destroy();
     this.connection = undefined;
-    for (const req of [...this.pending.keys()]) this.settle(req, UNAVAILABLE);
+    this.inFlight.settleAll(UNAVAILABLE);
     this.setState('closed');
   }
 
@@ -175,7 +168,7 @@ export class RedisLog implements Log {
     this.generation += 1;
     this.liveness.stop();
     // Whatever was sent on this connection may have committed: resolved by origin on reconnect.
-    for (const req of this.pending.keys()) this.uncertain.add(req);
+    this.inFlight.markAllUncertain();
     this.connection?.destroy();
     this.connection = undefined;
     this.options.logger.warn({ node: this.node, err: reason }, 'engine connection lost');
@@ -237,22 +230,9 @@ export class RedisLog implements Log {
         this.options.logger.error({ node: this.node, applied: this.applied.id, top, fence: id }, 'the log rolled back: fenced, ids continue above every id this node saw');
       }
     }
-    await this.resolveUncertain(commands);
+    await this.inFlight.resolveUncertain(commands, this.keys.idem(this.node));
     const top = await commands.sendCommand<Array<[string, string[]]>>(['XREVRANGE', this.keys.log, '+', '-', 'COUNT', '1']);
     this.catchUpTo = top[0]?.[0] ?? '0-0';
-  }
-
-  /** Appends whose reply was lost: committed (the original verdict) or, the epoch having moved, never. */
-  private async resolveUncertain(commands: Connection['commands']): Promise<void> {
-    const reqs = [...this.uncertain];
-    const found = await Promise.all(
-      reqs.map((req) => commands.sendCommand<string[]>(['ZRANGEBYSCORE', this.keys.idem(this.node), String(req), String(req), 'LIMIT', '0', '1'])),
-    );
-    reqs.forEach((req, index) => {
-      const member = found[index]![0];
-      this.uncertain.delete(req);
-      this.settle(req, member === undefined ? UNAVAILABLE : parseVerdict(member.slice(String(req).length + 1)));
-    });
   }
 
   private runTail(connection: Connection, generation: number): void {
@@ -291,23 +271,15 @@ export class RedisLog implements Log {
     if (!connection.isErrorReply(error)) {
       // Sent, then the link broke: it may have committed. Never answer `unavailable` for that:
       // the connection's failure marks it uncertain, the next generation resolves it by origin.
-      if (this.pending.has(req)) this.uncertain.add(req);
+      this.inFlight.markUncertain(req);
       if (connection === this.connection) this.fail(this.generation, error);
       return;
     }
     this.options.logger.error({ node: this.node, req, err: error }, 'the append script failed');
     // NOSCRIPT (someone ran SCRIPT FLUSH): the append did not run. Reconnect, which reloads the
     // scripts before any append, rather than EVAL it now and risk reordering it after later appends.
-    this.settle(req, UNAVAILABLE);
+    this.inFlight.settle(req, UNAVAILABLE);
     if (error.message.startsWith('NOSCRIPT')) this.fail(this.generation, error);
-  }
-
-  private settle(req: number, verdict: Verdict): void {
-    const waiting = this.pending.get(req);
-    if (waiting === undefined) return;
-    this.pending.delete(req);
-    this.uncertain.delete(req);
-    for (const resolve of waiting) resolve(verdict);
   }
 
   private setState(state: LogState): void {
