@@ -3,19 +3,21 @@
  * run typed lines as commands one at a time — each send waits for the node's echo of its cid, so lines
  * keep their order and nothing is lost across reconnects — and log out on `x` or end of input. On
  * connecting it prints the last `--history` group messages; `/history [user]` pages further back.
+ * Getting a session (by name or device login) is in sign-in.ts.
  */
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isValidUsername } from '../domain/names.ts';
-import { Backoff, type BackoffOptions, formatDelay } from '../protocol/backoff.ts';
+import { Backoff, type BackoffOptions } from '../protocol/backoff.ts';
 import { parseCommand, type Command } from './commands.ts';
 import { Connection, type SessionEnd } from './connection.ts';
 import * as format from './format.ts';
 import type { ErrorFrame, ServerFrame, UsersFrame } from '../protocol/wire.ts';
 import type { ClientFrame } from './frames.ts';
 import { Scrollback } from './scrollback.ts';
-import { DeviceLoginError, deviceLogin } from './device-login.ts';
-import { HttpError, type Session, UnreachableError, login, logout } from './http.ts';
+import { Exit } from './exit.ts';
+import { type Session, logout } from './http.ts';
+import { deviceSession, loginUntilReachable } from './sign-in.ts';
 import type { Terminal } from './terminal.ts';
 
 export interface ClientOptions {
@@ -31,8 +33,7 @@ export interface ClientOptions {
   keepaliveMs: number;
 }
 
-/** Exit codes: 0 logged out normally, 1 failure, 2 bad usage or user name, 3 session ended by the node. */
-export const Exit = { Ok: 0, Failure: 1, Usage: 2, SessionEnded: 3 } as const;
+export { Exit } from './exit.ts';
 
 type Outcome = { kind: 'accepted' } | { kind: 'refused'; error: ErrorFrame } | { kind: 'lost' };
 type SendFrame = Extract<ClientFrame, { type: 'message' | 'direct' }>;
@@ -84,7 +85,7 @@ export class ConsoleClient {
   }
 
   private async start(): Promise<number> {
-    if (this.options.device) return this.begin(await this.deviceSession());
+    if (this.options.device) return this.begin(await deviceSession(this.options.url, this.terminal));
     const user = this.options.user ?? (await this.terminal.ask('user name: '))?.trim();
     if (!user) {
       this.terminal.fail('actor-chat-client: no user name given (use --user <name>)');
@@ -94,7 +95,7 @@ export class ConsoleClient {
       this.terminal.fail(`actor-chat-client: invalid user name "${user}": use 1–64 letters, digits or _.@+- starting with a letter or digit`);
       return Exit.Usage;
     }
-    return this.begin(await this.loginUntilReachable(user));
+    return this.begin(await this.signIn(user));
   }
 
   private begin(session: Session | number): Promise<number> | number {
@@ -106,38 +107,10 @@ export class ConsoleClient {
     return this.commandLoop();
   }
 
-  /** Device login (src/client/device-login.ts): prints where to enter the code, waits for approval. */
-  private async deviceSession(): Promise<Session | number> {
-    try {
-      return await deviceLogin({ url: this.options.url, print: (line) => this.terminal.print(line) });
-    } catch (error) {
-      if (!(error instanceof DeviceLoginError || error instanceof HttpError || error instanceof UnreachableError)) throw error;
-      this.terminal.fail(`actor-chat-client: device login failed: ${error.message}`);
-      return Exit.Failure;
-    }
-  }
-
-  private async loginUntilReachable(user: string): Promise<Session | number> {
-    const backoff = new Backoff(this.options.backoff);
-    for (;;) {
-      try {
-        return await login(this.options.url, user);
-      } catch (error) {
-        if (error instanceof HttpError && error.code === 'invalid_username') {
-          this.terminal.fail(`actor-chat-client: invalid user name "${user}": ${error.message}`);
-          return Exit.Usage;
-        }
-        if (error instanceof HttpError && !error.retryable) {
-          this.terminal.fail(`actor-chat-client: login refused: ${error.code}: ${error.message}`);
-          return Exit.Failure;
-        }
-        if (!(error instanceof HttpError || error instanceof UnreachableError)) throw error;
-        const delay = backoff.next();
-        const why = error instanceof HttpError ? `login failed (${error.status} ${error.code})` : error.message;
-        this.terminal.print(`* ${why}; retrying in ${formatDelay(delay)}`);
-        await sleep(delay);
-      }
-    }
+  /** A session by the way the options ask: device login, or by name (retried while unreachable). */
+  private signIn(user: string): Promise<Session | number> {
+    if (this.options.device) return deviceSession(this.options.url, this.terminal);
+    return loginUntilReachable(this.options.url, this.options.backoff, this.terminal, user);
   }
 
   private connect(): Connection {
@@ -294,7 +267,7 @@ export class ConsoleClient {
       return;
     }
     this.terminal.print(`* ${reason.replace('_', ' ')}: logging in again`);
-    const session = this.options.device ? await this.deviceSession() : await this.loginUntilReachable(this.session!.user);
+    const session = await this.signIn(this.session!.user);
     if (typeof session === 'number') return this.finish(session);
     this.session = session;
     this.connection!.start();
