@@ -8,7 +8,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { expectedStatus, transitionPaths, type ModelEvent, type UserSnapshot } from './user-paths.ts';
 import { startTestNode, type TestNode } from '../support/node.ts';
-import { TestClient, bearer, type Frame } from '../support/ws-client.ts';
+import { TestClient, bearer } from '../support/ws-client.ts';
+import { flushPresence, lastSeenStatus } from './presence-watcher.ts';
 import { SioClient } from '../support/sio-client.ts';
 
 const GRACE_MS = 10_000;
@@ -23,19 +24,6 @@ let watcher: TestClient;
 let bobToken: string;
 let bobSockets: BobSocket[];
 let opened: number;
-
-async function flush(): Promise<void> {
-  vi.advanceTimersByTime(FLUSH_MS);
-  await watcher.sync();
-}
-
-function lastSeenStatus(): string {
-  const changes = watcher
-    .ofType('presence')
-    .flatMap((frame: Frame) => frame.changes as Array<{ user: string; status: string }>)
-    .filter((change) => change.user === 'bob');
-  return changes.at(-1)?.status ?? 'offline';
-}
 
 /** Waits until the node has seen `count` open sockets of bob (a Socket.IO close reaches it after the client's). */
 async function bobSocketsAtNode(count: number): Promise<void> {
@@ -77,9 +65,9 @@ async function perform(event: ModelEvent): Promise<void> {
 }
 
 async function assertMatches(snapshot: UserSnapshot): Promise<void> {
-  await flush();
+  await flushPresence(watcher, FLUSH_MS);
   const status = expectedStatus(snapshot);
-  expect(lastSeenStatus(), 'presence seen by the watcher').toBe(status);
+  expect(lastSeenStatus(watcher, 'bob'), 'presence seen by the watcher').toBe(status);
   const actor = node.node.runtime.userActorState('bob');
   expect(actor ?? 'offline', 'the live user actor').toBe(snapshot.status === 'done' ? 'offline' : String(snapshot.value));
   expect(node.node.runtime.state.sockets.get('bob') ?? 0, 'open sockets').toBe(snapshot.context.sockets);

@@ -8,7 +8,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { userMachine } from '../../src/machines/user.machine.ts';
 import { expectedStatus, serialize, transitionPaths, type ModelEvent, type UserSnapshot } from './user-paths.ts';
 import { startTestNode, type TestNode } from '../support/node.ts';
-import { TestClient, bearer, type Frame } from '../support/ws-client.ts';
+import { TestClient, bearer } from '../support/ws-client.ts';
+import { flushPresence, lastSeenStatus } from './presence-watcher.ts';
 import { ModelCoverage } from './coverage.ts';
 
 const GRACE_MS = 10_000;
@@ -18,19 +19,6 @@ let node: TestNode;
 let watcher: TestClient;
 let bobToken: string;
 let bobSockets: TestClient[];
-
-async function flush(): Promise<void> {
-  vi.advanceTimersByTime(FLUSH_MS);
-  await watcher.sync();
-}
-
-function lastSeenStatus(): string {
-  const changes = watcher
-    .ofType('presence')
-    .flatMap((frame: Frame) => frame.changes as Array<{ user: string; status: string }>)
-    .filter((change) => change.user === 'bob');
-  return changes.at(-1)?.status ?? 'offline';
-}
 
 async function perform(event: ModelEvent): Promise<void> {
   switch (event.type) {
@@ -56,9 +44,9 @@ async function perform(event: ModelEvent): Promise<void> {
 }
 
 async function assertMatches(snapshot: UserSnapshot): Promise<void> {
-  await flush();
+  await flushPresence(watcher, FLUSH_MS);
   const status = expectedStatus(snapshot);
-  expect(lastSeenStatus(), 'presence seen by the watcher').toBe(status);
+  expect(lastSeenStatus(watcher, 'bob'), 'presence seen by the watcher').toBe(status);
   const list = (await fetch(`${node.url}/list-users`, { headers: bearer((await node.login('lister')).token) }).then((r) => r.json())) as {
     users: Array<{ name: string; status: string }>;
   };
