@@ -189,7 +189,8 @@ function* arrayPieces(entries: Iterable<unknown>): Generator<Buffer> {
   yield Buffer.from(`${piece}]`);
 }
 
-function syncDirectory(path: string): void {
+/** Makes a rename in `path` durable: fsync of the directory itself. */
+export function syncDirectory(path: string): void {
   const fd = openSync(path, 'r');
   try {
     fsyncSync(fd);

@@ -13,7 +13,7 @@
  *     and so may its start); any session a lost line still names in a readable SessionEnded is
  *     revoked too. Users log in again after a repair.
  */
-import { closeSync, fdatasyncSync, fsyncSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, fdatasyncSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { DomainEvent } from '../domain/events.ts';
 import { evolve, type ChatState, createChatState } from '../domain/state.ts';
@@ -22,6 +22,7 @@ import { encodeRecord, decodeLine, type JournalRecord } from './codec.ts';
 import { lockJournal } from './lock.ts';
 import { readLines } from './scan.ts';
 import { writeWhole } from './file.ts';
+import { syncDirectory } from './compaction.ts';
 
 /** The shortest line a message record can encode to (asserted in test/unit/journal-repair.test.ts). */
 export const MIN_MESSAGE_RECORD_BYTES = 64;
@@ -181,14 +182,5 @@ function copyRange(from: string, to: string, start: number, end = statSync(from)
   } finally {
     closeSync(input);
     closeSync(output);
-  }
-}
-
-function syncDirectory(path: string): void {
-  const fd = openSync(path, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }
