@@ -18,6 +18,7 @@ import { hasMetricsToken } from './metrics-listener.ts';
 import type { HttpHandler, HttpRequestInfo, Route } from '../transport/types.ts';
 import { errorReply, jsonReply } from '../transport/reply.ts';
 import { answerHistory, parseHistoryQuery } from '../protocol/history.ts';
+import type { LoginAnswer } from '../protocol/device-login.ts';
 
 export interface RouteDeps {
   config: Readonly<Config>;
@@ -53,8 +54,8 @@ export function sessionCookie(config: Readonly<Config>, token: string, maxAgeSec
 }
 
 export interface StartedSession {
-  /** What dev login and device login answer: `{user, token, expiresAt}` (epoch ms). */
-  body: { user: string; token: string; expiresAt: number };
+  /** What dev login and device login answer (protocol/device-login.ts, the one wire contract). */
+  body: LoginAnswer;
   /** The `Set-Cookie` value carrying the session. */
   cookie: string;
 }
