@@ -24,6 +24,16 @@ async function flush(...observers: TestClient[]): Promise<void> {
   for (const observer of observers) await observer.sync();
 }
 
+/** Starts a node where alice sees bob come online, then closes bob's socket; returns alice. */
+async function aliceSeesBobLeave(): Promise<TestClient> {
+  await start();
+  const alice = await connect('alice');
+  const bob = await connect('bob');
+  await flush(alice);
+  await bob.close();
+  return alice;
+}
+
 function changesFor(client: TestClient, user: string): string[] {
   return client
     .ofType('presence')
@@ -61,11 +71,7 @@ describe('presence in all mode', () => {
   });
 
   it('shows grace when the last socket closes, then offline when the grace period ends', async () => {
-    await start();
-    const alice = await connect('alice');
-    const bob = await connect('bob');
-    await flush(alice);
-    await bob.close();
+    const alice = await aliceSeesBobLeave();
     await flush(alice);
     expect(changesFor(alice, 'bob')).toEqual(['online', 'grace']);
     const listed = await fetch(`${node.url}/list-users`, { headers: bearer((await node.login('x')).token) }).then((r) => r.json());
@@ -80,22 +86,14 @@ describe('presence in all mode', () => {
   });
 
   it('leaves out a reconnect inside the flush window: no flap', async () => {
-    await start();
-    const alice = await connect('alice');
-    const bob = await connect('bob');
-    await flush(alice);
-    await bob.close();
+    const alice = await aliceSeesBobLeave();
     await connect('bob');
     await flush(alice);
     expect(changesFor(alice, 'bob')).toEqual(['online']);
   });
 
   it('returns a user from grace to online with no offline in between', async () => {
-    await start();
-    const alice = await connect('alice');
-    const bob = await connect('bob');
-    await flush(alice);
-    await bob.close();
+    const alice = await aliceSeesBobLeave();
     await flush(alice);
     vi.advanceTimersByTime(GRACE_MS / 2);
     await connect('bob');
