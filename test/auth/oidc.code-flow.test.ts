@@ -3,29 +3,16 @@
  * against a real OpenID provider on loopback, and each way a callback is refused, by its error code.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createOidc, LOGIN_FLOW_TTL_SECONDS, type Oidc, type OidcErrorCode } from '../../src/auth/oidc.ts';
+import { LOGIN_FLOW_TTL_SECONDS, type Oidc, type OidcOptions } from '../../src/auth/oidc.ts';
 import { Sealer } from '../../src/auth/oidc-seal.ts';
 import { startIdp, type Idp } from '../support/idp.ts';
-
-const REDIRECT_URI = 'http://127.0.0.1:5999/auth/callback';
-const SEAL_SECRET = 'test-seal-secret-0123456789abcdef';
+import { expectOidcError, oidcFor, REDIRECT_URI, SEAL_SECRET } from '../support/oidc.ts';
 
 let idp: Idp;
 let oidc: Oidc;
 
-function newOidc(overrides: { nameClaim?: string; sealSecret?: string } = {}): Promise<Oidc> {
-  return createOidc({
-    issuer: idp.issuer,
-    clientId: idp.clientId,
-    clientSecret: idp.clientSecret,
-    redirectUri: REDIRECT_URI,
-    sealSecret: SEAL_SECRET,
-    ...overrides,
-  });
-}
-
-async function expectCode(promise: Promise<unknown>, code: OidcErrorCode, message?: RegExp): Promise<void> {
-  await expect(promise).rejects.toMatchObject({ name: 'OidcError', code, ...(message ? { message: expect.stringMatching(message) } : {}) });
+function newOidc(overrides: Partial<OidcOptions> = {}): Promise<Oidc> {
+  return oidcFor(idp, overrides);
 }
 
 /** Starts a login and plays `login` at the IdP; returns what the browser brings back to the node. */
@@ -96,23 +83,23 @@ describe('oidc code flow', () => {
     const first = await oidc.startLogin();
     const second = await oidc.startLogin();
     const callback = await idp.authorize(first.redirectTo, 'alice', REDIRECT_URI);
-    await expectCode(oidc.finishLogin(callback, second.flowCookie), 'oidc_state_mismatch');
+    await expectOidcError(oidc.finishLogin(callback, second.flowCookie), 'oidc_state_mismatch');
     const noState = new URL(callback);
     noState.searchParams.delete('state');
-    await expectCode(oidc.finishLogin(noState, first.flowCookie), 'oidc_state_mismatch');
+    await expectOidcError(oidc.finishLogin(noState, first.flowCookie), 'oidc_state_mismatch');
   });
 
   it('refuses a replayed callback on the same node (oidc_flow_replayed)', async () => {
     const { callback, flowCookie } = await loginAs('alice');
     await oidc.finishLogin(callback, flowCookie);
-    await expectCode(oidc.finishLogin(callback, flowCookie), 'oidc_flow_replayed');
+    await expectOidcError(oidc.finishLogin(callback, flowCookie), 'oidc_flow_replayed');
   });
 
   it('refuses a callback replayed on another node, where the issuer refuses the used code (oidc_callback_failed)', async () => {
     const { callback, flowCookie } = await loginAs('alice');
     await oidc.finishLogin(callback, flowCookie);
     const otherNode = await newOidc();
-    await expectCode(otherNode.finishLogin(callback, flowCookie), 'oidc_callback_failed', /invalid_grant/);
+    await expectOidcError(otherNode.finishLogin(callback, flowCookie), 'oidc_callback_failed', /invalid_grant/);
   });
 
   it('refuses an ID token whose nonce is not the one this browser sent (oidc_nonce_mismatch)', async () => {
@@ -120,7 +107,7 @@ describe('oidc code flow', () => {
     const tampered = new URL(redirectTo);
     tampered.searchParams.set('nonce', 'a-nonce-the-attacker-chose');
     const callback = await idp.authorize(tampered, 'alice', REDIRECT_URI);
-    await expectCode(oidc.finishLogin(callback, flowCookie), 'oidc_nonce_mismatch');
+    await expectOidcError(oidc.finishLogin(callback, flowCookie), 'oidc_nonce_mismatch');
   });
 
   it('refuses a code redeemed with another PKCE verifier (oidc_callback_failed)', async () => {
@@ -133,20 +120,20 @@ describe('oidc code flow', () => {
       { v: 'another-code-verifier-another-code-verifier-0123', s: url.searchParams.get('state'), n: url.searchParams.get('nonce') },
       60,
     );
-    await expectCode(oidc.finishLogin(callback, forged), 'oidc_callback_failed', /invalid_grant/);
+    await expectOidcError(oidc.finishLogin(callback, forged), 'oidc_callback_failed', /invalid_grant/);
   });
 
   it('refuses a flow older than ten minutes (oidc_flow_expired)', async () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     const { callback, flowCookie } = await loginAs('alice');
     vi.setSystemTime(Date.now() + (LOGIN_FLOW_TTL_SECONDS + 1) * 1000);
-    await expectCode(oidc.finishLogin(callback, flowCookie), 'oidc_flow_expired');
+    await expectOidcError(oidc.finishLogin(callback, flowCookie), 'oidc_flow_expired');
   });
 
   it('refuses a callback without the flow cookie (oidc_flow_missing)', async () => {
     const { callback } = await loginAs('alice');
-    await expectCode(oidc.finishLogin(callback, undefined), 'oidc_flow_missing');
-    await expectCode(oidc.finishLogin(callback, ''), 'oidc_flow_missing');
+    await expectOidcError(oidc.finishLogin(callback, undefined), 'oidc_flow_missing');
+    await expectOidcError(oidc.finishLogin(callback, ''), 'oidc_flow_missing');
   });
 
   it('refuses a tampered flow cookie or one sealed with another key (oidc_flow_invalid)', async () => {
@@ -154,21 +141,15 @@ describe('oidc code flow', () => {
     const parts = flowCookie.split('.');
     const ciphertext = parts[3] ?? '';
     parts[3] = (ciphertext.startsWith('A') ? 'B' : 'A') + ciphertext.slice(1);
-    await expectCode(oidc.finishLogin(callback, parts.join('.')), 'oidc_flow_invalid');
+    await expectOidcError(oidc.finishLogin(callback, parts.join('.')), 'oidc_flow_invalid');
     const otherKey = await newOidc({ sealSecret: 'another-seal-secret-0123456789abcdef' });
-    await expectCode(otherKey.finishLogin(callback, flowCookie), 'oidc_flow_invalid');
-    await expectCode(oidc.finishLogin(callback, 'not-a-jwe'), 'oidc_flow_invalid');
+    await expectOidcError(otherKey.finishLogin(callback, flowCookie), 'oidc_flow_invalid');
+    await expectOidcError(oidc.finishLogin(callback, 'not-a-jwe'), 'oidc_flow_invalid');
   });
 
   it('still opens flows sealed with the previous key after a key rotation', async () => {
     const { callback, flowCookie } = await loginAs('alice');
-    const rotated = await createOidc({
-      issuer: idp.issuer,
-      clientId: idp.clientId,
-      clientSecret: idp.clientSecret,
-      redirectUri: REDIRECT_URI,
-      sealSecret: ['a-brand-new-seal-secret-0123456789', SEAL_SECRET],
-    });
+    const rotated = await newOidc({ sealSecret: ['a-brand-new-seal-secret-0123456789', SEAL_SECRET] });
     expect((await rotated.finishLogin(callback, flowCookie)).name).toBe('alice@example.com');
   });
 
@@ -176,7 +157,7 @@ describe('oidc code flow', () => {
     const { redirectTo, flowCookie } = await oidc.startLogin();
     const callback = await idp.cancel(redirectTo, REDIRECT_URI);
     expect(callback.searchParams.get('error')).toBe('access_denied');
-    await expectCode(oidc.finishLogin(callback, flowCookie), 'oidc_access_denied');
+    await expectOidcError(oidc.finishLogin(callback, flowCookie), 'oidc_access_denied');
   });
 });
 
@@ -190,17 +171,11 @@ describe('oidc issuer outage', () => {
 
 describe('oidc discovery', () => {
   it('refuses an http issuer that is not on loopback (oidc_insecure_issuer)', async () => {
-    await expectCode(
-      createOidc({ issuer: new URL('http://idp.example.com'), clientId: 'c', clientSecret: 's', redirectUri: REDIRECT_URI, sealSecret: SEAL_SECRET }),
-      'oidc_insecure_issuer',
-    );
+    await expectOidcError(newOidc({ issuer: new URL('http://idp.example.com'), clientId: 'c', clientSecret: 's' }), 'oidc_insecure_issuer');
   });
 
   it('fails with oidc_discovery_failed when the issuer does not answer', async () => {
     await idp.close();
-    await expectCode(
-      createOidc({ issuer: idp.issuer, clientId: 'c', clientSecret: 's', redirectUri: REDIRECT_URI, sealSecret: SEAL_SECRET }),
-      'oidc_discovery_failed',
-    );
+    await expectOidcError(newOidc({ clientId: 'c', clientSecret: 's' }), 'oidc_discovery_failed');
   });
 });

@@ -4,13 +4,11 @@
  * `vi.useFakeTimers({ toFake: ['Date'] })` (the module and the IdP read the clock; nothing sleeps).
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createOidc, type DeviceStart, type Oidc, type OidcErrorCode } from '../../src/auth/oidc.ts';
+import type { DeviceStart, Oidc } from '../../src/auth/oidc.ts';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { startIdp, type Idp } from '../support/idp.ts';
-
-const REDIRECT_URI = 'http://127.0.0.1:5999/auth/callback';
-const SEAL_SECRET = 'test-seal-secret-0123456789abcdef';
+import { expectOidcError, oidcFor, REDIRECT_URI } from '../support/oidc.ts';
 
 let idp: Idp;
 let oidc: Oidc;
@@ -29,18 +27,7 @@ function memoryLogger(): pino.Logger {
 }
 
 function newOidc(): Promise<Oidc> {
-  return createOidc({
-    issuer: idp.issuer,
-    clientId: idp.clientId,
-    clientSecret: idp.clientSecret,
-    redirectUri: REDIRECT_URI,
-    sealSecret: SEAL_SECRET,
-    logger: memoryLogger(),
-  });
-}
-
-async function expectCode(promise: Promise<unknown>, code: OidcErrorCode): Promise<void> {
-  await expect(promise).rejects.toMatchObject({ name: 'OidcError', code });
+  return oidcFor(idp, { logger: memoryLogger() });
 }
 
 /** Moves the clock past the client's polling interval, as a well-behaved client waits. */
@@ -81,7 +68,7 @@ describe('oidc device flow', () => {
     expect(done).toEqual({ status: 'ok', identity: { issuer: oidc.issuer, subject: 'bob', name: 'bob@example.com', nameFrom: 'email' } });
 
     waitInterval(start);
-    await expectCode(oidc.pollDevice(start.handle), 'device_handle_used');
+    await expectOidcError(oidc.pollDevice(start.handle), 'device_handle_used');
   });
 
   it('answers slow_down without asking the issuer when the client polls faster than the interval', async () => {
@@ -115,9 +102,9 @@ describe('oidc device flow', () => {
 
   it('refuses a tampered handle or a login flow cookie passed as a handle (device_handle_invalid)', async () => {
     const start = await oidc.startDevice();
-    await expectCode(oidc.pollDevice(`${start.handle}x`), 'device_handle_invalid');
+    await expectOidcError(oidc.pollDevice(`${start.handle}x`), 'device_handle_invalid');
     const { flowCookie } = await oidc.startLogin();
-    await expectCode(oidc.pollDevice(flowCookie), 'device_handle_invalid');
+    await expectOidcError(oidc.pollDevice(flowCookie), 'device_handle_invalid');
   });
 
   it('refuses the device flow with device_flow_unsupported when the issuer does not offer it', async () => {
@@ -125,7 +112,7 @@ describe('oidc device flow', () => {
     idp = await startIdp({ redirectUris: [REDIRECT_URI], deviceFlow: false });
     const plain = await newOidc();
     expect(plain.deviceFlowSupported).toBe(false);
-    await expectCode(plain.startDevice(), 'device_flow_unsupported');
+    await expectOidcError(plain.startDevice(), 'device_flow_unsupported');
   });
 });
 
@@ -150,16 +137,9 @@ describe('oidc device flow with a separate device client', () => {
     idp = await startIdp({ redirectUris: [REDIRECT_URI], deviceClient });
 
     const webOnly = await newOidc();
-    await expectCode(webOnly.startDevice(), 'oidc_device_failed');
+    await expectOidcError(webOnly.startDevice(), 'oidc_device_failed');
 
-    const withDeviceClient = await createOidc({
-      issuer: idp.issuer,
-      clientId: idp.clientId,
-      clientSecret: idp.clientSecret,
-      redirectUri: REDIRECT_URI,
-      sealSecret: SEAL_SECRET,
-      deviceClient,
-    });
+    const withDeviceClient = await oidcFor(idp, { deviceClient });
     const start = await withDeviceClient.startDevice();
     await idp.approveDevice(start.userCode, 'alice');
     expect(await withDeviceClient.pollDevice(start.handle)).toMatchObject({ status: 'ok', identity: { subject: 'alice', name: 'alice@example.com' } });
