@@ -6,10 +6,10 @@
  * moves only through fake timers.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { expectedStatus, transitionPaths, type ModelEvent, type UserSnapshot } from './user-paths.ts';
+import { transitionPaths, type ModelEvent } from './user-paths.ts';
 import { startTestNode, type TestNode } from '../support/node.ts';
 import { TestClient, bearer } from '../support/ws-client.ts';
-import { flushPresence, lastSeenStatus } from './presence-watcher.ts';
+import { expectBobAsModelled } from './presence-watcher.ts';
 import { SioClient } from '../support/sio-client.ts';
 
 const GRACE_MS = 10_000;
@@ -64,15 +64,6 @@ async function perform(event: ModelEvent): Promise<void> {
   }
 }
 
-async function assertMatches(snapshot: UserSnapshot): Promise<void> {
-  await flushPresence(watcher, FLUSH_MS);
-  const status = expectedStatus(snapshot);
-  expect(lastSeenStatus(watcher, 'bob'), 'presence seen by the watcher').toBe(status);
-  const actor = node.node.runtime.userActorState('bob');
-  expect(actor ?? 'offline', 'the live user actor').toBe(snapshot.status === 'done' ? 'offline' : String(snapshot.value));
-  expect(node.node.runtime.state.sockets.get('bob') ?? 0, 'open sockets').toBe(snapshot.context.sockets);
-}
-
 const paths = transitionPaths();
 
 describe('user machine, model-based, with Socket.IO sockets among the user’s sockets', () => {
@@ -101,7 +92,7 @@ describe('user machine, model-based, with Socket.IO sockets among the user’s s
   it.each(paths.map((path) => [path.name, path] as const))('%s', async (_name, path) => {
     for (const step of path.steps) {
       await perform(step.event);
-      await assertMatches(step.state);
+      await expectBobAsModelled(node, watcher, step.state, FLUSH_MS);
     }
   });
 });
