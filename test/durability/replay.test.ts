@@ -60,6 +60,18 @@ function expectReplayMatches(node: TestNode, path: string, users: string[]): Ret
   return result;
 }
 
+/** A moment the hand-written journals start at. */
+const T = 1_764_000_000_000;
+
+/** What a node journals when alice logs in at `T` and opens her socket 1 at `openedAt`: session, socket, online. */
+function aliceLogsInAndConnects(openedAt: number): DomainEvent[] {
+  return [
+    { type: 'SessionStarted', sid: 's1', user: 'alice', exp: T / 1000 + 3600, at: T },
+    { type: 'SocketOpened', user: 'alice', socket: 1, at: openedAt },
+    { type: 'PresenceChanged', user: 'alice', status: 'online', previous: 'offline', at: openedAt },
+  ];
+}
+
 describe('journal replay', () => {
   it('rebuilds the live actor states from a journal a real node wrote over real sockets', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
@@ -115,16 +127,13 @@ describe('journal replay', () => {
   });
 
   it('replays a hand-written JSON-lines journal deterministically, grace periods on the simulated clock', () => {
-    const t = 1_764_000_000_000;
     const events: DomainEvent[] = [
-      { type: 'SessionStarted', sid: 's1', user: 'alice', exp: t / 1000 + 3600, at: t },
-      { type: 'SocketOpened', user: 'alice', socket: 1, at: t + 5 },
-      { type: 'PresenceChanged', user: 'alice', status: 'online', previous: 'offline', at: t + 5 },
-      { type: 'GroupMessagePosted', id: 1, from: 'alice', text: 'hi', ts: t + 9, cid: 'x' },
-      { type: 'SocketClosed', user: 'alice', socket: 1, at: t + 20 },
-      { type: 'PresenceChanged', user: 'alice', status: 'grace', previous: 'online', at: t + 20 },
-      { type: 'PresenceChanged', user: 'alice', status: 'offline', previous: 'grace', at: t + 20 + GRACE_MS + 3 },
-      { type: 'SessionStarted', sid: 's2', user: 'bob', exp: t / 1000 + 3600, at: t + 30_000 },
+      ...aliceLogsInAndConnects(T + 5),
+      { type: 'GroupMessagePosted', id: 1, from: 'alice', text: 'hi', ts: T + 9, cid: 'x' },
+      { type: 'SocketClosed', user: 'alice', socket: 1, at: T + 20 },
+      { type: 'PresenceChanged', user: 'alice', status: 'grace', previous: 'online', at: T + 20 },
+      { type: 'PresenceChanged', user: 'alice', status: 'offline', previous: 'grace', at: T + 20 + GRACE_MS + 3 },
+      { type: 'SessionStarted', sid: 's2', user: 'bob', exp: T / 1000 + 3600, at: T + 30_000 },
     ];
     const path = join(dir, 'plain.jsonl');
     writeFileSync(path, `${events.map((event) => JSON.stringify(event)).join('\n')}\n`);
@@ -136,20 +145,17 @@ describe('journal replay', () => {
       ['alice', 'none', 'offline', 1],
       ['bob', 'connecting', 'offline', 1],
     ]);
-    expect(once.endedAt).toBe(t + 30_000);
+    expect(once.endedAt).toBe(T + 30_000);
   });
 
   it('recognises the recovery of a node that was killed with sockets open', () => {
-    const t = 1_764_000_000_000;
     const records: DomainEvent[] = [
-      { type: 'SessionStarted', sid: 's1', user: 'alice', exp: t / 1000 + 3600, at: t },
-      { type: 'SocketOpened', user: 'alice', socket: 1, at: t + 1 },
-      { type: 'PresenceChanged', user: 'alice', status: 'online', previous: 'offline', at: t + 1 },
+      ...aliceLogsInAndConnects(T + 1),
       // SIGKILL; the next process's RECOVER:
-      { type: 'SocketClosed', user: 'alice', socket: 0, at: t + 60_000 },
-      { type: 'PresenceChanged', user: 'alice', status: 'offline', previous: 'online', at: t + 60_000 },
-      { type: 'SocketOpened', user: 'alice', socket: 1, at: t + 61_000 },
-      { type: 'PresenceChanged', user: 'alice', status: 'online', previous: 'offline', at: t + 61_000 },
+      { type: 'SocketClosed', user: 'alice', socket: 0, at: T + 60_000 },
+      { type: 'PresenceChanged', user: 'alice', status: 'offline', previous: 'online', at: T + 60_000 },
+      { type: 'SocketOpened', user: 'alice', socket: 1, at: T + 61_000 },
+      { type: 'PresenceChanged', user: 'alice', status: 'online', previous: 'offline', at: T + 61_000 },
     ];
     const result = replayJournal(records, { graceMs: GRACE_MS, shardSize: 128 });
     expect(result.divergences).toEqual([]);
@@ -158,12 +164,11 @@ describe('journal replay', () => {
   });
 
   it('reports what the machines would not have done', () => {
-    const t = 1_764_000_000_000;
     const records: DomainEvent[] = [
-      { type: 'SessionStarted', sid: 's1', user: 'alice', exp: t / 1000 + 3600, at: t },
+      { type: 'SessionStarted', sid: 's1', user: 'alice', exp: T / 1000 + 3600, at: T },
       // Nobody opened a socket: the machines never put alice online.
-      { type: 'PresenceChanged', user: 'alice', status: 'online', previous: 'offline', at: t + 1 },
-      { type: 'DirectMessagePosted', id: 1, from: 'bob', to: 'alice', text: 'hi', ts: t + 2 },
+      { type: 'PresenceChanged', user: 'alice', status: 'online', previous: 'offline', at: T + 1 },
+      { type: 'DirectMessagePosted', id: 1, from: 'bob', to: 'alice', text: 'hi', ts: T + 2 },
     ];
     const result = replayJournal(records, { graceMs: GRACE_MS, shardSize: 128 });
     expect(result.divergences).toHaveLength(2);
@@ -172,14 +177,9 @@ describe('journal replay', () => {
   });
 
   it('npm run replay prints the actors and --out writes a snapshot the user machine restores from', async () => {
-    const t = 1_764_000_000_000;
     const path = join(dir, 'events.jsonl');
     const out = join(dir, 'snapshot.json');
-    const lines: DomainEvent[] = [
-      { type: 'SessionStarted', sid: 's1', user: 'alice', exp: t / 1000 + 3600, at: t },
-      { type: 'SocketOpened', user: 'alice', socket: 1, at: t + 1 },
-      { type: 'PresenceChanged', user: 'alice', status: 'online', previous: 'offline', at: t + 1 },
-    ];
+    const lines = aliceLogsInAndConnects(T + 1);
     writeFileSync(path, lines.map((line) => JSON.stringify(line)).join('\n'));
     const run = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/replay.ts', path, '--out', out], { cwd: ROOT });
     expect(run.stdout).toContain('replayed 3 records (0 restarts)');
