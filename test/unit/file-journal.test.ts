@@ -35,6 +35,24 @@ async function reopen(journal: FileJournal, options: Partial<FileJournalOptions>
   return open(options);
 }
 
+/** Leaves a journal file holding the records of `events(count)`, closed, for a test to damage and open again. */
+async function writeAndClose(count: number): Promise<void> {
+  const journal = open();
+  for (const event of events(count)) journal.append(event);
+  await journal.close();
+  opened.splice(0);
+}
+
+/** What opening the journal throws (undefined when it opens): for the tests that look into the error. */
+function openError(): unknown {
+  try {
+    open();
+  } catch (caught) {
+    return caught;
+  }
+  return undefined;
+}
+
 function events(count: number): DomainEvent[] {
   const list: DomainEvent[] = [];
   for (let i = 1; i <= count; i++) {
@@ -70,10 +88,7 @@ describe('file journal', () => {
   });
 
   it('cuts a torn last line (no newline) and starts, reporting the bytes cut', async () => {
-    const journal = open();
-    for (const event of events(2)) journal.append(event);
-    await journal.close();
-    opened.splice(0);
+    await writeAndClose(2);
     appendFileSync(path, '{"type":"GroupMessagePosted","id":3,"fr');
     const reopened = open();
     expect(reopened.recovery).toEqual({ events: 6, droppedBytes: 39 });
@@ -82,20 +97,12 @@ describe('file journal', () => {
   });
 
   it('refuses to open on a bad record in the middle, naming the file and the byte offset, and leaves the file alone', async () => {
-    const journal = open();
-    for (const event of events(3)) journal.append(event);
-    await journal.close();
-    opened.splice(0);
+    await writeAndClose(3);
     const lines = readFileSync(path, 'utf8').split('\n');
     lines[4] = lines[4]!.replace('online', 'grace!');
     writeFileSync(path, lines.join('\n'));
     const before = readFileSync(path);
-    let error: unknown;
-    try {
-      open();
-    } catch (caught) {
-      error = caught;
-    }
+    const error = openError();
     expect(error).toBeInstanceOf(JournalCorruptError);
     expect(error).toMatchObject({ path, offset: offsetOfLine(4), line: 5, reason: 'checksum mismatch' });
     expect((error as Error).message).toContain(`npm run journal -- repair ${path}`);
@@ -105,22 +112,14 @@ describe('file journal', () => {
   });
 
   it('refuses a complete last line whose checksum fails: only a line without its newline counts as torn', async () => {
-    const journal = open();
-    for (const event of events(1)) journal.append(event);
-    await journal.close();
-    opened.splice(0);
+    await writeAndClose(1);
     appendFileSync(path, '{"type":"SessionEnded","sid":"s1","user":"u1","exp":9e9,"reason":"logout","at":2} 00000000\n');
     expect(() => open()).toThrow(JournalCorruptError);
   });
 
   it('lets one journal hold the file: a second open is refused, saying who holds it', () => {
     open();
-    let error: unknown;
-    try {
-      open();
-    } catch (caught) {
-      error = caught;
-    }
+    const error = openError();
     expect(error).toBeInstanceOf(JournalLockedError);
     expect((error as Error).message).toContain(`pid ${process.pid}`);
   });
