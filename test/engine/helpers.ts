@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll } from 'vitest';
 import type { Committed, LogState } from '../../src/engine/log.ts';
 import { RedisLog } from '../../src/engine/redis/redis-log.ts';
 import type { RedisTarget } from '../../src/engine/redis/connection.ts';
+import { JsonLines } from '../support/json-lines.ts';
 import { RedisServer } from '../support/redis.ts';
 
 export interface TestNode {
@@ -29,19 +30,10 @@ export function uniqueTag(): string {
 }
 
 export function startNode(target: RedisTarget, options: { ttlMs: number; tag: string; node?: string; after?: string }): TestNode {
-  const lines: Array<Record<string, unknown>> = [];
-  const lineWaiters: Array<{ match: (line: Record<string, unknown>) => boolean; resolve: (line: Record<string, unknown>) => void }> = [];
+  const lines = new JsonLines();
   const stream = new Writable({
     write(chunk: Buffer, _encoding, done) {
-      for (const text of chunk.toString().split('\n')) {
-        if (text === '') continue;
-        const line = JSON.parse(text) as Record<string, unknown>;
-        lines.push(line);
-        for (const waiter of lineWaiters.filter((candidate) => candidate.match(line))) {
-          lineWaiters.splice(lineWaiters.indexOf(waiter), 1);
-          waiter.resolve(line);
-        }
-      }
+      lines.write(chunk);
       done();
     },
   });
@@ -68,14 +60,11 @@ export function startNode(target: RedisTarget, options: { ttlMs: number; tag: st
   return {
     log,
     entries,
-    lines,
+    lines: lines.lines,
     states,
     until: (match) => (match(entries) ? Promise.resolve() : new Promise((resolve) => entryWaiters.push({ match, resolve }))),
     reach: (state) => (log.state === state ? Promise.resolve() : new Promise((resolve) => stateWaiters.push({ state, resolve }))),
-    line: (match) => {
-      const seen = lines.find(match);
-      return seen ? Promise.resolve(seen) : new Promise((resolve) => lineWaiters.push({ match, resolve }));
-    },
+    line: (match) => lines.waitFor(match),
   };
 }
 

@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { JsonLines } from '../support/json-lines.ts';
 import { RedisServer } from '../support/redis.ts';
 import { messageIds, startNode, uniqueTag, type TestNode } from './helpers.ts';
 
@@ -29,30 +30,9 @@ function spawnNode(url: string, tag: string, count: number): ChildNode {
     child.kill('SIGKILL');
     await exited;
   });
-  const lines: Array<Record<string, unknown>> = [];
-  const waiters: Array<{ match: (line: Record<string, unknown>) => boolean; resolve: (line: Record<string, unknown>) => void }> = [];
-  let pending = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    pending += chunk.toString();
-    const parts = pending.split('\n');
-    pending = parts.pop()!;
-    for (const text of parts) {
-      const line = JSON.parse(text) as Record<string, unknown>;
-      lines.push(line);
-      for (const waiter of waiters.filter((candidate) => candidate.match(line))) {
-        waiters.splice(waiters.indexOf(waiter), 1);
-        waiter.resolve(line);
-      }
-    }
-  });
-  return {
-    child,
-    lines,
-    line: (match) => {
-      const seen = lines.find(match);
-      return seen ? Promise.resolve(seen) : new Promise((resolve) => waiters.push({ match, resolve }));
-    },
-  };
+  const lines = new JsonLines();
+  child.stdout!.on('data', (chunk: Buffer) => lines.write(chunk));
+  return { child, lines: lines.lines, line: (match) => lines.waitFor(match) };
 }
 
 describe('RedisLog across processes', () => {

@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { JsonLines } from './json-lines.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -50,32 +51,12 @@ export function launchNode(env: Record<string, string>, options: LaunchOptions =
     env: { PATH: process.env.PATH ?? '', CHAT_HOST: '127.0.0.1', CHAT_PORT: '0', CHAT_METRICS_PORT: '0', CHAT_LOG_FORMAT: 'json', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const logs: Array<Record<string, unknown>> = [];
-  const waiters: Array<{ match: (line: Record<string, unknown>) => boolean; resolve: (line: Record<string, unknown>) => void }> = [];
-  let pending = '';
+  const logs = new JsonLines({ skipOtherLines: true });
   let stderr = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    pending += chunk.toString();
-    const lines = pending.split('\n');
-    pending = lines.pop()!;
-    for (const text of lines) {
-      if (!text.startsWith('{')) continue;
-      const line = JSON.parse(text) as Record<string, unknown>;
-      logs.push(line);
-      for (const waiter of waiters.filter((candidate) => candidate.match(line))) {
-        waiters.splice(waiters.indexOf(waiter), 1);
-        waiter.resolve(line);
-      }
-    }
-  });
+  child.stdout!.on('data', (chunk: Buffer) => logs.write(chunk));
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('close', (code, signal) => resolve({ code, signal })),
   );
-  const waitForLog = (match: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> => {
-    const seen = logs.find(match);
-    if (seen) return Promise.resolve(seen);
-    return new Promise((resolve) => waiters.push({ match, resolve }));
-  };
-  return { child, logs, exited, waitForLog, stderr: () => stderr };
+  return { child, logs: logs.lines, exited, waitForLog: (match) => logs.waitFor(match), stderr: () => stderr };
 }
