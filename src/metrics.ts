@@ -3,15 +3,20 @@
  * Prometheus metrics for one node (prom-client, a registry per node): connections, users by
  * state, messages in and out by kind, errors by code, slow-consumer and abnormal closes, journal append
  * latency, and Node's default process metrics (event-loop lag included). Label children are
- * bound once so the message path only increments numbers.
+ * bound once so the message path only increments numbers. A node on an engine adds the engine's
+ * series (state, appends, errors, nodes declared down, log lag), read from its stats at scrape time.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { ENGINE_ERROR_KINDS, type EngineStats } from './engine/engine-stats.ts';
+import type { LogState } from './engine/log.ts';
 
 export interface MetricsSources {
   /** Client addresses tracked by the per-IP limits (http/address-limits.ts). */
   trackedAddresses?(kind: 'login' | 'upgrade'): number;
   connections(): number;
   usersByState(): { online: number; grace: number; connecting: number };
+  /** The engine's numbers (a node on Redis: `RedisLog.stats`); without it no `chat_log_*` / `chat_engine_*` series. */
+  engineStats?(): EngineStats;
 }
 
 export class Metrics {
@@ -93,6 +98,7 @@ export class Metrics {
     this.inDirect = this.messagesIn.labels('direct');
     this.outGroup = this.messagesOut.labels('group');
     this.outDirect = this.messagesOut.labels('direct');
+    if (sources.engineStats) registerEngineMetrics(registers, sources.engineStats);
   }
 
   error(code: string): void {
@@ -126,4 +132,70 @@ export class Metrics {
   async exposition(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
+}
+
+const LOG_STATES: readonly LogState[] = ['starting', 'ready', 'unavailable', 'lost', 'closed'];
+
+/** The engine's series, each read from its stats when scraped (the counters are the engine's totals). */
+function registerEngineMetrics(registers: Registry[], stats: () => EngineStats): void {
+  new Gauge({
+    name: 'chat_engine_state',
+    help: 'The engine state of this node: 1 for the current one of starting, ready, unavailable, lost, closed.',
+    labelNames: ['state'],
+    registers,
+    collect() {
+      const current = stats().state;
+      for (const state of LOG_STATES) this.set({ state }, state === current ? 1 : 0);
+    },
+  });
+  new Counter({
+    name: 'chat_log_appends_total',
+    help: 'Appends this node proposed to the log, by verdict: committed, refused (a guard: user_offline, name_taken, ...), unavailable (not in the log).',
+    labelNames: ['verdict'],
+    registers,
+    collect() {
+      const { appends } = stats();
+      this.reset();
+      for (const verdict of ['committed', 'refused', 'unavailable'] as const) this.inc({ verdict }, appends[verdict]);
+    },
+  });
+  new Counter({
+    name: 'chat_log_declared_down_total',
+    help: 'NodeDown entries this node read from the log, by who declared the node down: this_node or other_node.',
+    labelNames: ['by'],
+    registers,
+    collect() {
+      const { declaredDown } = stats();
+      this.reset();
+      this.inc({ by: 'this_node' }, declaredDown.byThisNode);
+      this.inc({ by: 'other_node' }, declaredDown.byOthers);
+    },
+  });
+  new Counter({
+    name: 'chat_engine_errors_total',
+    help: 'Engine trouble on this node, by kind: connect, link, stall, script, unreadable_entry, rollback, declared_down.',
+    labelNames: ['kind'],
+    registers,
+    collect() {
+      const { errors } = stats();
+      this.reset();
+      for (const kind of ENGINE_ERROR_KINDS) this.inc({ kind }, errors[kind]);
+    },
+  });
+  new Gauge({
+    name: 'chat_log_lag_entries',
+    help: 'Log entries this node had not applied when it last read the log top (every CHAT_NODE_TTL_MS/3); NaN until known.',
+    registers,
+    collect() {
+      this.set(stats().lagEntries);
+    },
+  });
+  new Gauge({
+    name: 'chat_log_lag_seconds',
+    help: 'Age of the oldest log top this node has seen and not applied yet (0: caught up).',
+    registers,
+    collect() {
+      this.set(stats().lagSeconds);
+    },
+  });
 }

@@ -72,6 +72,11 @@ describe('RedisLog when Redis fails', () => {
     }
     expect(b!.entries.map((entry) => entry.id)).toEqual(a!.entries.map((entry) => entry.id));
     expect(a!.states).toEqual(['ready', 'unavailable', 'lost', 'ready']);
+    // The link broke, reconnecting failed while Redis was down (retries every 25 ms up to TTL/3).
+    const stats = a!.log.stats();
+    expect(stats.appends).toEqual({ committed: 11, refused: 0, unavailable: 1 });
+    expect(stats.errors.link).toBeGreaterThanOrEqual(1);
+    expect(stats.errors.connect).toBeGreaterThanOrEqual(1);
   });
 
   it('detects a rollback to an older AOF, fences it and never reuses an id', async () => {
@@ -87,6 +92,7 @@ describe('RedisLog when Redis fails', () => {
     const isFence = (line: Record<string, unknown>): boolean => line.msg === 'the log rolled back: fenced, ids continue above every id this node saw';
     const fenced = await Promise.race([a!.line(isFence), b!.line(isFence)]);
     expect(fenced.top).toBe('5-0');
+    expect(a!.log.stats().errors.rollback + b!.log.stats().errors.rollback).toBe(1);
     const next = await b!.log.propose(group('bob', 'after the fence')).verdict;
     expect(next.status === 'committed' && next.seq).toBeGreaterThan(seenBefore + 1);
     for (const node of [a!, b!]) {
@@ -130,5 +136,11 @@ describe('RedisLog when Redis fails', () => {
     expect(paused.entries.some((entry) => entry.event.type === 'NodeDown')).toBe(true);
     expect(await paused.log.attachments()).toEqual([]);
     expect(paused.entries.map((entry) => entry.id)).toEqual(watcher.entries.map((entry) => entry.id));
+    // Seen by operators: the watchdog dropped the paused link; the watcher declared it down; the paused node read that.
+    const [pausedStats, watcherStats] = [paused.log.stats(), watcher.log.stats()];
+    expect(pausedStats.errors.stall).toBeGreaterThanOrEqual(1);
+    expect(pausedStats.errors.declared_down).toBeGreaterThanOrEqual(1);
+    expect(pausedStats.declaredDown.byOthers).toBe(pausedStats.errors.declared_down);
+    expect(watcherStats.declaredDown.byThisNode).toBe(pausedStats.declaredDown.byOthers);
   });
 });

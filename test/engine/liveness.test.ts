@@ -41,6 +41,8 @@ describe('RedisLog liveness', () => {
       code: 'user_offline',
     });
     expect(watcher.entries.filter(isDown)).toHaveLength(1);
+    expect(watcher.log.stats().declaredDown).toEqual({ byThisNode: 1, byOthers: 0 });
+    expect(watcher.log.stats().errors.declared_down).toBe(0);
   });
 
   it('keeps a user attached on a surviving node online when another node holding them dies', async () => {

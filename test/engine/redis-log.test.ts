@@ -146,7 +146,7 @@ describe('RedisLog', () => {
     expect(await node!.log.saveSnapshot(ids[10]!, '{"fold":10}')).toBe(true);
     expect(await node!.log.saveSnapshot(ids[5]!, '{"fold":5}')).toBe(false);
     expect(await node!.log.saveSnapshot(ids[10]!, '{"fold":"again"}')).toBe(false);
-    expect(await node!.log.readSnapshot()).toEqual({ id: ids[10], data: '{"fold":10}' });
+    expect(await node!.log.loadSnapshot()).toEqual({ id: ids[10], data: '{"fold":10}' });
     expect(await node!.log.trim(ids[15]!)).toBe(10);
     expect(await node!.log.trim(ids[2]!)).toBe(0);
     const left = await node!.log.command<Array<[string, string[]]>>(['XRANGE', node!.log.keys.log, '-', '+']);

@@ -47,12 +47,7 @@ export function openConnection(
   connectTimeoutMs: number,
   onBroken: (error: Error) => void,
 ): { connection: Connection; connected: Promise<void> } {
-  const socketBase = { reconnectStrategy: false as const, connectTimeout: connectTimeoutMs };
-  const options =
-    'url' in target
-      ? { url: target.url, socket: socketBase }
-      : { socket: { ...socketBase, path: target.socketPath, tls: false as const } };
-  const commands = redis.createClient({ ...options, RESP: 2, disableOfflineQueue: true });
+  const commands = createClient(redis, target, connectTimeoutMs);
   const tail = commands.duplicate();
   let open = true;
   for (const client of [commands, tail]) {
@@ -76,6 +71,42 @@ export function openConnection(
     destroy,
   };
   return { connection, connected: Promise.all([commands.connect(), tail.connect()]).then(() => undefined) };
+}
+
+function createClient(redis: RedisModule, target: RedisTarget, connectTimeoutMs: number) {
+  const socketBase = { reconnectStrategy: false as const, connectTimeout: connectTimeoutMs };
+  const options =
+    'url' in target
+      ? { url: target.url, socket: socketBase }
+      : { socket: { ...socketBase, path: target.socketPath, tls: false as const } };
+  return redis.createClient({ ...options, RESP: 2, disableOfflineQueue: true });
+}
+
+/**
+ * Opens one short-lived connection outside the generations (e.g. to read the snapshot before the
+ * log starts), runs `use` on it and closes it. The whole of it is bounded by `timeoutMs`: a stalled
+ * link accepts TCP and then answers nothing.
+ */
+export async function withConnection<T>(target: RedisTarget, timeoutMs: number, use: (client: RawClient) => Promise<T>): Promise<T> {
+  const redis = await loadRedis();
+  const client = createClient(redis, target, timeoutMs);
+  client.on('error', () => {
+    // Reported by the command or the connect that fails with it.
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Redis did not answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([client.connect().then(() => use(client as unknown as RawClient)), expired]);
+  } finally {
+    clearTimeout(timer);
+    try {
+      client.destroy();
+    } catch {
+      // never opened: nothing to free
+    }
+  }
 }
 
 /** SCRIPT LOAD for every script; checks Redis hashed each one as we did. */

@@ -72,13 +72,14 @@ export class Liveness {
       // waiting in the socket. Decide after this turn's I/O (setImmediate), not on the stale view.
       setImmediate(() => {
         const reason = this.stall(Date.now());
-        if (reason !== undefined) this.log.fail(generation, new Error(reason));
+        if (reason !== undefined) this.log.fail(generation, new Error(reason), 'stall');
       });
       return;
     }
     const connection = this.log.currentConnection;
     if (connection === undefined) return;
     this.beat(connection).catch((error: Error) => this.log.fail(generation, error));
+    this.log.pollTop(connection).catch((error: unknown) => this.logger.debug({ node: this.log.node, err: error }, 'log top poll failed'));
     if (this.mayDeclare(now)) void this.declareDead(now);
   }
 

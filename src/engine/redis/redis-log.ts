@@ -14,10 +14,14 @@ import type { Logger } from 'pino';
 import type { NodeId, ProposedEvent } from '../events.ts';
 import { compareIds, type Committed, type Log, type LogState, type Origin, type Proposal, type Verdict } from '../log.ts';
 import { appendArgs, formatOrigin, keysFor, parseVerdict, type Keys } from './codec.ts';
-import { aofEnabled, loadRedis, loadScripts, openConnection, runScript, type Connection, type RedisTarget } from './connection.ts';
+import { loadRedis, openConnection, runScript, withConnection, type Connection, type RedisTarget } from './connection.ts';
 import { InFlight, UNAVAILABLE } from './in-flight.ts';
 import { Liveness } from './liveness.ts';
 import { SCRIPTS } from './scripts.ts';
+import type { EngineErrorKind, EngineStats } from '../engine-stats.ts';
+import { LogCounters, readStreamTop } from './counters.ts';
+import { resumeGeneration } from './resume.ts';
+import { readSnapshot, saveSnapshot, trimLog, type Snapshot } from './snapshot.ts';
 import { tail } from './tailer.ts';
 
 export interface RedisLogOptions {
@@ -29,7 +33,7 @@ export interface RedisLogOptions {
   node?: NodeId;
   /** The keys' hash tag (default `chat`): one tag, one slot, one cluster shard. */
   tag?: string;
-  /** Tail from after this id (a snapshot's id), default the log's start. */
+  /** Tail from after this id (a snapshot's id), default the log's start; `start(after)` overrides it. */
   after?: string;
 }
 
@@ -52,6 +56,9 @@ export class RedisLog implements Log {
   private readonly committedListeners = new Set<(entries: readonly Committed[]) => void>();
   private readonly stateListeners = new Set<(state: LogState) => void>();
   private readonly liveness: Liveness;
+  private readonly counters: LogCounters;
+  /** True from opening a generation until it is connected and resumed (its failures count as `connect`). */
+  private connecting = false;
   /** When the current generation finished connecting (declaring others down waits 2 × TTL from it). */
   connectedAt = 0;
   lastTailReply = 0;
@@ -61,7 +68,11 @@ export class RedisLog implements Log {
     this.keys = keysFor(options.tag ?? 'chat');
     this.applied = { id: options.after ?? '0-0', origin: undefined };
     this.liveness = new Liveness(this, options.ttlMs, options.logger);
+    this.counters = new LogCounters(this.node);
   }
+
+  /** What operators watch (read-only, cheap; bound, so `log.stats` can be handed on as is). */
+  readonly stats = (): EngineStats => this.counters.stats(this.currentState, this.applied.id);
 
   get state(): LogState {
     return this.currentState;
@@ -71,8 +82,13 @@ export class RedisLog implements Log {
     return this.applied.id;
   }
 
-  /** Opens the first connection generation; state goes `starting` → `ready` when caught up. */
-  start(): void {
+  /**
+   * Opens the first connection generation; state goes `starting` → `ready` when caught up. `after`
+   * (a snapshot's id, see `loadSnapshot`) makes the tail start after that entry.
+   */
+  start(after?: string): void {
+    if (after !== undefined) this.applied = { id: after, origin: undefined };
+    this.counters.startAt(this.applied.id);
     void this.open();
   }
 
@@ -87,14 +103,14 @@ export class RedisLog implements Log {
    */
   append(event: ProposedEvent, origin: Origin): Promise<Verdict> {
     const connection = this.connection;
-    if (this.currentState !== 'ready' || connection === undefined) return Promise.resolve(UNAVAILABLE);
+    if (this.currentState !== 'ready' || connection === undefined) return Promise.resolve(this.counted(UNAVAILABLE));
     if ((event.type === 'UserAttached' || event.type === 'UserDetached') && event.node !== this.node) {
       throw new Error(`${event.type} names node ${event.node}: a node attaches and detaches only its own users`);
     }
     const args = appendArgs(event, this.node);
     const keys = this.keys;
     const low = this.inFlight.lowest() ?? origin.req;
-    const verdict = this.inFlight.wait(origin.req);
+    const verdict = this.inFlight.wait(origin.req).then(this.counted);
     const command = [
       'EVALSHA', SCRIPTS.append.sha, '11',
       keys.log, keys.meta, keys.idem(origin.node), keys.epochs, keys.attached, keys.grace, keys.revoked, keys.names, keys.nodes,
@@ -107,6 +123,11 @@ export class RedisLog implements Log {
     );
     return verdict;
   }
+
+  private readonly counted = (verdict: Verdict): Verdict => {
+    this.counters.verdict(verdict);
+    return verdict;
+  };
 
   onCommitted(listener: (entries: readonly Committed[]) => void): () => void {
     this.committedListeners.add(listener);
@@ -123,32 +144,34 @@ export class RedisLog implements Log {
     return this.command<string[]>(['SMEMBERS', this.keys.users(this.node)]);
   }
 
-  /** Stores the fold serialized at entry `id`; an older or equal snapshot never replaces a newer one. */
+  /** Stores the fold serialized after entry `id`; false (not stored) if the stored one is as new or newer. */
   async saveSnapshot(id: string, data: string): Promise<boolean> {
-    return (await this.script<number>(SCRIPTS.snapshot, [this.keys.snapshot], [id, data])) === 1;
+    return saveSnapshot(this.live(), this.keys, { id, data });
   }
 
-  async readSnapshot(): Promise<{ id: string; data: string } | undefined> {
-    const [id, data] = await this.command<Array<string | null>>(['HMGET', this.keys.snapshot, 'id', 'data']);
-    return id && data !== null && data !== undefined ? { id, data } : undefined;
+  /** The newest snapshot; before `start()` read over a short connection of its own, then `start(snapshot.id)`. */
+  async loadSnapshot(): Promise<Snapshot | undefined> {
+    const { target, ttlMs } = this.options;
+    return this.connection ? readSnapshot(this.connection.commands, this.keys) : withConnection(target, ttlMs, (client) => readSnapshot(client, this.keys));
   }
 
-  /** Trims the stream below both the snapshot and `windowFloor` (the history window's first id). */
+  /** Trims the log below the lower of the snapshot's id and `windowFloor` (the history window's first id). */
   async trim(windowFloor: string): Promise<number> {
-    return this.script<number>(SCRIPTS.trim, [this.keys.log, this.keys.snapshot], [windowFloor]);
+    return trimLog(this.live(), this.keys, windowFloor);
   }
 
   /** Runs a script on the current connection (used by liveness and the snapshot calls). */
   async script<T>(script: (typeof SCRIPTS)[keyof typeof SCRIPTS], keys: readonly string[], args: readonly string[]): Promise<T> {
-    const connection = this.connection;
-    if (connection === undefined) throw new Error('the engine is unavailable');
-    return runScript<T>(connection, script, keys, args);
+    return runScript<T>(this.live(), script, keys, args);
   }
 
   async command<T>(args: readonly string[]): Promise<T> {
-    const connection = this.connection;
-    if (connection === undefined) throw new Error('the engine is unavailable');
-    return connection.commands.sendCommand<T>(args);
+    return this.live().commands.sendCommand<T>(args);
+  }
+
+  private live(): Connection {
+    if (this.connection === undefined) throw new Error('the engine is unavailable');
+    return this.connection;
   }
 
   async close(): Promise<void> {
@@ -163,8 +186,10 @@ export class RedisLog implements Log {
   }
 
   /** Drops the current generation (a broken or stalled link) and schedules the next one. */
-  fail(generation: number, reason: Error): void {
+  fail(generation: number, reason: Error, kind: EngineErrorKind = 'link'): void {
     if (generation !== this.generation || this.currentState === 'closed') return;
+    this.counters.error(this.connecting ? 'connect' : kind);
+    this.connecting = false;
     this.generation += 1;
     this.liveness.stop();
     // Whatever was sent on this connection may have committed: resolved by origin on reconnect.
@@ -190,14 +215,23 @@ export class RedisLog implements Log {
     const generation = ++this.generation;
     const redis = await loadRedis();
     if (generation !== this.generation) return;
+    this.connecting = true;
     // A stalled link accepts TCP and then answers nothing: bound the whole (re)connect.
     const deadline = setTimeout(() => this.fail(generation, new Error('connect timed out')), Math.max(2 * this.options.ttlMs, 2000));
     try {
       const { connection, connected } = openConnection(redis, this.options.target, this.options.ttlMs, (error) => this.fail(generation, error));
       this.connection = connection;
       await connected;
-      await this.resume(connection);
+      const resumed = await resumeGeneration({
+        connection, keys: this.keys, node: this.node, logger: this.options.logger, applied: this.applied, inFlight: this.inFlight,
+        beat: (link) => this.liveness.beat(link),
+      });
       if (generation !== this.generation) return;
+      this.epoch = resumed.epoch;
+      if (resumed.fenced) this.counters.fenced();
+      this.catchUpTo = resumed.top.id;
+      this.counters.polled(resumed.top, this.applied.id);
+      this.connecting = false;
       this.attempts = 0;
       this.connectedAt = Date.now();
       this.liveness.start(generation);
@@ -210,29 +244,10 @@ export class RedisLog implements Log {
     }
   }
 
-  /** The steps of every (re)connect, in order, before the first append of this generation. */
-  private async resume(connection: Connection): Promise<void> {
-    const commands = connection.commands;
-    await loadScripts(commands, Object.values(SCRIPTS));
-    if (!(await aofEnabled(commands))) {
-      this.options.logger.warn(
-        { node: this.node },
-        'REDIS PERSISTENCE IS OFF (appendonly no): a Redis restart loses the chat log; nodes will fence the rollback, but acknowledged messages are gone. Set appendonly yes (appendfsync everysec or always).',
-      );
-    }
-    this.epoch = String(await commands.sendCommand<number>(['HINCRBY', this.keys.epochs, this.node, '1']));
-    await this.liveness.beat(connection);
-    if (this.applied.origin !== undefined) {
-      const [outcome, id, top] = await runScript<string[]>(connection, SCRIPTS.fence, [this.keys.log, this.keys.meta], [
-        this.applied.id, this.applied.origin, this.node,
-      ]);
-      if (outcome === 'fenced') {
-        this.options.logger.error({ node: this.node, applied: this.applied.id, top, fence: id }, 'the log rolled back: fenced, ids continue above every id this node saw');
-      }
-    }
-    await this.inFlight.resolveUncertain(commands, this.keys.idem(this.node));
-    const top = await commands.sendCommand<Array<[string, string[]]>>(['XREVRANGE', this.keys.log, '+', '-', 'COUNT', '1']);
-    this.catchUpTo = top[0]?.[0] ?? '0-0';
+  /** Reads the log's top for the lag (with every heartbeat); a failure here is the heartbeat's to notice. */
+  async pollTop(connection: Connection): Promise<void> {
+    const top = await readStreamTop(connection.commands, this.keys.log);
+    if (connection === this.connection) this.counters.polled(top, this.applied.id);
   }
 
   private runTail(connection: Connection, generation: number): void {
@@ -245,7 +260,7 @@ export class RedisLog implements Log {
       batch: 1000,
       running: () => generation === this.generation,
       onReply: () => (this.lastTailReply = Date.now()),
-      onError: (error) => this.fail(generation, error),
+      onError: (error, kind) => this.fail(generation, error, kind),
       onEntries: (entries) => this.deliver(entries),
     });
   }
@@ -255,6 +270,7 @@ export class RedisLog implements Log {
     if (fresh.length === 0) return;
     const last = fresh[fresh.length - 1]!;
     this.applied = { id: last.id, origin: last.origin === undefined ? '' : formatOrigin(last.origin) };
+    this.counters.delivered(fresh, last.id);
     for (const listener of this.committedListeners) listener(fresh);
     this.checkCaughtUp();
   }
@@ -279,7 +295,8 @@ export class RedisLog implements Log {
     // NOSCRIPT (someone ran SCRIPT FLUSH): the append did not run. Reconnect, which reloads the
     // scripts before any append, rather than EVAL it now and risk reordering it after later appends.
     this.inFlight.settle(req, UNAVAILABLE);
-    if (error.message.startsWith('NOSCRIPT')) this.fail(this.generation, error);
+    if (error.message.startsWith('NOSCRIPT')) this.fail(this.generation, error, 'script');
+    else this.counters.error('script');
   }
 
   private setState(state: LogState): void {

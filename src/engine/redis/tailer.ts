@@ -23,7 +23,8 @@ export interface TailOptions {
   running: () => boolean;
   onEntries: (entries: Committed[]) => void;
   onReply: () => void;
-  onError: (error: Error) => void;
+  /** The read failed (`link`), or an entry could not be parsed (`unreadable_entry`): the tail stops. */
+  onError: (error: Error, kind: 'link' | 'unreadable_entry') => void;
 }
 
 export async function tail(options: TailOptions): Promise<void> {
@@ -33,7 +34,7 @@ export async function tail(options: TailOptions): Promise<void> {
     try {
       reply = await client.sendCommand<XReadReply>(['XREAD', 'COUNT', String(batch), 'BLOCK', String(blockMs), 'STREAMS', key, options.after()]);
     } catch (error) {
-      if (options.running()) options.onError(error as Error);
+      if (options.running()) options.onError(error as Error, 'link');
       return;
     }
     if (!options.running()) return;
@@ -46,7 +47,7 @@ export async function tail(options: TailOptions): Promise<void> {
         entries.push(parseEntry(id, fields));
       } catch (error) {
         // An entry no node can read would stop every node at the same place: fail loudly instead.
-        options.onError(new Error(`unreadable log entry ${id}: ${(error as Error).message}`, { cause: error }));
+        options.onError(new Error(`unreadable log entry ${id}: ${(error as Error).message}`, { cause: error }), 'unreadable_entry');
         return;
       }
     }
