@@ -120,9 +120,7 @@ export function createChatNode(config: Readonly<Config>, logger: Logger, options
     },
     async start() {
       await inspection?.start();
-      runtime.start();
-      // Sockets and presence remembered by a durable journal belong to the previous process.
-      runtime.send({ type: 'RECOVER' });
+      await runtime.start();
       server = await startServer({
         host: config.host,
         port: config.port,
@@ -137,7 +135,7 @@ export function createChatNode(config: Readonly<Config>, logger: Logger, options
       });
       gateway.attach(server);
       if (config.metrics.port !== undefined) metricsListener = await listenForMetrics(metrics, config.metrics.host, config.metrics.port);
-      sweep = setInterval(() => runtime.send({ type: 'EXPIRE_SESSIONS' }), EXPIRY_SWEEP_MS);
+      sweep = setInterval(() => runtime.expireSessions(), EXPIRY_SWEEP_MS);
       sweep.unref();
       slowConsumerCheck = setInterval(() => gateway.closeSlowConsumers(), SLOW_CONSUMER_CHECK_MS);
       slowConsumerCheck.unref();
@@ -155,13 +153,13 @@ export function createChatNode(config: Readonly<Config>, logger: Logger, options
         if (sweep) clearInterval(sweep);
         if (slowConsumerCheck) clearInterval(slowConsumerCheck);
         if (expiryCheck) clearInterval(expiryCheck);
-        runtime.send({ type: 'DRAIN' });
+        runtime.drain();
         server?.stopListening();
         gateway.closeAll(CloseCode.GoingAway, 'server shutting down; reconnect and resume');
         socketIo?.close();
         gateway.flushPresence();
         gateway.stop();
-        runtime.stop();
+        await runtime.stop();
         await journal.close();
         await inspection?.stop();
         await metricsListener?.close();

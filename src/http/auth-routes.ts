@@ -14,7 +14,7 @@ import type { Sessions } from '../auth/sessions.ts';
 import type { DevicePollAnswer } from '../protocol/device-login.ts';
 import { parseJsonObject } from '../protocol/json.ts';
 import type { AddressLimits } from './address-limits.ts';
-import type { ChatRuntime } from '../runtime/chat-runtime.ts';
+import type { Runtime } from '../runtime/runtime.ts';
 import { RateLimiter } from '../transport/rate-limit.ts';
 import type { HttpHandler, HttpReply, Route } from '../transport/types.ts';
 import { errorReply, jsonReply } from '../transport/reply.ts';
@@ -22,7 +22,7 @@ import { sessionCookie, startSession } from './routes.ts';
 
 export interface AuthRouteDeps {
   config: Readonly<Config>;
-  runtime: ChatRuntime;
+  runtime: Runtime;
   sessions: Sessions;
   /** Undefined when OIDC is not configured: the login routes answer 404, the device routes 501. */
   oidc: Oidc | undefined;
@@ -146,7 +146,7 @@ export function createAuthRoutes(deps: AuthRouteDeps): Route[] {
 
   const logout: HttpHandler = async (request) => {
     const session = await authenticate(request.headers, sessions, (presented) => sessionRefused(runtime.state, presented));
-    runtime.sendRecorded({ type: 'LOGOUT', user: session.user, sid: session.sid, exp: session.exp }, (state) => state.revoked.has(session.sid));
+    await runtime.commit({ type: 'LOGOUT', user: session.user, sid: session.sid, exp: session.exp });
     return jsonReply(200, { user: session.user, loggedOut: true }, { 'set-cookie': sessionCookie(config, '', 0) });
   };
 

@@ -11,7 +11,7 @@ import { isValidUsername, nameKey } from '../domain/names.ts';
 import { listUsers, sessionRefused } from '../domain/state.ts';
 import { authenticate, type PresentedSession } from '../auth/credentials.ts';
 import type { Sessions } from '../auth/sessions.ts';
-import type { ChatRuntime } from '../runtime/chat-runtime.ts';
+import type { Runtime } from '../runtime/runtime.ts';
 import type { Metrics } from '../metrics.ts';
 import type { AddressLimits } from './address-limits.ts';
 import { hasMetricsToken } from './metrics-listener.ts';
@@ -22,7 +22,7 @@ import type { LoginAnswer } from '../protocol/device-login.ts';
 
 export interface RouteDeps {
   config: Readonly<Config>;
-  runtime: ChatRuntime;
+  runtime: Runtime;
   sessions: Sessions;
   metrics: Metrics;
   /** Per-client-IP limits on logins (and upgrades, checked by the gateway). */
@@ -73,7 +73,6 @@ export async function startSession(
   const { config, runtime, sessions } = deps;
   if (runtime.draining) throw new ChatError('shutting_down', 'the node is shutting down');
   const issued = sessions.issue(user, identity);
-  // Checked in the same turn as the commands, so two logins cannot both bind one name.
   // Names are one name whatever their case (domain/names.ts nameKey): a bound `alice@x` refuses `Alice@x` too.
   const bound = runtime.state.identities.get(nameKey(user));
   if (bound && (identity === undefined || bound.issuer !== identity.issuer || bound.subject !== identity.subject)) {
@@ -82,11 +81,10 @@ export async function startSession(
   if (identity && !bound) {
     // The name becomes the identity's: sessions others started under it before now (dev login, any case) are
     // refused from this binding on (domain/state.ts sessionRefused), and the gateway closes their sockets.
-    runtime.send({ type: 'BIND_IDENTITY', user, issuer: identity.issuer, subject: identity.subject });
+    // Decided where facts are ordered (the journal's turn, or the shared log's script), so two logins cannot both bind one name.
+    await runtime.commit({ type: 'BIND_IDENTITY', user, issuer: identity.issuer, subject: identity.subject });
   }
-  // Confirmed by the journal's append count moving on (nothing kept per login): the fact was recorded.
-  const appended = runtime.appended;
-  runtime.sendRecorded({ type: 'LOGIN', user, sid: issued.sid, exp: issued.exp }, () => runtime.appended > appended);
+  await runtime.commit({ type: 'LOGIN', user, sid: issued.sid, exp: issued.exp });
   return {
     body: { user, token: issued.token, expiresAt: issued.exp * 1000 },
     cookie: sessionCookie(config, issued.token, config.session.ttlSeconds),
@@ -114,7 +112,7 @@ export function createRoutes(deps: RouteDeps): Route[] {
     const user = request.params[0] ?? '';
     if (user !== session.user) throw new ChatError('forbidden', `this session belongs to ${session.user}, not ${user}`);
     // Recorded, then applied (the token stops working), then answered: never the other way round.
-    runtime.sendRecorded({ type: 'LOGOUT', user, sid: session.sid, exp: session.exp }, (state) => state.revoked.has(session.sid));
+    await runtime.commit({ type: 'LOGOUT', user, sid: session.sid, exp: session.exp });
     return jsonReply(200, { user, loggedOut: true }, { 'set-cookie': sessionCookie(config, '', 0) });
   };
 

@@ -23,7 +23,7 @@ export const facts = {
   },
   identityBound: ({ context, event }) => {
     assertEvent(event, 'BIND_IDENTITY');
-    return { type: 'IdentityBound', user: event.user, issuer: event.issuer, subject: event.subject, at: context.now() };
+    return { type: 'IdentityBound', user: event.user, issuer: event.issuer, subject: event.subject, at: event.at ?? context.now() };
   },
   socketOpened: ({ context, event }) => {
     assertEvent(event, 'SOCKET_OPEN');
@@ -35,13 +35,13 @@ export const facts = {
   },
   groupMessagePosted: ({ context, event }) => {
     assertEvent(event, 'POST_GROUP');
-    const posted: DomainEvent = { type: 'GroupMessagePosted', id: context.chat.seq + 1, from: event.from, text: event.text, ts: context.now() };
+    const posted: DomainEvent = { type: 'GroupMessagePosted', id: event.id ?? context.chat.seq + 1, from: event.from, text: event.text, ts: event.ts ?? context.now() };
     if (event.cid !== undefined) posted.cid = event.cid;
     return posted;
   },
   directMessagePosted: ({ context, event }) => {
     assertEvent(event, 'POST_DIRECT');
-    const posted: DomainEvent = { type: 'DirectMessagePosted', id: context.chat.seq + 1, from: event.from, to: event.to, text: event.text, ts: context.now() };
+    const posted: DomainEvent = { type: 'DirectMessagePosted', id: event.id ?? context.chat.seq + 1, from: event.from, to: event.to, text: event.text, ts: event.ts ?? context.now() };
     if (event.cid !== undefined) posted.cid = event.cid;
     return posted;
   },
@@ -49,5 +49,8 @@ export const facts = {
     assertEvent(event, 'USER_STATUS');
     return { type: 'PresenceChanged', user: event.user, status: event.status, previous: statusOf(context.chat, event.user), at: context.now() };
   },
-  sessionsExpired: ({ context }) => ({ type: 'SessionsExpired', at: context.now() }),
+  sessionsExpired: ({ context, event }) => {
+    assertEvent(event, 'EXPIRE_SESSIONS');
+    return { type: 'SessionsExpired', at: event.at ?? context.now() };
+  },
 } satisfies Record<string, Build>;

@@ -30,16 +30,21 @@ export type SupervisorEvent =
   | { type: 'LOGIN'; user: string; sid: string; exp: number }
   /** `reason` `revoked`: the node ends the session itself (its name became bound to an OIDC identity). */
   | { type: 'LOGOUT'; user: string; sid: string; exp: number; reason?: 'logout' | 'revoked' }
-  | { type: 'BIND_IDENTITY'; user: string; issuer: string; subject: string }
+  /** `at`: the binding's time as the log committed it (several nodes), so every node refuses the same sessions. */
+  | { type: 'BIND_IDENTITY'; user: string; issuer: string; subject: string; at?: number }
   /** `issuedAt` and `identity`: the session's, checked against bindings and the cutoff (without `issuedAt`, only revocations). */
   | { type: 'SOCKET_OPEN'; user: string; sid: string; socket: number; issuedAt?: number; identity?: SessionIdentity | undefined }
   | { type: 'SOCKET_CLOSE'; user: string; socket: number }
-  | { type: 'POST_GROUP'; from: string; text: string; cid?: string; socket: number }
-  | { type: 'POST_DIRECT'; from: string; to: string; text: string; cid?: string; socket: number }
+  /**
+   * `id` and `ts`: given when the message was committed by the shared log (several nodes), which assigns the
+   * one sequence; without them (one node) the supervisor takes the next id itself.
+   */
+  | { type: 'POST_GROUP'; from: string; text: string; cid?: string; socket: number; id?: number; ts?: number }
+  | { type: 'POST_DIRECT'; from: string; to: string; text: string; cid?: string; socket: number; id?: number; ts?: number }
   | { type: 'USER_STATUS'; user: string; status: PresenceStatus }
   /** Sent by the grace timer armed through `armGrace`. */
   | { type: 'GRACE_EXPIRED'; user: string }
-  | { type: 'EXPIRE_SESSIONS' }
+  | { type: 'EXPIRE_SESSIONS'; at?: number }
   | { type: 'RECOVER' }
   | { type: 'DRAIN' };
 

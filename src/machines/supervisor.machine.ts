@@ -118,9 +118,13 @@ export const supervisorMachine = setup({
       assertEvent(event, ['LOGIN', 'LOGOUT', 'SOCKET_OPEN', 'SOCKET_CLOSE', 'GRACE_EXPIRED']);
       return context.placement.has(event.user);
     },
+    /**
+     * The recipient is listed (online or in grace). With several nodes a message arrives committed by the shared log (it
+     * carries its `id`): the log's script decided this, atomically with the append, at the message's position.
+     */
     recipientReachable: ({ context, event }) => {
       assertEvent(event, 'POST_DIRECT');
-      return statusOf(context.chat, event.to) !== 'offline';
+      return event.id !== undefined || statusOf(context.chat, event.to) !== 'offline';
     },
     sessionRevoked: ({ context, event }) => {
       assertEvent(event, 'SOCKET_OPEN');

@@ -1,17 +1,20 @@
 /**
  * @module runtime/chat-runtime
- * Runs the supervisor actor: rebuilds its state from the journal, provides the `record`
- * action (journal append), and offers typed commands and read-only queries to the transport.
+ * One node: runs the supervisor actor, rebuilds its state from the journal, provides the `record`
+ * action (journal append, the local log: the next id in the same turn), and offers typed commands
+ * and read-only queries to the transport (the `Runtime` port; several nodes use `ClusterRuntime`).
  */
 import type { InspectionEvent } from 'xstate';
 import type { Logger } from 'pino';
 import type { Conversation, ConversationPage, Journal } from '../journal/journal.ts';
 import { ChatError } from '../domain/errors.ts';
+import { nameKey } from '../domain/names.ts';
 import type { ChatState } from '../domain/state.ts';
 import type { DomainEvent } from '../domain/events.ts';
 import { userActorOf, type SupervisorEmitted, type SupervisorEvent } from '../machines/supervisor.machine.ts';
 import { realClock, type TimerClock } from './grace-timers.ts';
 import { createSupervisorActor, type GraceTimers, type SupervisorActor } from './supervisor-actor.ts';
+import type { CommitCommand, Emitted, PostCommand, PostOutcome, Runtime, SocketJoin } from './runtime.ts';
 
 export interface ChatRuntimeOptions {
   journal: Journal;
@@ -31,9 +34,15 @@ export interface ChatRuntimeOptions {
   onFatal?: (error: Error) => void;
 }
 
-type Emitted<T extends SupervisorEmitted['type']> = Extract<SupervisorEmitted, { type: T }>;
+/** The post being handled right now: the supervisor commits or refuses it inside `send`. */
+interface InFlight {
+  command: PostCommand;
+  settle: (outcome: PostOutcome) => void;
+  settled: boolean;
+}
 
-export class ChatRuntime {
+export class ChatRuntime implements Runtime {
+  private inFlight: InFlight | undefined;
   private readonly actor: SupervisorActor;
   private readonly timers: GraceTimers;
   private appendedCount = 0;
@@ -67,15 +76,39 @@ export class ChatRuntime {
       },
     });
     journal.attachState?.(() => this.state);
+    this.actor.on('committed', ({ event }) => {
+      const pending = this.inFlight;
+      if (!pending || pending.settled || (event.type !== 'GroupMessagePosted' && event.type !== 'DirectMessagePosted')) return;
+      if (event.from === pending.command.from && event.cid === pending.command.cid) this.settle(pending, { ok: true, id: event.id });
+    });
+    this.actor.on('rejected', ({ socket, code, message, cid }) => {
+      const pending = this.inFlight;
+      if (pending && !pending.settled && socket === pending.command.socket && cid === pending.command.cid) this.settle(pending, { ok: false, code, message });
+    });
   }
 
-  start(): void {
+  /**
+   * Starts the supervisor. Sockets and presence remembered by a durable journal belong to the previous process:
+   * `RECOVER` closes and takes offline what it remembers, through the ordinary transitions.
+   */
+  async start(): Promise<void> {
     this.actor.start();
+    this.actor.send({ type: 'RECOVER' });
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
     this.actor.stop();
     this.timers.clear();
+  }
+
+  /** Drains (no new posts) without stopping: sockets closing are still recorded. */
+  drain(): void {
+    this.actor.send({ type: 'DRAIN' });
+  }
+
+  /** One node is always ready while it runs (a failed journal makes it `draining`). */
+  get ready(): boolean {
+    return !this.draining;
   }
 
   /** The folded state. Read-only for everyone but the supervisor. */
@@ -101,6 +134,59 @@ export class ChatRuntime {
     this.actor.send(command);
   }
 
+  async commit(command: CommitCommand): Promise<void> {
+    const appended = this.appendedCount;
+    if (command.type === 'LOGIN') return this.sendRecorded(command, () => this.appendedCount > appended);
+    if (command.type === 'LOGOUT') return this.sendRecorded(command, (state) => state.revoked.has(command.sid));
+    this.actor.send(command);
+    const bound = this.state.identities.get(nameKey(command.user));
+    if (bound && (bound.issuer !== command.issuer || bound.subject !== command.subject)) {
+      throw new ChatError('name_taken', `the name ${command.user} belongs to another account`);
+    }
+    if (this.failed || !bound) throw new ChatError('unavailable', 'the node cannot record this now (its journal failed); try again shortly');
+  }
+
+  post(command: PostCommand, settle?: (outcome: PostOutcome) => void): void {
+    if (!settle) return this.actor.send(command);
+    const pending: InFlight = { command, settle, settled: false };
+    this.inFlight = pending;
+    try {
+      this.actor.send(command);
+    } finally {
+      this.inFlight = undefined;
+    }
+    if (!pending.settled) {
+      this.options.logger.error({ user: command.from, socket: command.socket }, 'a post was neither committed nor refused in its turn');
+      this.settle(pending, { ok: false, code: 'internal_error', message: 'the node failed to handle this frame' });
+    }
+  }
+
+  join(socket: SocketJoin, greet: () => void): void {
+    let refused = false;
+    const off = this.actor.on('rejected', (event) => {
+      if (event.socket === socket.socket) refused = true;
+    });
+    try {
+      this.actor.send({ type: 'SOCKET_OPEN', user: socket.user, sid: socket.sid, socket: socket.socket, issuedAt: socket.issuedAt, identity: socket.identity });
+    } finally {
+      off.unsubscribe();
+    }
+    if (!refused) greet();
+  }
+
+  leave(user: string, socket: number): void {
+    this.actor.send({ type: 'SOCKET_CLOSE', user, socket });
+  }
+
+  expireSessions(): void {
+    this.actor.send({ type: 'EXPIRE_SESSIONS' });
+  }
+
+  private settle(pending: InFlight, outcome: PostOutcome): void {
+    pending.settled = true;
+    pending.settle(outcome);
+  }
+
   /**
    * Sends a command whose success a caller is about to announce (login, logout) and checks that it took
    * effect: it was recorded, then applied. Throws `unavailable` otherwise (the journal failed), so that
@@ -113,8 +199,13 @@ export class ChatRuntime {
     }
   }
 
+  /** A `rejected` that settles the post in flight goes to its `settle` only. */
   on<T extends SupervisorEmitted['type']>(type: T, handler: (event: Emitted<T>) => void): void {
-    this.actor.on(type, handler as (event: SupervisorEmitted) => void);
+    const deliver = handler as (event: SupervisorEmitted) => void;
+    if (type !== 'rejected') return void this.actor.on(type, deliver);
+    this.actor.on(type, (event) => {
+      if (this.inFlight?.settled !== true || this.inFlight.command.socket !== (event as Emitted<'rejected'>).socket) deliver(event);
+    });
   }
 
   history(after: number, limit?: number): ReturnType<Journal['history']> {

@@ -9,7 +9,7 @@ import { ChatError } from '../domain/errors.ts';
 import { authenticate, authenticateKnown, type PresentedSession } from '../auth/credentials.ts';
 import type { Session, Sessions } from '../auth/sessions.ts';
 import { sessionRefused } from '../domain/state.ts';
-import type { ChatRuntime } from '../runtime/chat-runtime.ts';
+import type { Runtime } from '../runtime/runtime.ts';
 import type { Metrics } from '../metrics.ts';
 import type { SocketData } from './client-socket.ts';
 import type { SocketRegistry } from './sockets.ts';
@@ -24,7 +24,7 @@ export class Admission {
 
   constructor(
     private readonly config: Readonly<Config>,
-    private readonly runtime: ChatRuntime,
+    private readonly runtime: Runtime,
     private readonly sessions: Sessions,
     private readonly sockets: SocketRegistry,
     private readonly metrics: Metrics,
@@ -90,6 +90,7 @@ export class Admission {
       cursor: undefined,
       closed: false,
       opened: false,
+      greeted: false,
       stalledSince: undefined,
       watches: 0,
       ...this.budget.initial(),

@@ -25,8 +25,10 @@ export interface SocketData extends FrameBudgetState, WatchState, ReplayProgress
   /** While replaying missed messages: the last id sent. Undefined once the socket follows live traffic. */
   cursor: number | undefined;
   closed: boolean;
-  /** The supervisor recorded this socket's opening, so its close is recorded too; false for a socket it refused. */
+  /** The runtime took this socket into its user's presence (`join`), so its close is reported (`leave`); false once refused. */
   opened: boolean;
+  /** The welcome was sent (several nodes: after the log committed the user's attachment here). */
+  greeted: boolean;
 }
 
 /** A socket of a user: `send` takes a `/ws` frame (JSON text); `end` closes with a protocol close code. */

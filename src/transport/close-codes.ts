@@ -13,6 +13,11 @@ export const CloseCode = {
    * The client sees 1006 (no close frame); it reconnects and resumes.
    */
   SlowConsumer: 1006,
+  /**
+   * Several nodes: this node lost the chat engine (Redis) for a whole liveness TTL, or could not attach the socket
+   * because the engine was unreachable. Reconnect at once (the load balancer sends you to a node that reaches it) and resume.
+   */
+  ServiceRestart: 1012,
   /** Policy violation: the socket passed its frame budget or sent too many invalid frames. Do not resend the same. */
   PolicyViolation: 1008,
   /** Logged out (this or another tab): do not reconnect with this session. */

@@ -7,7 +7,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import type { DomainEvent } from '../domain/events.ts';
-import type { ChatRuntime } from '../runtime/chat-runtime.ts';
+import type { Runtime } from '../runtime/runtime.ts';
 import * as frames from '../protocol/server-frames.ts';
 import type { WelcomeEncoder } from '../protocol/welcome.ts';
 import type { Metrics } from '../metrics.ts';
@@ -23,7 +23,7 @@ export class Delivery {
 
   constructor(
     private readonly config: Readonly<Config>,
-    runtime: ChatRuntime,
+    runtime: Runtime,
     private readonly sockets: SocketRegistry,
     private readonly welcome: WelcomeEncoder,
     private readonly limiter: RateLimiter,

@@ -9,7 +9,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import type { Sessions } from '../auth/sessions.ts';
-import type { ChatRuntime } from '../runtime/chat-runtime.ts';
+import type { Runtime } from '../runtime/runtime.ts';
 import type { ClientFrame } from '../protocol/client-frames.ts';
 import type { Metrics } from '../metrics.ts';
 import { Admission } from './admission.ts';
@@ -42,7 +42,7 @@ export class Gateway implements SocketHandlers<SocketData> {
 
   constructor(
     config: Readonly<Config>,
-    private readonly runtime: ChatRuntime,
+    private readonly runtime: Runtime,
     sessions: Sessions,
     private readonly logger: Logger,
     private readonly metrics: Metrics,
@@ -63,9 +63,13 @@ export class Gateway implements SocketHandlers<SocketData> {
     // the session check, then a logout of that session elsewhere): after the error frame, close code 4002.
     // A name bound to an OIDC identity: its sockets whose session is now refused (dev sessions, any case) close with 4002.
     runtime.on('committed', ({ event }) => event.type === 'IdentityBound' && this.closeRefused(event.user));
+    // Several nodes: a socket whose attachment the log could not take (engine unreachable) is closed with 1012, to reconnect.
     runtime.on('rejected', ({ socket, code }) => {
-      const refused = code === 'session_revoked' ? this.sockets.get(socket) : undefined;
-      if (refused) this.closing.closeSocket(refused, CloseCode.SessionRevoked, 'session revoked');
+      const refused = code === 'session_revoked' || code === 'unavailable' ? this.sockets.get(socket) : undefined;
+      if (!refused || refused.getUserData().greeted) return;
+      refused.getUserData().opened = false;
+      if (code === 'session_revoked') this.closing.closeSocket(refused, CloseCode.SessionRevoked, 'session revoked');
+      else this.closing.closeSocket(refused, CloseCode.ServiceRestart, 'the chat engine is unreachable; reconnect');
     });
   }
 
@@ -103,11 +107,14 @@ export class Gateway implements SocketHandlers<SocketData> {
     const data = socket.getUserData();
     this.sockets.add(socket);
     this.expiry.add(socket, data.exp);
-    this.runtime.send({ type: 'SOCKET_OPEN', user: data.user, sid: data.sid, socket: data.id, issuedAt: data.issuedAt, identity: data.identity });
-    // Refused by the supervisor: the session was revoked after admission checked it (closed with 4002 just now).
-    if (data.closed) return;
     data.opened = true;
-    socket.cork(() => this.replay.greet(socket, data));
+    const join = { user: data.user, sid: data.sid, socket: data.id, issuedAt: data.issuedAt, identity: data.identity, after: data.after };
+    // Refused instead (the session was revoked after admission checked it): closed with 4002 by the `rejected` handler.
+    this.runtime.join(join, () => {
+      if (data.closed) return;
+      data.greeted = true;
+      socket.cork(() => this.replay.greet(socket, data));
+    });
   }
 
   message(socket: ClientSocket, message: ArrayBuffer, isBinary: boolean): void {
@@ -158,7 +165,7 @@ export class Gateway implements SocketHandlers<SocketData> {
     this.sockets.remove(socket);
     this.expiry.remove(socket, data.exp);
     this.logger.debug({ user: data.user, socket: data.id, code }, 'socket closed');
-    if (data.opened) this.runtime.send({ type: 'SOCKET_CLOSE', user: data.user, socket: data.id });
+    if (data.opened) this.runtime.leave(data.user, data.id);
   }
 
   closeUser(user: string, code: number, reason: string): void {

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import { ChatError } from '../domain/errors.ts';
 import { listUsers, statusOf } from '../domain/state.ts';
-import type { ChatRuntime } from '../runtime/chat-runtime.ts';
+import type { Runtime } from '../runtime/runtime.ts';
 import { parseClientFrame, type ClientFrame, type FrameLimits } from '../protocol/client-frames.ts';
 import * as frames from '../protocol/server-frames.ts';
 import { answerHistory } from '../protocol/history.ts';
@@ -20,45 +20,23 @@ import { RateLimiter } from './rate-limit.ts';
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
-/** The post being handled right now: the supervisor commits or refuses it inside `runtime.send`. */
-interface InFlight {
-  socket: number;
-  user: string;
-  cid: string | undefined;
-  acknowledge: Acknowledge;
-  answered: boolean;
-}
-
 export class IncomingFrames {
   readonly limiter: RateLimiter;
   private readonly frameLimits: FrameLimits;
-  private inFlight: InFlight | undefined;
 
   constructor(
     private readonly config: Readonly<Config>,
-    private readonly runtime: ChatRuntime,
+    private readonly runtime: Runtime,
     private readonly sockets: SocketRegistry,
     private readonly logger: Logger,
     private readonly metrics: Metrics,
   ) {
     this.frameLimits = { maxTextLength: config.limits.maxTextLength, pageSize: config.pageSize };
     this.limiter = new RateLimiter(config.limits.messagesPerSecond, config.limits.messageBurst);
+    // Refusals of posts that asked for no acknowledgement (and of sockets): an error frame to that one socket.
     runtime.on('rejected', ({ socket, code, message, cid }) => {
       metrics.error(code);
-      const pending = this.inFlight;
-      if (pending && pending.socket === socket && pending.cid === cid) {
-        pending.answered = true;
-        return pending.acknowledge({ ok: false, code, message });
-      }
       this.sockets.get(socket)?.send(frames.encodeError(code, message, cid));
-    });
-    runtime.on('committed', ({ event }) => {
-      const pending = this.inFlight;
-      if (!pending || pending.answered) return;
-      if ((event.type === 'GroupMessagePosted' || event.type === 'DirectMessagePosted') && event.from === pending.user && event.cid === pending.cid) {
-        pending.answered = true;
-        pending.acknowledge({ ok: true, id: event.id });
-      }
     });
   }
 
@@ -82,18 +60,11 @@ export class IncomingFrames {
           frame.type === 'message'
             ? ({ type: 'POST_GROUP', from: data.user, text: frame.text, cid: frame.cid, socket: data.id } as const)
             : ({ type: 'POST_DIRECT', from: data.user, to: frame.to, text: frame.text, cid: frame.cid, socket: data.id } as const);
-        if (!acknowledge) return this.runtime.send(command);
-        const pending: InFlight = { socket: data.id, user: data.user, cid: frame.cid, acknowledge, answered: false };
-        this.inFlight = pending;
-        try {
-          this.runtime.send(command);
-        } finally {
-          this.inFlight = undefined;
-        }
-        if (!pending.answered) {
-          this.logger.error({ user: data.user, socket: data.id }, 'a post was neither committed nor refused in its turn');
-          acknowledge({ ok: false, code: 'internal_error', message: 'the node failed to handle this frame' });
-        }
+        if (!acknowledge) return this.runtime.post(command);
+        this.runtime.post(command, (outcome) => {
+          if (!outcome.ok) this.metrics.error(outcome.code);
+          acknowledge(outcome);
+        });
         return;
       }
       case 'list-users': {

@@ -6,7 +6,7 @@
  */
 import type { Config } from '../config.ts';
 import { isVisibleTo } from '../domain/events.ts';
-import type { ChatRuntime } from '../runtime/chat-runtime.ts';
+import type { Runtime } from '../runtime/runtime.ts';
 import * as frames from '../protocol/server-frames.ts';
 import { WelcomeEncoder } from '../protocol/welcome.ts';
 import { TOPIC_ALL, type ClientSocket, type SocketData } from './client-socket.ts';
@@ -21,7 +21,7 @@ export class Replay {
 
   constructor(
     private readonly config: Readonly<Config>,
-    private readonly runtime: ChatRuntime,
+    private readonly runtime: Runtime,
     private readonly sockets: SocketRegistry,
   ) {
     this.welcome = new WelcomeEncoder(config.welcomeUsers);
