@@ -6,6 +6,7 @@
  */
 import {
   type Env,
+  ConfigError,
   bool,
   engine,
   frameLimits,
@@ -34,8 +35,7 @@ export type RedisTarget = { url: string } | { socketPath: string };
 
 /**
  * `CHAT_ENGINE`: `embedded` (unset, the default: one process, today's journal) or Redis (several
- * nodes). Parsed and validated here; only src/engine/redis uses it so far — src/node.ts does not
- * read it yet (the supervisor integration of issue 15 comes next).
+ * nodes sharing one chat: src/runtime/cluster-runtime.ts). Redis needs `CHAT_SESSION_SECRET`.
  */
 export type EngineConfig = { kind: 'embedded' } | { kind: 'redis'; target: RedisTarget; nodeTtlMs: number };
 
@@ -174,6 +174,10 @@ export function loadConfig(env: Env = process.env, isTty = false): Readonly<Conf
     ...(inspectConfig ? { inspect: inspectConfig } : {}),
     engine: engine(env),
   };
+  if (config.engine.kind === 'redis' && config.session.secrets.length === 0) {
+    // A generated key would make every other node refuse this node's sessions.
+    throw new ConfigError('CHAT_SESSION_SECRET', 'is required with CHAT_ENGINE (several nodes must verify each other\'s sessions): set CHAT_SESSION_SECRET or CHAT_SESSION_SECRET_FILE');
+  }
   return deepFreeze(config);
 }
 

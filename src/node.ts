@@ -11,6 +11,9 @@ import { MemoryJournal } from './journal/memory.ts';
 import { FileJournal } from './journal/file.ts';
 import type { Journal } from './journal/journal.ts';
 import { ChatRuntime } from './runtime/chat-runtime.ts';
+import { ClusterRuntime } from './runtime/cluster-runtime.ts';
+import type { Runtime } from './runtime/runtime.ts';
+import { RedisLog } from './engine/redis/redis-log.ts';
 import { Gateway } from './transport/gateway.ts';
 import { CloseCode } from './transport/close-codes.ts';
 import { startServer } from './transport/uws.ts';
@@ -27,7 +30,7 @@ export interface ChatNodeOptions {
   journal?: Journal;
   inspect?: (event: InspectionEvent) => void;
   /** Extra routes mounted before the built-in ones (static site, OIDC). */
-  extraRoutes?: (parts: { runtime: ChatRuntime; sessions: Sessions; addressLimits: AddressLimits }) => Route[];
+  extraRoutes?: (parts: { runtime: Runtime; sessions: Sessions; addressLimits: AddressLimits }) => Route[];
   /**
    * The journal failed (a write or fsync error): called once, at once, possibly inside the failed append.
    * `npm start` (src/main.ts) exits non-zero here. A node whose hook returns stays up but unready, refuses
@@ -37,7 +40,7 @@ export interface ChatNodeOptions {
 }
 
 export interface ChatNode {
-  readonly runtime: ChatRuntime;
+  readonly runtime: Runtime;
   readonly gateway: Gateway;
   readonly sessions: Sessions;
   readonly metrics: Metrics;
@@ -62,12 +65,14 @@ export function createJournal(config: Readonly<Config>, logger: Logger): Journal
 }
 
 export function createChatNode(config: Readonly<Config>, logger: Logger, options: ChatNodeOptions = {}): ChatNode {
-  const journal = options.journal ?? createJournal(config, logger);
+  const engine = config.engine;
+  // Several nodes keep no journal of their own: the shared log (Redis) holds every fact.
+  const journal = options.journal ?? (engine.kind === 'redis' ? undefined : createJournal(config, logger));
   const sessions = new Sessions(config.session);
   const inspection = config.inspect ? createInspection(config.inspect, logger) : undefined;
   const inspect = options.inspect ?? inspection?.inspect;
   let gateway: Gateway | undefined;
-  let runtime: ChatRuntime | undefined;
+  let runtime: Runtime | undefined;
   let failure: Error | undefined;
   let ready = false;
   const fatal = (error: Error): void => {
@@ -79,22 +84,35 @@ export function createChatNode(config: Readonly<Config>, logger: Logger, options
     setImmediate(() => gateway?.closeAll(CloseCode.InternalError, 'the node failed; reconnect to another'));
     options.onFatal?.(error);
   };
-  journal.watchFailure?.(fatal);
+  journal?.watchFailure?.(fatal);
   const addressLimits = createAddressLimits(config, (kind) => metrics.addressLimited(kind));
   const metrics = new Metrics({
     trackedAddresses: (kind) => addressLimits.tracked(kind),
     connections: () => gateway?.connections ?? 0,
     usersByState: () => runtime?.usersByState() ?? { online: 0, grace: 0, connecting: 0 },
   });
-  runtime = new ChatRuntime({
-    journal,
-    graceMs: config.graceMs,
-    shardSize: config.shardSize,
-    logger,
-    observeAppend: (seconds) => metrics.observeJournalAppend(seconds),
-    onFatal: fatal,
-    ...(inspect ? { inspect } : {}),
-  });
+  runtime =
+    journal === undefined && engine.kind === 'redis'
+      ? new ClusterRuntime({
+          log: new RedisLog({ target: engine.target, ttlMs: engine.nodeTtlMs, logger }),
+          graceMs: config.graceMs,
+          shardSize: config.shardSize,
+          ttlMs: engine.nodeTtlMs,
+          history: config.history,
+          logger,
+          // A whole TTL without the log: the load balancer moves these clients to nodes that still reach it.
+          onLost: () => gateway?.closeAll(CloseCode.ServiceRestart, 'this node lost the chat engine; reconnect'),
+          ...(inspect ? { inspect } : {}),
+        })
+      : new ChatRuntime({
+          journal: journal ?? createJournal(config, logger),
+          graceMs: config.graceMs,
+          shardSize: config.shardSize,
+          logger,
+          observeAppend: (seconds) => metrics.observeJournalAppend(seconds),
+          onFatal: fatal,
+          ...(inspect ? { inspect } : {}),
+        });
   gateway = new Gateway(config, runtime, sessions, logger, metrics, addressLimits);
   const socketIo = config.socketIo ? createSocketIoServer(config, gateway, logger, metrics) : undefined;
   let server: RunningServer | undefined;
@@ -106,7 +124,7 @@ export function createChatNode(config: Readonly<Config>, logger: Logger, options
 
   const routes = [
     ...(options.extraRoutes?.({ runtime, sessions, addressLimits }) ?? []),
-    ...createRoutes({ config, runtime, sessions, metrics, addressLimits, ready: () => ready && !runtime.draining }),
+    ...createRoutes({ config, runtime, sessions, metrics, addressLimits, ready: () => ready && runtime.ready }),
   ];
 
   return {
@@ -160,7 +178,7 @@ export function createChatNode(config: Readonly<Config>, logger: Logger, options
         gateway.flushPresence();
         gateway.stop();
         await runtime.stop();
-        await journal.close();
+        await journal?.close();
         await inspection?.stop();
         await metricsListener?.close();
       })();

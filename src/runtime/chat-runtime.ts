@@ -6,13 +6,14 @@
  */
 import type { InspectionEvent } from 'xstate';
 import type { Logger } from 'pino';
-import type { Conversation, ConversationPage, Journal } from '../journal/journal.ts';
+import type { Journal } from '../journal/journal.ts';
 import { ChatError } from '../domain/errors.ts';
 import { nameKey } from '../domain/names.ts';
 import type { ChatState } from '../domain/state.ts';
 import type { DomainEvent } from '../domain/events.ts';
-import { userActorOf, type SupervisorEmitted, type SupervisorEvent } from '../machines/supervisor.machine.ts';
+import type { SupervisorEmitted, SupervisorEvent } from '../machines/supervisor.machine.ts';
 import { realClock, type TimerClock } from './grace-timers.ts';
+import { SupervisorHost } from './supervisor-host.ts';
 import { createSupervisorActor, type GraceTimers, type SupervisorActor } from './supervisor-actor.ts';
 import type { CommitCommand, Emitted, PostCommand, PostOutcome, Runtime, SocketJoin } from './runtime.ts';
 
@@ -41,14 +42,17 @@ interface InFlight {
   settled: boolean;
 }
 
-export class ChatRuntime implements Runtime {
+export class ChatRuntime extends SupervisorHost implements Runtime {
   private inFlight: InFlight | undefined;
-  private readonly actor: SupervisorActor;
+  protected readonly actor: SupervisorActor;
+  protected readonly messages: Journal;
   private readonly timers: GraceTimers;
   private appendedCount = 0;
 
   constructor(private readonly options: ChatRuntimeOptions) {
+    super();
     const { journal, observeAppend } = options;
+    this.messages = journal;
     const append = (event: DomainEvent): void => {
       journal.append(event);
       this.appendedCount += 1;
@@ -111,18 +115,9 @@ export class ChatRuntime implements Runtime {
     return !this.draining;
   }
 
-  /** The folded state. Read-only for everyone but the supervisor. */
-  get state(): Readonly<ChatState> {
-    return this.actor.getSnapshot().context.chat;
-  }
-
   /** Journal appends that succeeded since start: a caller confirms a command was recorded by seeing it move on. */
   get appended(): number {
     return this.appendedCount;
-  }
-
-  get failed(): boolean {
-    return this.actor.getSnapshot().status === 'error';
   }
 
   /** Not taking new work: shutting down, or failed (then nothing is recorded any more). */
@@ -206,32 +201,5 @@ export class ChatRuntime implements Runtime {
     this.actor.on(type, (event) => {
       if (this.inFlight?.settled !== true || this.inFlight.command.socket !== (event as Emitted<'rejected'>).socket) deliver(event);
     });
-  }
-
-  history(after: number, limit?: number): ReturnType<Journal['history']> {
-    return this.options.journal.history(after, limit);
-  }
-
-  /** One page of a conversation's scrollback, from the journal's history window. */
-  conversation(conversation: Conversation, before: number, limit: number): ConversationPage {
-    return this.options.journal.conversation(conversation, before, limit);
-  }
-
-  /** Users by actor state, for metrics: listed ones from the presence list, the rest are connecting. */
-  usersByState(): { online: number; grace: number; connecting: number } {
-    const { chat, placement } = this.actor.getSnapshot().context;
-    const listed = chat.presence.size;
-    return { online: chat.online, grace: listed - chat.online, connecting: Math.max(0, placement.size - listed) };
-  }
-
-  /** Live user actors (connecting, online or grace); for metrics and tests. */
-  get liveActors(): number {
-    return this.actor.getSnapshot().context.placement.size;
-  }
-
-  /** The status of a user's actor (its state value), or undefined when it has none. */
-  userActorState(user: string): string | undefined {
-    const child = userActorOf(this.actor.getSnapshot(), user);
-    return child ? String(child.getSnapshot().value) : undefined;
   }
 }

@@ -3,7 +3,8 @@
  * The one place a supervisor actor is built, for the running node (`ChatRuntime`) and for a journal
  * replay (`inspect/replay.ts`): the machine with its provided actions — `record` and the grace timers
  * behind `armGrace` / `disarmGrace` — registered under the systemId the user actors report to.
- * A later `Log` port provides `record` here too (docs/design SCALE-OUT: propose, then step on commit).
+ * Several nodes (`ClusterRuntime`): `record` keeps messages in the history window (the shared log already
+ * holds every fact) and a grace timer running out proposes `GraceExpired` to the log (`graceOver`).
  */
 import { createActor, type Actor, type InspectionEvent, type SimulatedClock } from 'xstate';
 import type { DomainEvent } from '../domain/events.ts';
@@ -25,6 +26,8 @@ export interface SupervisorActorOptions {
   record: (event: DomainEvent) => void;
   /** The clock of the grace timers. */
   timers: TimerClock;
+  /** What a grace timer running out does; by default it sends GRACE_EXPIRED to the supervisor at once. */
+  graceOver?: (user: string) => void;
   /** XState's clock for the actor's own delays (a replay passes its SimulatedClock). */
   clock?: SimulatedClock;
   inspect?: (event: InspectionEvent) => void;
@@ -32,7 +35,7 @@ export interface SupervisorActorOptions {
 
 /** A supervisor actor, not started, and its grace timers (cleared by whoever stops the actor). */
 export function createSupervisorActor(options: SupervisorActorOptions): { actor: SupervisorActor; timers: GraceTimers } {
-  const timers = graceTimers(options.timers, (user) => actor.send({ type: 'GRACE_EXPIRED', user }));
+  const timers = graceTimers(options.timers, options.graceOver ?? ((user) => actor.send({ type: 'GRACE_EXPIRED', user })));
   const machine = supervisorMachine.provide({
     actions: { record: (_, params) => options.record(params.event), ...timers.actions },
   });

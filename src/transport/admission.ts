@@ -68,6 +68,8 @@ export class Admission {
   admit(headers: Record<string, string>, after: number | undefined): SocketData | Promise<SocketData> {
     const isRevoked = (session: Session): boolean => sessionRefused(this.runtime.state, session);
     if (this.runtime.draining) throw new ChatError('shutting_down', 'the node is shutting down; reconnect shortly');
+    // Several nodes: not caught up with the shared log, or it is unreachable (a load balancer's /readyz check says the same).
+    if (!this.runtime.ready) throw new ChatError('unavailable', 'this node cannot reach the chat engine now; try another node or again shortly');
     if (this.sockets.size >= this.config.limits.maxConnections) throw new ChatError('server_full', 'the node is at its connection limit');
     const known = authenticateKnown(headers, this.sessions, isRevoked);
     if (known) return this.socketData(headers, known, after);

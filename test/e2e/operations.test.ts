@@ -43,7 +43,7 @@ describe('GET /readyz', () => {
   it('is ready while serving and not ready while draining', async () => {
     node = await startTestNode();
     expect(await (await fetch(`${node.url}/readyz`)).json()).toEqual({ ready: true });
-    node.node.runtime.send({ type: 'DRAIN' });
+    node.node.runtime.drain();
     const draining = await fetch(`${node.url}/readyz`);
     expect(draining.status).toBe(503);
     expect(await draining.json()).toEqual({ ready: false });

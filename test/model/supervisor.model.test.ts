@@ -30,6 +30,7 @@ import { browserLogin, CALLBACK, PUBLIC_URL } from '../support/auth.ts';
 import { startTestNode, type TestNode } from '../support/node.ts';
 import { TestClient, bearer, type Frame } from '../support/ws-client.ts';
 import { ModelCoverage } from './coverage.ts';
+import type { ChatRuntime } from '../../src/runtime/chat-runtime.ts';
 import { USERS, describeStep, generatePaths, graph, initialModel, listed, next, type Model, type Name, type Step } from './actor-tree.model.ts';
 
 /** Equal to the node's session sweep interval: each GRACE step also runs one EXPIRE_SESSIONS sweep. */
@@ -74,7 +75,7 @@ async function perform(step: Step, before: Model, after: Model): Promise<void> {
       return;
     case 'DRAIN':
       coverage.via = 'injected';
-      node.node.runtime.send({ type: 'DRAIN' });
+      node.node.runtime.drain();
       coverage.via = 'node';
       return;
   }
@@ -159,7 +160,7 @@ describe('actor tree, model-based against a real node: two users, several socket
     const rejected: unknown[] = [];
     node.node.runtime.on('rejected', (event) => rejected.push(event));
     coverage.via = 'injected';
-    node.node.runtime.send({ type: 'SOCKET_OPEN', user: 'alice', sid, socket: 999_999 });
+    (node.node.runtime as ChatRuntime).send({ type: 'SOCKET_OPEN', user: 'alice', sid, socket: 999_999 });
     coverage.via = 'node';
     expect(rejected).toMatchObject([{ socket: 999_999, code: 'session_revoked' }]);
     expect(node.node.runtime.state.sockets.get('alice')).toBeUndefined();

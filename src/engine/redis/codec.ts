@@ -60,12 +60,14 @@ export interface AppendArgs {
   target: NodeId;
   a: string;
   b: string;
+  /** `end`: the user whose presence a logout ends on every node. */
+  c: string;
   payload: string;
 }
 
 export function appendArgs(event: ProposedEvent, proposer: NodeId): AppendArgs {
   const payload = JSON.stringify(event);
-  const base = { target: proposer, a: '', b: '', payload };
+  const base = { target: proposer, a: '', b: '', c: '', payload };
   switch (event.type) {
     case 'GroupMessagePosted':
       return { ...base, kind: 'msg' };
@@ -80,7 +82,7 @@ export function appendArgs(event: ProposedEvent, proposer: NodeId): AppendArgs {
     case 'NodeDown':
       return { ...base, kind: 'down', target: event.node, a: event.node };
     case 'SessionEnded':
-      return { ...base, kind: 'end', a: event.sid, b: String(event.exp) };
+      return { ...base, kind: 'end', a: event.sid, b: String(event.exp), c: event.user };
     case 'IdentityBound':
       return { ...base, kind: 'bind', a: event.user.toLowerCase(), b: `${event.issuer}\n${event.subject}` };
     case 'SessionsExpired':

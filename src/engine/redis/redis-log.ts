@@ -115,7 +115,7 @@ export class RedisLog implements Log {
       'EVALSHA', SCRIPTS.append.sha, '11',
       keys.log, keys.meta, keys.idem(origin.node), keys.epochs, keys.attached, keys.grace, keys.revoked, keys.names, keys.nodes,
       keys.users(args.target), keys.heartbeat(args.target),
-      args.kind, args.payload, origin.node, String(origin.req), this.epoch, String(Math.min(low, origin.req)), args.a, args.b,
+      args.kind, args.payload, origin.node, String(origin.req), this.epoch, String(Math.min(low, origin.req)), args.a, args.b, args.c,
     ];
     connection.commands.sendCommand<string>(command).then(
       (reply) => this.inFlight.settle(origin.req, reply === 'x' ? UNAVAILABLE : parseVerdict(reply)),

@@ -25,7 +25,10 @@ end
 
 /**
  * KEYS: log meta idem epochs attached grace revoked names nodes users(target) heartbeat(target)
- * ARGV: kind payload node req epoch lowWater a b
+ * ARGV: kind payload node req epoch lowWater a b c
+ * A logout (`end`, c = the user) also ends the user's presence on every node, as every node's fold does
+ * (runtime/cluster-presence.ts): the user's attachments and grace are removed, so a later detach is a no-op.
+ * (Those per-node sets are named from KEYS[10]'s prefix: all under the one hash tag, so one slot.)
  * Returns the verdict (`c <id> <seq>` | `r <code>`), the original one for a repeated origin, or
  * `x` when the node's connection epoch moved on (this append came late on an old connection).
  * Every 16th request prunes the node's verdicts below its oldest request still waiting (`lowWater`).
@@ -81,6 +84,13 @@ elseif kind == 'down' then
   redis.call('HDEL', KEYS[9], a)
 elseif kind == 'end' then
   redis.call('HSET', KEYS[7], a, b)
+  local user = ARGV[9]
+  if user and user ~= '' then
+    redis.call('HDEL', KEYS[5], user)
+    redis.call('HDEL', KEYS[6], user)
+    local prefix = string.sub(KEYS[10], 1, string.len(KEYS[10]) - string.len(node))
+    for _, held in ipairs(redis.call('HKEYS', KEYS[9])) do redis.call('SREM', prefix .. held, user) end
+  end
 elseif kind == 'bind' then
   redis.call('HSET', KEYS[8], a, b)
 elseif kind == 'sweep' then

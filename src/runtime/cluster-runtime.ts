@@ -1,0 +1,303 @@
+/**
+ * @module runtime/cluster-runtime
+ * Several nodes on one shared log (docs/engine.md; design: SCALE-OUT.md). Sockets, posts, logins and
+ * timers *propose* events to the log; the supervisor steps only on what the log commits, in log order,
+ * on every node alike — the same machine as one node, with ids and times taken from the log. So every
+ * node holds the same presence, revocations, bindings and message sequence, and reads them locally.
+ * Presence across nodes: a user's first socket here proposes `UserAttached`, the last close
+ * `UserDetached`; each user's attachments (cluster-presence.ts) become the user actor's socket count.
+ */
+import type { InspectionEvent } from 'xstate';
+import type { Logger } from 'pino';
+import { ChatError } from '../domain/errors.ts';
+import { isMessageEvent } from '../domain/events.ts';
+import { createChatState } from '../domain/state.ts';
+import type { Log, Committed, Verdict } from '../engine/log.ts';
+import type { ProposedEvent } from '../engine/events.ts';
+import { MessageWindow } from '../journal/history.ts';
+import type { HistoryLimits } from '../journal/journal.ts';
+import { ClusterPresence } from './cluster-presence.ts';
+import { realClock, type TimerClock } from './grace-timers.ts';
+import { LocalSockets, type LocalSocket } from './local-sockets.ts';
+import type { CommitCommand, Emitted, PostCommand, PostOutcome, Runtime, SocketJoin } from './runtime.ts';
+import { createSupervisorActor, type GraceTimers, type SupervisorActor } from './supervisor-actor.ts';
+import { SupervisorHost, type MessageSource } from './supervisor-host.ts';
+import { translate } from './log-commands.ts';
+
+export interface ClusterRuntimeOptions {
+  log: Log & { start(): void };
+  graceMs: number;
+  shardSize: number;
+  /** The liveness TTL: backups propose a grace expiry this long after its owner should have. */
+  ttlMs: number;
+  history: HistoryLimits;
+  logger: Logger;
+  now?: () => number;
+  clock?: TimerClock;
+  inspect?: (event: InspectionEvent) => void;
+  /** The log was unreachable for a whole TTL: the node should close its sockets (1012). */
+  onLost?: () => void;
+}
+
+/** How long a socket resuming past this node's newest message waits for the tail to reach it. */
+const RESUME_WAIT_MS = 1000;
+/** How long a login or logout waits for its committed entry to come back from the log. */
+const COMMIT_WAIT_MIN_MS = 5000;
+const UNAVAILABLE = 'the chat engine is unreachable; try again shortly';
+
+export class ClusterRuntime extends SupervisorHost implements Runtime {
+  protected readonly actor: SupervisorActor;
+  protected readonly messages: MessageSource;
+  private readonly timers: GraceTimers;
+  private readonly log: ClusterRuntimeOptions['log'];
+  private readonly presence = new ClusterPresence();
+  private readonly local = new LocalSockets();
+  private readonly posts = new Map<number, { command: PostCommand; settle: ((outcome: PostOutcome) => void) | undefined }>();
+  private readonly commits = new Map<number, () => void>();
+  private readonly rejectedListeners = new Set<(event: Emitted<'rejected'>) => void>();
+  private readonly waitingResume = new Map<LocalSocket, ReturnType<typeof setTimeout>>();
+  private readonly retries = new Set<ReturnType<typeof setTimeout>>();
+  private readonly inFlight = new Set<Promise<Verdict>>();
+  private readonly now: () => number;
+  private stopping = false;
+  private wasReady = false;
+
+  constructor(private readonly options: ClusterRuntimeOptions) {
+    super();
+    this.log = options.log;
+    this.now = options.now ?? Date.now;
+    const window = new MessageWindow(options.history, this.now);
+    this.messages = { history: (after, limit) => window.page(after, limit), conversation: (c, before, limit) => window.conversation(c, before, limit) };
+    ({ actor: this.actor, timers: this.timers } = createSupervisorActor({
+      chat: createChatState(),
+      graceMs: options.graceMs,
+      shardSize: options.shardSize,
+      now: this.now,
+      // The log holds every fact already: only the history window keeps messages here, for resume and scrollback.
+      record: (event) => isMessageEvent(event) && window.push(event),
+      timers: options.clock ?? realClock,
+      graceOver: (user) => this.graceOver(user),
+      ...(options.inspect ? { inspect: options.inspect } : {}),
+    }));
+    this.actor.subscribe({ error: (error) => options.logger.fatal({ err: error }, 'supervisor actor failed; the node cannot go on') });
+  }
+
+  get ready(): boolean {
+    return this.log.state === 'ready' && !this.draining;
+  }
+
+  get draining(): boolean {
+    return this.stopping || this.failed;
+  }
+
+  async start(): Promise<void> {
+    this.actor.start();
+    this.log.onCommitted((entries) => this.apply(entries));
+    this.log.onState((state) => {
+      if (state === 'ready' && !this.wasReady) this.resync();
+      this.wasReady = state === 'ready';
+      if (state === 'lost') this.options.onLost?.();
+    });
+    this.log.start();
+  }
+
+  drain(): void {
+    this.stopping = true;
+  }
+
+  /** Lets what is in flight settle (the detaches of the sockets just closed, at most a second), then closes the log. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const settled = Promise.allSettled([...this.inFlight]);
+    await Promise.race([settled, new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
+    await this.log.close();
+    this.actor.stop();
+    this.timers.clear();
+    for (const timer of this.retries) clearTimeout(timer);
+    for (const timer of this.waitingResume.values()) clearTimeout(timer);
+  }
+
+  on<T extends 'committed' | 'rejected'>(type: T, handler: (event: Emitted<T>) => void): void {
+    if (type === 'rejected') this.rejectedListeners.add(handler as (event: Emitted<'rejected'>) => void);
+    else this.actor.on('committed', handler as (event: Emitted<'committed'>) => void);
+  }
+
+  async commit(command: CommitCommand): Promise<void> {
+    if (!this.ready) throw new ChatError('unavailable', UNAVAILABLE);
+    const at = this.now();
+    const event: ProposedEvent =
+      command.type === 'LOGIN'
+        ? { type: 'SessionStarted', user: command.user, sid: command.sid, exp: command.exp, at }
+        : command.type === 'LOGOUT'
+          ? { type: 'SessionEnded', user: command.user, sid: command.sid, exp: command.exp, reason: command.reason ?? 'logout', at }
+          : { type: 'IdentityBound', user: command.user, issuer: command.issuer, subject: command.subject, at };
+    const { origin, verdict } = this.propose(event);
+    const applied = new Promise<boolean>((resolve) => {
+      this.commits.set(origin.req, () => resolve(true));
+      setTimeout(() => resolve(false), Math.max(COMMIT_WAIT_MIN_MS, 2 * this.options.ttlMs)).unref();
+    });
+    const outcome = await verdict;
+    if (outcome.status === 'refused') {
+      this.commits.delete(origin.req);
+      if (outcome.code === 'name_taken') throw new ChatError('name_taken', `the name ${command.user} belongs to another account`);
+      throw new ChatError('unavailable', `the log refused this (${outcome.code})`);
+    }
+    if (outcome.status === 'unavailable' || !(await applied)) {
+      this.commits.delete(origin.req);
+      throw new ChatError('unavailable', UNAVAILABLE);
+    }
+  }
+
+  post(command: PostCommand, settle?: (outcome: PostOutcome) => void): void {
+    if (this.draining) return this.refusePost(command, settle, 'shutting_down', 'the node is shutting down');
+    const ts = this.now();
+    const cid = command.cid === undefined ? {} : { cid: command.cid };
+    const event: ProposedEvent =
+      command.type === 'POST_GROUP'
+        ? { type: 'GroupMessagePosted', from: command.from, text: command.text, ts, ...cid }
+        : { type: 'DirectMessagePosted', from: command.from, to: command.to, text: command.text, ts, ...cid };
+    const { origin, verdict } = this.propose(event);
+    this.posts.set(origin.req, { command, settle });
+    void verdict.then((outcome) => {
+      if (outcome.status === 'committed' || !this.posts.delete(origin.req)) return;
+      if (outcome.status === 'unavailable') return this.refusePost(command, settle, 'unavailable', UNAVAILABLE);
+      const to = command.type === 'POST_DIRECT' ? command.to : '';
+      this.refusePost(command, settle, outcome.code === 'user_offline' ? 'user_offline' : 'unavailable', outcome.code === 'user_offline' ? `${to} is offline` : UNAVAILABLE);
+    });
+  }
+
+  join(socket: SocketJoin, greet: () => void): void {
+    const entry: LocalSocket = { socket: socket.socket, sid: socket.sid, after: socket.after, greet };
+    if (this.local.add(socket.user, entry)) return this.attach(socket.user, socket.sid);
+    // Another socket of the user is here: greeted now if the user's attachment here is committed, else with it.
+    if (!this.local.isAttaching(socket.user)) this.greetWhenCaughtUp(entry);
+  }
+
+  leave(user: string, socket: number): void {
+    if (this.local.remove(user, socket)) this.propose({ type: 'UserDetached', user, node: this.log.node, at: this.now() });
+  }
+
+  expireSessions(): void {
+    if (this.ready) this.propose({ type: 'SessionsExpired', at: this.now() });
+  }
+
+  private propose(event: ProposedEvent): ReturnType<Log['propose']> {
+    const proposal = this.log.propose(event);
+    this.inFlight.add(proposal.verdict);
+    void proposal.verdict.finally(() => this.inFlight.delete(proposal.verdict));
+    return proposal;
+  }
+
+  private attach(user: string, sid: string): void {
+    const { origin, verdict } = this.propose({ type: 'UserAttached', user, node: this.log.node, sid, at: this.now() });
+    this.local.attaching(user, origin.req);
+    void verdict.then((outcome) => {
+      if (outcome.status === 'committed' || !this.local.isAttaching(user)) return;
+      const waiting = this.local.waiting(user);
+      const refused = outcome.status === 'refused' ? waiting.filter((socket) => socket.sid === sid) : waiting;
+      this.local.drop(user, refused);
+      for (const socket of refused) {
+        if (outcome.status === 'refused') this.reject(socket.socket, 'session_revoked', 'this session was logged out');
+        else this.reject(socket.socket, 'unavailable', UNAVAILABLE);
+      }
+      // Other sessions of the user still waiting: their own attachment.
+      const other = this.local.sidOf(user);
+      if (other !== undefined && this.local.waiting(user).length > 0) this.attach(user, other);
+      else this.local.attaching(user, undefined);
+    });
+  }
+
+  /** Committed entries, in log order: each becomes the supervisor's command, as on every other node. */
+  private apply(entries: readonly Committed[]): void {
+    for (const entry of entries) {
+      for (const command of translate(entry, this.presence, this.log.node, (req) => this.posts.get(req)?.command.socket)) this.actor.send(command);
+      const origin = entry.origin;
+      if (origin?.node === this.log.node) this.settleOwn(entry, origin.req);
+      else if (entry.event.type === 'NodeDown' && entry.event.node === this.log.node) this.resync();
+    }
+    for (const socket of [...this.waitingResume.keys()]) if (this.caughtUp(socket)) this.greetNow(socket);
+  }
+
+  private settleOwn(entry: Committed, req: number): void {
+    const event = entry.event;
+    if (event.type === 'UserAttached') for (const socket of this.local.attached(event.user, req)) this.greetWhenCaughtUp(socket);
+    else if (event.type === 'GroupMessagePosted' || event.type === 'DirectMessagePosted') {
+      const post = this.posts.get(req);
+      this.posts.delete(req);
+      post?.settle?.({ ok: true, id: event.id });
+    } else this.commits.get(req)?.();
+    this.commits.delete(req);
+  }
+
+  /**
+   * After the log was unreachable, or named this node down: proposes only the differences between the log's
+   * attachments here and the live sockets (never detach-all + attach-all, which would flap presence).
+   */
+  private resync(): void {
+    const node = this.log.node;
+    for (const user of this.presence.usersOf(node)) {
+      if (!this.local.has(user)) this.propose({ type: 'UserDetached', user, node, at: this.now() });
+    }
+    for (const user of this.local.userNames()) {
+      const sid = this.local.sidOf(user);
+      if (!this.presence.has(node, user) && !this.local.isAttaching(user) && sid !== undefined) this.attach(user, sid);
+    }
+  }
+
+  /** A grace timer ran out: a user never listed ends here alone; a listed one's expiry is proposed to the log. */
+  private graceOver(user: string): void {
+    const status = this.userActorState(user);
+    if (status === 'connecting') return void this.actor.send({ type: 'GRACE_EXPIRED', user });
+    const grace = this.presence.graceOf(user);
+    if (status !== 'grace' || !grace) return;
+    // The owner first; every other node one TTL later, in case the owner died meanwhile (a stale one changes nothing).
+    if (grace.owner === this.log.node) this.proposeExpiry(user, grace.epoch);
+    else this.later(this.options.ttlMs, () => this.proposeExpiry(user, grace.epoch));
+  }
+
+  private proposeExpiry(user: string, epoch: string): void {
+    if (this.stopping || this.presence.graceOf(user)?.epoch !== epoch) return;
+    const { verdict } = this.propose({ type: 'GraceExpired', user, epoch, at: this.now() });
+    void verdict.then((outcome) => outcome.status === 'unavailable' && this.later(this.options.ttlMs / 3, () => this.proposeExpiry(user, epoch)));
+  }
+
+  private later(ms: number, run: () => void): void {
+    const timer = setTimeout(() => {
+      this.retries.delete(timer);
+      run();
+    }, ms);
+    timer.unref();
+    this.retries.add(timer);
+  }
+
+  private caughtUp(socket: LocalSocket): boolean {
+    return socket.after === undefined || this.state.seq >= socket.after;
+  }
+
+  private greetWhenCaughtUp(socket: LocalSocket): void {
+    if (this.caughtUp(socket)) return this.greetNow(socket);
+    const timer = setTimeout(() => this.greetNow(socket), RESUME_WAIT_MS);
+    timer.unref();
+    this.waitingResume.set(socket, timer);
+  }
+
+  private greetNow(socket: LocalSocket): void {
+    const timer = this.waitingResume.get(socket);
+    if (timer !== undefined) clearTimeout(timer);
+    this.waitingResume.delete(socket);
+    const greet = socket.greet;
+    socket.greet = undefined;
+    greet?.();
+  }
+
+  private refusePost(command: PostCommand, settle: ((outcome: PostOutcome) => void) | undefined, code: Emitted<'rejected'>['code'], message: string): void {
+    if (settle) return settle({ ok: false, code, message });
+    this.reject(command.socket, code, message, command.cid);
+  }
+
+  private reject(socket: number, code: Emitted<'rejected'>['code'], message: string, cid?: string): void {
+    const rejected: Emitted<'rejected'> = { type: 'rejected', socket, code, message };
+    if (cid !== undefined) rejected.cid = cid;
+    for (const listener of this.rejectedListeners) listener(rejected);
+  }
+}
