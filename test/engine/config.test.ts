@@ -8,6 +8,8 @@ import { RedisServer } from '../support/redis.ts';
 import { group, messageIds, startNode, uniqueTag, type TestNode } from './helpers.ts';
 
 const cleanups: Array<() => Promise<void>> = [];
+/** Several nodes must verify each other's sessions: the engine needs a configured secret. */
+const SECRET = { CHAT_SESSION_SECRET: 'a-secret-every-node-shares-0123456789' };
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
@@ -24,7 +26,7 @@ describe('CHAT_ENGINE', () => {
     ['rediss://user:secret@redis.example:6380/0', { url: 'rediss://user:secret@redis.example:6380/0' }],
     ['unix:/run/redis/redis.sock', { socketPath: '/run/redis/redis.sock' }],
   ])('accepts %s', (value, target) => {
-    expect(loadConfig({ CHAT_ENGINE: value }).engine).toEqual({ kind: 'redis', target, nodeTtlMs: 3000 });
+    expect(loadConfig({ CHAT_ENGINE: value, ...SECRET }).engine).toEqual({ kind: 'redis', target, nodeTtlMs: 3000 });
   });
 
   it.each(['http://127.0.0.1:6379', 'redis://', 'redis://host:6379/x', 'redis://host:6379/1?x=1', 'unix:', 'unix:relative.sock', 'nats://x'])(
@@ -35,8 +37,13 @@ describe('CHAT_ENGINE', () => {
     },
   );
 
+  it('refuses to start without CHAT_SESSION_SECRET (a generated key would make the other nodes refuse its sessions)', () => {
+    expect(() => loadConfig({ CHAT_ENGINE: 'redis://h:1' })).toThrow(/^CHAT_SESSION_SECRET: is required with CHAT_ENGINE/);
+    expect(loadConfig({ CHAT_ENGINE: 'redis://h:1', ...SECRET }).session.secrets).toHaveLength(1);
+  });
+
   it('reads CHAT_NODE_TTL_MS within bounds', () => {
-    expect(loadConfig({ CHAT_ENGINE: 'redis://h:1', CHAT_NODE_TTL_MS: '500' }).engine).toMatchObject({ nodeTtlMs: 500 });
+    expect(loadConfig({ CHAT_ENGINE: 'redis://h:1', CHAT_NODE_TTL_MS: '500', ...SECRET }).engine).toMatchObject({ nodeTtlMs: 500 });
     expect(() => loadConfig({ CHAT_NODE_TTL_MS: '50' })).toThrow(/CHAT_NODE_TTL_MS: must be between 100 and 600000/);
     expect(() => loadConfig({ CHAT_NODE_TTL_MS: 'soon' })).toThrow(/CHAT_NODE_TTL_MS: expected a whole number/);
   });
@@ -44,7 +51,7 @@ describe('CHAT_ENGINE', () => {
   it('lets a RedisLog reach Redis through the unix socket it names', async () => {
     const redis = await RedisServer.start({ unixSocket: true });
     cleanups.push(() => redis.close());
-    const engine = loadConfig({ CHAT_ENGINE: `unix:${redis.socketPath}`, CHAT_NODE_TTL_MS: '600' }).engine;
+    const engine = loadConfig({ CHAT_ENGINE: `unix:${redis.socketPath}`, CHAT_NODE_TTL_MS: '600', ...SECRET }).engine;
     if (engine.kind !== 'redis') throw new Error('expected the redis engine');
     const node: TestNode = startNode(engine.target, { ttlMs: engine.nodeTtlMs, tag: uniqueTag() });
     cleanups.push(() => node.log.close());
