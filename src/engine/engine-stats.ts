@@ -20,9 +20,11 @@ export type EngineErrorKind =
   /** The log had rolled back and this node fenced it. */
   | 'rollback'
   /** Another node declared this node down (its `NodeDown` read from the log). */
-  | 'declared_down';
+  | 'declared_down'
+  /** The log was trimmed past entries this node had not read: its copy has a hole, it stops (`lost`). */
+  | 'trimmed';
 
-export const ENGINE_ERROR_KINDS: readonly EngineErrorKind[] = ['connect', 'link', 'stall', 'script', 'unreadable_entry', 'rollback', 'declared_down'];
+export const ENGINE_ERROR_KINDS: readonly EngineErrorKind[] = ['connect', 'link', 'stall', 'script', 'unreadable_entry', 'rollback', 'declared_down', 'trimmed'];
 
 export interface EngineStats {
   state: LogState;

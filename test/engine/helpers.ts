@@ -29,7 +29,8 @@ export function uniqueTag(): string {
   return `t${randomBytes(4).toString('hex')}`;
 }
 
-export function startNode(target: RedisTarget, options: { ttlMs: number; tag: string; node?: string; after?: string }): TestNode {
+/** A RedisLog node in this process, started at once unless `deferStart` (then the test calls `log.start()`). */
+export function startNode(target: RedisTarget, options: { ttlMs: number; tag: string; node?: string; after?: string; deferStart?: boolean }): TestNode {
   const lines = new JsonLines();
   const stream = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -56,7 +57,7 @@ export function startNode(target: RedisTarget, options: { ttlMs: number; tag: st
       waiter.resolve();
     }
   });
-  log.start();
+  if (!options.deferStart) log.start();
   return {
     log,
     entries,
@@ -81,7 +82,12 @@ export function messageIds(entries: readonly Committed[]): number[] {
  * One redis-server for a whole test file (started before, killed after) and nodes on it that are
  * closed after each test. Call at the top of the file.
  */
-export function redisForFile(ttlMs: number): { redis: () => RedisServer; start: (tag: string, after?: string) => TestNode } {
+export function redisForFile(ttlMs: number): {
+  redis: () => RedisServer;
+  start: (tag: string, after?: string) => TestNode;
+  /** A node not started yet (the test calls `node.log.start(after?)`), closed after the test too. */
+  create: (tag: string) => TestNode;
+} {
   let redis: RedisServer | undefined;
   let nodes: TestNode[] = [];
   beforeAll(async () => {
@@ -102,6 +108,11 @@ export function redisForFile(ttlMs: number): { redis: () => RedisServer; start: 
     redis: server,
     start: (tag, after) => {
       const node = startNode({ url: server().url }, { ttlMs, tag, ...(after ? { after } : {}) });
+      nodes.push(node);
+      return node;
+    },
+    create: (tag) => {
+      const node = startNode({ url: server().url }, { ttlMs, tag, deferStart: true });
       nodes.push(node);
       return node;
     },

@@ -1,6 +1,6 @@
 /**
  * The RedisLog against a real redis-server: one id order for every node, retries that land once,
- * the guards decided atomically with the append, grace epochs, snapshot and trim.
+ * the guards decided atomically with the append, grace epochs (snapshot and trim: snapshot.test.ts).
  */
 import { describe, expect, it } from 'vitest';
 import { compareIds, type Verdict } from '../../src/engine/log.ts';
@@ -136,32 +136,5 @@ describe('RedisLog', () => {
     expect(late).toBe('x');
     expect(await log.command<number>(['XLEN', log.keys.log])).toBe(0);
     expect(await log.command<string[]>(['ZRANGEBYSCORE', log.keys.idem(log.node), '99', '99'])).toEqual([]);
-  });
-
-  it('keeps only a newer snapshot and trims below both the snapshot and the history window', async () => {
-    const [node] = await cluster(1);
-    const ids: string[] = [];
-    for (let index = 0; index < 20; index++) ids.push(committedId(await node!.log.propose(group('ann', `s${index}`)).verdict));
-    expect(await node!.log.trim(ids[15]!)).toBe(0);
-    expect(await node!.log.saveSnapshot(ids[10]!, '{"fold":10}')).toBe(true);
-    expect(await node!.log.saveSnapshot(ids[5]!, '{"fold":5}')).toBe(false);
-    expect(await node!.log.saveSnapshot(ids[10]!, '{"fold":"again"}')).toBe(false);
-    expect(await node!.log.loadSnapshot()).toEqual({ id: ids[10], data: '{"fold":10}' });
-    expect(await node!.log.trim(ids[15]!)).toBe(10);
-    expect(await node!.log.trim(ids[2]!)).toBe(0);
-    const left = await node!.log.command<Array<[string, string[]]>>(['XRANGE', node!.log.keys.log, '-', '+']);
-    expect(left.map(([id]) => id)).toEqual(ids.slice(10));
-  });
-
-  it('tails from a snapshot id and delivers only what comes after it', async () => {
-    const tag = uniqueTag();
-    const [writer] = await cluster(1, tag);
-    const ids: string[] = [];
-    for (let index = 0; index < 5; index++) ids.push(committedId(await writer!.log.propose(group('ann', `t${index}`)).verdict));
-    const late = start(tag, ids[2]!);
-    const fresh = start(tag);
-    await Promise.all([late.reach('ready'), fresh.reach('ready')]);
-    expect(messageIds(late.entries)).toEqual([4, 5]);
-    expect(messageIds(fresh.entries)).toEqual([1, 2, 3, 4, 5]);
   });
 });

@@ -92,6 +92,16 @@ export function appendArgs(event: ProposedEvent, proposer: NodeId): AppendArgs {
   }
 }
 
+/** The append script's command (EVALSHA, its 11 keys and 9 arguments; see scripts.ts). */
+export function appendCommand(sha: string, keys: Keys, args: AppendArgs, origin: Origin, epoch: string, lowWater: number): string[] {
+  return [
+    'EVALSHA', sha, '11',
+    keys.log, keys.meta, keys.idem(origin.node), keys.epochs, keys.attached, keys.grace, keys.revoked, keys.names, keys.nodes,
+    keys.users(args.target), keys.heartbeat(args.target),
+    args.kind, args.payload, origin.node, String(origin.req), epoch, String(lowWater), args.a, args.b, args.c,
+  ];
+}
+
 const REFUSALS: readonly RefusalCode[] = ['user_offline', 'session_revoked', 'name_taken', 'stale', 'node_alive'];
 
 /** Parses the script's verdict: `c <id> <seq>` (committed) or `r <code>` (refused). */

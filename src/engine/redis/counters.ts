@@ -50,8 +50,10 @@ export class LogCounters {
     this.position = applied === '0-0' ? 0 : undefined;
   }
 
-  verdict(verdict: Verdict): void {
+  /** Counts an append's verdict and hands it on. */
+  counted(verdict: Verdict): Verdict {
     this.appends[verdict.status] += 1;
+    return verdict;
   }
 
   error(kind: EngineErrorKind): void {
@@ -66,11 +68,16 @@ export class LogCounters {
     this.pending.length = 0;
   }
 
-  /** A top read by a poll (or at connect) while this node stood at `applied`. */
-  polled(top: StreamTop, applied: string): void {
+  /**
+   * A top read by a poll (or at connect) while this node stood at `applied`. Answers false when the
+   * count shows a hole: standing exactly at the top, this node read fewer entries than were added
+   * (a trim removed some before it read them).
+   */
+  polled(top: StreamTop, applied: string): boolean {
     this.top = top;
     const order = compareIds(applied, top.id);
     if (order === 0) {
+      if (this.position !== undefined && this.position !== top.added) return false;
       // Standing exactly at the top: the position is its count. (Past it, the tail read entries
       // added after this reply was made; the position, if known, already counts them.)
       this.position = top.added;
@@ -81,6 +88,7 @@ export class LogCounters {
       if (last === undefined || compareIds(last.id, top.id) < 0) this.pending.push({ id: top.id, seenAt: this.now() });
       if (this.pending.length > MAX_PENDING_TOPS) this.pending.splice(1, 1);
     }
+    return true;
   }
 
   /** Entries the tail delivered, in order; `applied` is the last of them. */
@@ -91,7 +99,11 @@ export class LogCounters {
         else this.declaredDown.byOthers += 1;
         if (entry.event.node === this.node) this.error('declared_down');
       }
-      if (this.position !== undefined) this.position += 1;
+      if (entry.event.type === 'Fenced') {
+        // The log rolled back under it: the count before no longer matches; re-anchored at a later poll.
+        this.position = undefined;
+        this.anchor = undefined;
+      } else if (this.position !== undefined) this.position += 1;
       else if (this.anchor !== undefined && entry.id === this.anchor.id) this.position = this.anchor.added;
     }
     if (this.anchor !== undefined && compareIds(applied, this.anchor.id) >= 0) this.anchor = undefined;

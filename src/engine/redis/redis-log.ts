@@ -1,20 +1,17 @@
 /**
  * @module engine/redis/redis-log
  * The `Log` port on Redis, for several nodes: proposals run the append script (dedupe, guard, id,
- * XADD) and every node tails the one stream in order. Each (re)connect is a new generation that,
- * before any append, loads the scripts, moves this node's connection epoch (so an append still on
- * an old connection can never land later), checks for a rollback and fences it, resolves the
- * appends that were in flight by their idempotency key, and catches up with the log's top.
- * Liveness (heartbeat, declaring dead nodes down) is in liveness.ts; the appends awaiting a verdict
- * are in in-flight.ts.
+ * XADD) and every node tails the one stream in order. Each (re)connect is a new generation that runs
+ * the steps in resume.ts before any append, then catches up with the log's top. Liveness is in
+ * liveness.ts, the appends awaiting a verdict in in-flight.ts, the operators' counts in counters.ts.
  */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { NodeId, ProposedEvent } from '../events.ts';
 import { compareIds, type Committed, type Log, type LogState, type Origin, type Proposal, type Verdict } from '../log.ts';
-import { appendArgs, formatOrigin, keysFor, parseVerdict, type Keys } from './codec.ts';
-import { loadRedis, openConnection, runScript, withConnection, type Connection, type RedisTarget } from './connection.ts';
+import { appendArgs, appendCommand, formatOrigin, keysFor, parseVerdict, type Keys } from './codec.ts';
+import { loadRedis, openConnection, withConnection, type Connection, type RedisTarget } from './connection.ts';
 import { InFlight, UNAVAILABLE } from './in-flight.ts';
 import { Liveness } from './liveness.ts';
 import { SCRIPTS } from './scripts.ts';
@@ -57,8 +54,10 @@ export class RedisLog implements Log {
   private readonly stateListeners = new Set<(state: LogState) => void>();
   private readonly liveness: Liveness;
   private readonly counters: LogCounters;
-  /** True from opening a generation until it is connected and resumed (its failures count as `connect`). */
+  /** From opening a generation until it is resumed (its failures count as `connect`). */
   private connecting = false;
+  /** Entries this node never read were trimmed: a hole in its copy of the log; it stays `lost`. */
+  private hole = false;
   /** When the current generation finished connecting (declaring others down waits 2 × TTL from it). */
   connectedAt = 0;
   lastTailReply = 0;
@@ -103,31 +102,19 @@ export class RedisLog implements Log {
    */
   append(event: ProposedEvent, origin: Origin): Promise<Verdict> {
     const connection = this.connection;
-    if (this.currentState !== 'ready' || connection === undefined) return Promise.resolve(this.counted(UNAVAILABLE));
+    if (this.currentState !== 'ready' || connection === undefined) return Promise.resolve(this.counters.counted(UNAVAILABLE));
     if ((event.type === 'UserAttached' || event.type === 'UserDetached') && event.node !== this.node) {
       throw new Error(`${event.type} names node ${event.node}: a node attaches and detaches only its own users`);
     }
-    const args = appendArgs(event, this.node);
-    const keys = this.keys;
-    const low = this.inFlight.lowest() ?? origin.req;
-    const verdict = this.inFlight.wait(origin.req).then(this.counted);
-    const command = [
-      'EVALSHA', SCRIPTS.append.sha, '11',
-      keys.log, keys.meta, keys.idem(origin.node), keys.epochs, keys.attached, keys.grace, keys.revoked, keys.names, keys.nodes,
-      keys.users(args.target), keys.heartbeat(args.target),
-      args.kind, args.payload, origin.node, String(origin.req), this.epoch, String(Math.min(low, origin.req)), args.a, args.b, args.c,
-    ];
+    const low = Math.min(this.inFlight.lowest() ?? origin.req, origin.req);
+    const verdict = this.inFlight.wait(origin.req).then((answer) => this.counters.counted(answer));
+    const command = appendCommand(SCRIPTS.append.sha, this.keys, appendArgs(event, this.node), origin, this.epoch, low);
     connection.commands.sendCommand<string>(command).then(
       (reply) => this.inFlight.settle(origin.req, reply === 'x' ? UNAVAILABLE : parseVerdict(reply)),
       (error: unknown) => this.appendFailed(connection, origin.req, error as Error),
     );
     return verdict;
   }
-
-  private readonly counted = (verdict: Verdict): Verdict => {
-    this.counters.verdict(verdict);
-    return verdict;
-  };
 
   onCommitted(listener: (entries: readonly Committed[]) => void): () => void {
     this.committedListeners.add(listener);
@@ -160,11 +147,7 @@ export class RedisLog implements Log {
     return trimLog(this.live(), this.keys, windowFloor);
   }
 
-  /** Runs a script on the current connection (used by liveness and the snapshot calls). */
-  async script<T>(script: (typeof SCRIPTS)[keyof typeof SCRIPTS], keys: readonly string[], args: readonly string[]): Promise<T> {
-    return runScript<T>(this.live(), script, keys, args);
-  }
-
+  /** Sends one command on the current connection (rejects while unavailable). */
   async command<T>(args: readonly string[]): Promise<T> {
     return this.live().commands.sendCommand<T>(args);
   }
@@ -186,9 +169,9 @@ export class RedisLog implements Log {
   }
 
   /** Drops the current generation (a broken or stalled link) and schedules the next one. */
-  fail(generation: number, reason: Error, kind: EngineErrorKind = 'link'): void {
+  fail(generation: number, reason: Error, kind?: EngineErrorKind): void {
     if (generation !== this.generation || this.currentState === 'closed') return;
-    this.counters.error(this.connecting ? 'connect' : kind);
+    this.counters.error(kind ?? (this.connecting ? 'connect' : 'link'));
     this.connecting = false;
     this.generation += 1;
     this.liveness.stop();
@@ -196,6 +179,7 @@ export class RedisLog implements Log {
     this.inFlight.markAllUncertain();
     this.connection?.destroy();
     this.connection = undefined;
+    if (this.hole) return this.setState('lost');
     this.options.logger.warn({ node: this.node, err: reason }, 'engine connection lost');
     if (this.currentState === 'ready' || this.currentState === 'starting') this.setState('unavailable');
     this.lostTimer ??= setTimeout(() => this.currentState === 'unavailable' && this.setState('lost'), this.options.ttlMs);
@@ -230,8 +214,9 @@ export class RedisLog implements Log {
       this.epoch = resumed.epoch;
       if (resumed.fenced) this.counters.fenced();
       this.catchUpTo = resumed.top.id;
-      this.counters.polled(resumed.top, this.applied.id);
       this.connecting = false;
+      const missed = resumed.trimmed !== undefined && compareIds(resumed.trimmed, this.applied.id) > 0;
+      if (!this.counters.polled(resumed.top, this.applied.id) || missed) return this.holed(generation, resumed.trimmed);
       this.attempts = 0;
       this.connectedAt = Date.now();
       this.liveness.start(generation);
@@ -247,7 +232,15 @@ export class RedisLog implements Log {
   /** Reads the log's top for the lag (with every heartbeat); a failure here is the heartbeat's to notice. */
   async pollTop(connection: Connection): Promise<void> {
     const top = await readStreamTop(connection.commands, this.keys.log);
-    if (connection === this.connection) this.counters.polled(top, this.applied.id);
+    if (connection === this.connection && !this.counters.polled(top, this.applied.id)) this.holed(this.generation, undefined);
+  }
+
+  /** Entries this node had not read were trimmed: its fold cannot be trusted; it stops for good. */
+  private holed(generation: number, trimmed: string | undefined): void {
+    this.hole = true;
+    const reason = new Error(`the log was trimmed past entries this node had not read (it stands at ${this.applied.id}): restart it from the newest snapshot`);
+    this.options.logger.error({ node: this.node, applied: this.applied.id, trimmed, err: reason }, 'this node missed trimmed log entries: it stops');
+    this.fail(generation, reason, 'trimmed');
   }
 
   private runTail(connection: Connection, generation: number): void {

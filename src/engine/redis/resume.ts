@@ -4,7 +4,7 @@
  * check persistence (a loud warning when AOF is off), move this node's connection epoch (from then on
  * an append still travelling on an old connection is refused, so what follows is definitive), one
  * heartbeat, the rollback check (fence), resolving the appends that were in flight by their origin,
- * and reading the log's top (ready once the tail is past it).
+ * and reading the log's top (ready once the tail is past it) and how far the log was trimmed.
  */
 import type { Logger } from 'pino';
 import type { NodeId } from '../events.ts';
@@ -32,6 +32,8 @@ export interface Resumed {
   top: StreamTop;
   /** Whether this node found a rollback and fenced it. */
   fenced: boolean;
+  /** The newest entry a trim removed, if any (above this node's applied id: a hole in its copy). */
+  trimmed: string | undefined;
 }
 
 export async function resumeGeneration(context: ResumeContext): Promise<Resumed> {
@@ -55,5 +57,6 @@ export async function resumeGeneration(context: ResumeContext): Promise<Resumed>
     }
   }
   await context.inFlight.resolveUncertain(commands, keys.idem(node));
-  return { epoch, top: await readStreamTop(commands, keys.log), fenced };
+  const [top, trimmed] = await Promise.all([readStreamTop(commands, keys.log), commands.sendCommand<string | null>(['HGET', keys.snapshot, 'trimmed'])]);
+  return { epoch, top, fenced, trimmed: trimmed ?? undefined };
 }

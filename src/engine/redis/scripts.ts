@@ -154,12 +154,20 @@ redis.call('HSET', KEYS[1], 'id', ARGV[1], 'data', ARGV[2])
 return 1
 `;
 
-/** KEYS: log snapshot. ARGV: windowFloor. Trims below both the snapshot and the history window. */
+/**
+ * KEYS: log snapshot. ARGV: windowFloor. Trims below both the snapshot and the history window, and
+ * records the newest entry it removed as the snapshot's `trimmed`: a node that had not read past it
+ * has a hole in its copy of the log (and knows it). Returns how many entries went.
+ */
 const TRIM = `${COMPARE}
 local covered = redis.call('HGET', KEYS[2], 'id')
 if not covered then return 0 end
 local floor = covered
 if cmp(ARGV[1], floor) < 0 then floor = ARGV[1] end
+if cmp(floor, '0-1') < 0 then return 0 end
+local below = redis.call('XREVRANGE', KEYS[1], '(' .. floor, '-', 'COUNT', 1)
+if not below[1] then return 0 end
+redis.call('HSET', KEYS[2], 'trimmed', below[1][1])
 return redis.call('XTRIM', KEYS[1], 'MINID', floor)
 `;
 
