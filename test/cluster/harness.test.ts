@@ -14,6 +14,7 @@ describe('the cluster harness', () => {
   it('starts three ready nodes on one Redis, kills, restarts and stops them', { timeout: 60_000 }, async () => {
     const cluster = await startCluster({ nodes: 3 });
     const [first, second, third] = [cluster.node(0), cluster.node(1), cluster.node(2)];
+    expect(cluster.nodes.map((node) => node.name)).toEqual(['node1', 'node2', 'node3']);
     expect(new Set(cluster.nodes.map((node) => node.port)).size).toBe(3);
     for (const node of cluster.nodes) expect(await cluster.readyz(node)).toBe(200);
     expect(first.process!.logs.some((line) => String(line.msg).startsWith('actor-chat listening'))).toBe(true);

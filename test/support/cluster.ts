@@ -33,7 +33,10 @@ export type Exit = { code: number | null; signal: NodeJS.Signals | null };
 
 /** One node's place in the cluster: its name and port stay; its process changes on each restart. */
 export class ClusterNode {
+  /** The running process, undefined while the node is down. */
   process: NodeProcess | undefined;
+  /** The last process started, running or not (its logs outlive it). */
+  last: NodeProcess | undefined;
 
   constructor(
     readonly name: string,
@@ -50,7 +53,7 @@ export class ClusterNode {
 
   /** The log lines of the current (or last) process. */
   get logs(): Array<Record<string, unknown>> {
-    return this.process?.logs ?? [];
+    return this.last?.logs ?? [];
   }
 
   get running(): boolean {
@@ -86,8 +89,9 @@ export async function waitForReadyz(url: string, status: number, timeoutMs: numb
 export class Cluster {
   readonly nodes: ClusterNode[] = [];
   private closed = false;
+  private places = 0;
   private readonly killOnExit = (): void => {
-    for (const node of this.nodes) node.process?.child.kill('SIGKILL');
+    for (const node of this.nodes) node?.process?.child.kill('SIGKILL');
     if (this.redis.pid !== undefined) process.kill(this.redis.pid, 'SIGKILL');
   };
 
@@ -109,7 +113,10 @@ export class Cluster {
       randomBytes(32).toString('base64url'),
     );
     try {
-      await Promise.all(Array.from({ length: cluster.options.nodes }, () => cluster.add()));
+      // Settled, not raced: a node still starting when another failed must be in the list close() kills.
+      const added = await Promise.allSettled(Array.from({ length: cluster.options.nodes }, () => cluster.add()));
+      const failed = added.find((outcome) => outcome.status === 'rejected');
+      if (failed) throw failed.reason;
       await cluster.waitAllReady();
       return cluster;
     } catch (error) {
@@ -150,11 +157,13 @@ export class Cluster {
 
   /** A new node on a free port (another port is tried if that one is taken before the node binds it). */
   async add(extra: Record<string, string> = {}): Promise<ClusterNode> {
+    // The place is taken now, so nodes added at once are named in call order: node1, node2…
+    const index = this.places++;
     for (let attempt = 1; ; attempt++) {
-      const node = new ClusterNode(`node${this.nodes.length + 1}`, await freePort());
+      const node = new ClusterNode(`node${index + 1}`, await freePort());
       try {
         await this.launch(node, extra);
-        this.nodes.push(node);
+        this.nodes[index] = node;
         return node;
       } catch (error) {
         if (attempt >= 5 || !String((error as Error).message).includes('could not listen')) throw error;
@@ -212,8 +221,8 @@ export class Cluster {
 
   private async launch(node: ClusterNode, extra: Record<string, string>): Promise<void> {
     if (this.closed) throw new Error('the cluster is closed');
-    node.process = await spawnNode(this.env({ CHAT_PORT: String(node.port), ...extra }));
-    const current = node.process;
+    const current = await spawnNode(this.env({ CHAT_PORT: String(node.port), ...extra }));
+    node.process = node.last = current;
     // A node that dies by itself (a crash, a fatal exit) is no longer running either.
     void current.exited.then(() => {
       if (node.process === current) node.process = undefined;
