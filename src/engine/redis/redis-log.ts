@@ -147,7 +147,6 @@ export class RedisLog implements Log {
     return trimLog(this.live(), this.keys, windowFloor);
   }
 
-  /** Sends one command on the current connection (rejects while unavailable). */
   async command<T>(args: readonly string[]): Promise<T> {
     return this.live().commands.sendCommand<T>(args);
   }
