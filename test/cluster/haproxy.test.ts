@@ -59,8 +59,9 @@ describe('deploy/haproxy.cfg in front of three nodes', () => {
 
     const victim = cluster.node(1);
     const killedAt = Date.now();
+    const mark = lb!.lines.length;
     await cluster.kill(victim);
-    const down = await lb!.serverDown(victim.name);
+    const down = await lb!.serverDown(victim.name, mark);
     const downAfter = Date.now() - killedAt;
     expect(down).toContain('Connection refused');
     const meanwhile = await logins(6, 'meanwhile');
@@ -69,7 +70,7 @@ describe('deploy/haproxy.cfg in front of three nodes', () => {
 
     const restartedAt = Date.now();
     await cluster.start(victim);
-    await lb!.serverUp(victim.name);
+    await lb!.serverUp(victim.name, mark);
     const upAfter = Date.now() - restartedAt;
     const again = await logins(3, 'again');
     expect(again.map((answer) => answer.status)).toEqual([200, 200, 200]);

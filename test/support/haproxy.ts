@@ -108,9 +108,9 @@ export class Haproxy {
     return this.lines.map(parseRequest).filter((request): request is RoutedRequest => request !== undefined);
   }
 
-  /** The first log line (past or future) that `match` accepts. */
-  line(match: (line: string) => boolean): Promise<string> {
-    const seen = this.lines.find(match);
+  /** The first log line that `match` accepts, among those from index `from` on (past or future). */
+  line(match: (line: string) => boolean, from = 0): Promise<string> {
+    const seen = this.lines.slice(from).find(match);
     if (seen !== undefined) return Promise.resolve(seen);
     return new Promise((resolve) => this.waiters.push({ match, resolve }));
   }
@@ -143,7 +143,7 @@ export class Haproxy {
    * Until every server has passed a health check (HAProxy starts them UP before checking any): asks
    * the runtime API every 50 ms, for at most `timeoutMs`.
    */
-  async checked(timeoutMs = 10_000): Promise<void> {
+  async checked(timeoutMs = 20_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (let attempt = 0; attempt < timeoutMs / 50 + 1 && Date.now() < deadline; attempt++) {
       const servers = await this.servers();
@@ -158,14 +158,14 @@ export class Haproxy {
     return (await this.request((request) => request.clientPort === clientPort && request.path.startsWith('/ws'))).server;
   }
 
-  /** Resolves when HAProxy logs that `server` went down (its health check failed `fall` times). */
-  serverDown(server: string): Promise<string> {
-    return this.line((text) => text.startsWith(`Server chat_nodes/${server} is DOWN`));
+  /** Resolves when HAProxy logs that `server` went down (its health check failed), from log line `from` on. */
+  serverDown(server: string, from = 0): Promise<string> {
+    return this.line((text) => text.startsWith(`Server chat_nodes/${server} is DOWN`), from);
   }
 
-  /** Resolves when HAProxy logs that `server` is back up. */
-  serverUp(server: string): Promise<string> {
-    return this.line((text) => text.startsWith(`Server chat_nodes/${server} is UP`));
+  /** Resolves when HAProxy logs that `server` is back up, from log line `from` on. */
+  serverUp(server: string, from = 0): Promise<string> {
+    return this.line((text) => text.startsWith(`Server chat_nodes/${server} is UP`), from);
   }
 
   async close(): Promise<void> {

@@ -19,11 +19,14 @@ export class TestClient {
   private cursor = 0;
   private waiters: Waiter[] = [];
   closed: { code: number; reason: string } | undefined;
+  /** The TCP port this socket connected from (known once the upgrade is answered): names it in a proxy's log. */
+  localPort: number | undefined;
   /** The error `ws` reported on this socket (a protocol violation it saw, a reset), if any: it closes with 1006. */
   error: Error | undefined;
   private closeWaiters: Array<(value: { code: number; reason: string }) => void> = [];
 
   private constructor(readonly socket: WebSocket) {
+    socket.once('upgrade', (response) => (this.localPort = response.socket.localPort));
     socket.on('message', (data: WebSocket.RawData) => this.receive(JSON.parse(data.toString()) as Frame));
     socket.on('error', (error: Error) => {
       this.error ??= error;
