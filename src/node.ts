@@ -86,15 +86,17 @@ export function createChatNode(config: Readonly<Config>, logger: Logger, options
   };
   journal?.watchFailure?.(fatal);
   const addressLimits = createAddressLimits(config, (kind) => metrics.addressLimited(kind));
+  const log = journal === undefined && engine.kind === 'redis' ? new RedisLog({ target: engine.target, ttlMs: engine.nodeTtlMs, logger }) : undefined;
   const metrics = new Metrics({
     trackedAddresses: (kind) => addressLimits.tracked(kind),
     connections: () => gateway?.connections ?? 0,
     usersByState: () => runtime?.usersByState() ?? { online: 0, grace: 0, connecting: 0 },
+    ...(log ? { engineStats: () => log.stats() } : {}),
   });
   runtime =
-    journal === undefined && engine.kind === 'redis'
+    log !== undefined && engine.kind === 'redis'
       ? new ClusterRuntime({
-          log: new RedisLog({ target: engine.target, ttlMs: engine.nodeTtlMs, logger }),
+          log,
           graceMs: config.graceMs,
           shardSize: config.shardSize,
           ttlMs: engine.nodeTtlMs,

@@ -1,0 +1,130 @@
+/**
+ * One chat across three real nodes on one real redis-server (CHAT_ENGINE): every rule of the single
+ * node kept whichever node each client reaches — sessions from any node, one presence list, one
+ * message sequence in one order, direct messages refused for users offline everywhere, resume on any
+ * node, logout everywhere at once, a user with sockets on two nodes online until the last closes.
+ */
+import { describe, expect, it } from 'vitest';
+import { useClusters, type ClusterNode } from '../support/cluster.ts';
+import { TestClient, bearer, type Frame } from '../support/ws-client.ts';
+
+const startCluster = useClusters();
+
+export async function login(node: ClusterNode, user: string): Promise<string> {
+  const response = await fetch(`${node.url}/login/${user}`);
+  expect(response.status).toBe(200);
+  return ((await response.json()) as { token: string }).token;
+}
+
+export async function connect(node: ClusterNode, token: string, after?: number): Promise<TestClient> {
+  const client = await TestClient.connect(after === undefined ? node.wsUrl : `${node.wsUrl}?after=${after}`, bearer(token));
+  await client.nextOfType('welcome');
+  return client;
+}
+
+export async function listUsers(node: ClusterNode, token: string): Promise<unknown> {
+  const response = await fetch(`${node.url}/list-users`, { headers: bearer(token) });
+  return { status: response.status, body: await response.json() };
+}
+
+/** The ids of the group and direct messages a client received, in arrival order. */
+export function messageIds(client: TestClient): number[] {
+  return client.frames.filter((frame) => frame.type === 'receive' || frame.type === 'direct').map((frame) => frame.id as number);
+}
+
+/** Waits until the client has seen `user` with `status` in a presence frame (or its welcome). */
+export function presenceOf(client: TestClient, user: string, status: string): Promise<Frame> {
+  const has = (frame: Frame): boolean =>
+    (frame.type === 'presence' && (frame.changes as Array<{ user: string; status: string }>).some((c) => c.user === user && c.status === status)) ||
+    (frame.type === 'welcome' && (frame.users as Array<{ name: string; status: string }>).some((u) => u.name === user && u.status === status));
+  const seen = client.frames.find(has);
+  return seen ? Promise.resolve(seen) : client.next(has);
+}
+
+describe('one chat across three nodes', () => {
+  it('keeps one presence list, one message order, direct-message refusals and resume on every node', { timeout: 90_000 }, async () => {
+    const cluster = await startCluster({ nodes: 3, graceMs: 1500 });
+    const [a, b, c] = [cluster.node(0), cluster.node(1), cluster.node(2)];
+    // Sessions cross nodes: each user logs in on one node and connects to the next.
+    const alice = await login(a, 'alice');
+    const bob = await login(b, 'bob');
+    const carol = await login(c, 'carol');
+    const onB = await connect(b, alice);
+    const onC = await connect(c, bob);
+    const onA = await connect(a, carol);
+    // The welcome lists the user itself: it is sent after the socket's own attachment came back from the log.
+    expect((onB.frames[0]!.users as Array<{ name: string }>).map((u) => u.name)).toContain('alice');
+    for (const client of [onB, onC, onA]) {
+      for (const user of ['alice', 'bob', 'carol']) await presenceOf(client, user, 'online');
+    }
+    const lists = await Promise.all([a, b, c].map((node) => listUsers(node, alice)));
+    for (const list of lists) expect(list).toEqual(lists[0]);
+    expect((lists[0] as { body: { total: number } }).body.total).toBe(3);
+
+    // One sequence, one order, on every node, whoever posts where.
+    const senders = [onB, onC, onA];
+    for (let round = 0; round < 10; round++) for (const sender of senders) sender.send({ type: 'message', text: `r${round}` });
+    await Promise.all(senders.map((client) => client.next((frame) => frame.type === 'receive' && frame.id === 30)));
+    const ids = messageIds(onB);
+    expect(ids).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    expect(messageIds(onC)).toEqual(ids);
+    expect(messageIds(onA)).toEqual(ids);
+    const texts = (client: TestClient) => client.ofType('receive').map((frame) => `${frame.id}:${frame.from}:${frame.text}`);
+    expect(texts(onC)).toEqual(texts(onB));
+
+    // A direct message: to its two ends only; to a user listed nowhere: user_offline, decided by the log.
+    onA.send({ type: 'direct', to: 'alice', text: 'psst', cid: 'd1' });
+    const direct = await onB.nextOfType('direct');
+    expect(direct).toMatchObject({ id: 31, from: 'carol', to: 'alice', text: 'psst' });
+    onA.send({ type: 'direct', to: 'dave', text: 'anyone?', cid: 'd2' });
+    expect(await onA.nextOfType('error')).toMatchObject({ code: 'user_offline', cid: 'd2' });
+    await onC.sync();
+    expect(onC.ofType('direct')).toEqual([]);
+
+    // Resume on another node: bob leaves C at 31, misses 32..34, comes back on A and gets exactly those.
+    await onC.close();
+    for (let i = 0; i < 3; i++) onB.send({ type: 'message', text: `missed ${i}` });
+    await onB.next((frame) => frame.type === 'receive' && frame.id === 34);
+    const back = await TestClient.connect(`${a.wsUrl}?after=31`, bearer(bob));
+    await back.next((frame) => frame.type === 'receive' && frame.id === 34);
+    expect(messageIds(back)).toEqual([32, 33, 34]);
+    // Bob was in grace, never offline, for those who watched.
+    await presenceOf(onA, 'bob', 'grace');
+    await onA.sync();
+    const bobOffline = onA.ofType('presence').some((f) => (f.changes as Array<{ user: string; status: string }>).some((x) => x.user === 'bob' && x.status === 'offline'));
+    expect(bobOffline).toBe(false);
+    await back.close();
+  });
+
+  it('keeps a user online while a socket is open on any node, and a logout anywhere ends it everywhere (4001)', { timeout: 60_000 }, async () => {
+    const cluster = await startCluster({ nodes: 3, graceMs: 1000 });
+    const [a, b, c] = [cluster.node(0), cluster.node(1), cluster.node(2)];
+    const alice = await login(a, 'alice');
+    const watcher = await connect(c, await login(c, 'watcher'));
+    const first = await connect(a, alice);
+    const second = await connect(b, alice);
+    await presenceOf(watcher, 'alice', 'online');
+    await first.close();
+    // Still attached on B: no grace shown anywhere.
+    second.send({ type: 'message', text: 'still here' });
+    await watcher.next((frame) => frame.type === 'receive' && frame.text === 'still here');
+    await watcher.sync();
+    expect(watcher.ofType('presence').some((f) => (f.changes as Array<{ user: string; status: string }>).some((x) => x.user === 'alice' && x.status !== 'online'))).toBe(false);
+
+    // Logout on C (a third node): alice's sockets close with 4001 everywhere, her session is refused everywhere.
+    const third = await connect(c, alice);
+    const logout = await fetch(`${c.url}/logout/alice`, { headers: bearer(alice) });
+    expect(logout.status).toBe(200);
+    expect((await second.waitClosed()).code).toBe(4001);
+    expect((await third.waitClosed()).code).toBe(4001);
+    for (const node of [a, b, c]) {
+      const refused = (await listUsers(node, alice)) as { status: number; body: { error: { code: string } } };
+      expect(refused.status).toBe(401);
+      expect(refused.body.error.code).toBe('session_revoked');
+    }
+    await presenceOf(watcher, 'alice', 'offline');
+    // A direct message to her now: offline everywhere.
+    watcher.send({ type: 'direct', to: 'alice', text: 'gone?', cid: 'x' });
+    expect(await watcher.nextOfType('error')).toMatchObject({ code: 'user_offline', cid: 'x' });
+  });
+});
