@@ -5,41 +5,11 @@
  * node, logout everywhere at once, a user with sockets on two nodes online until the last closes.
  */
 import { describe, expect, it } from 'vitest';
-import { useClusters, type ClusterNode } from '../support/cluster.ts';
-import { TestClient, bearer, type Frame } from '../support/ws-client.ts';
+import { useClusters } from '../support/cluster.ts';
+import { connect, listUsers, login, messageIds, presenceOf, sawStatus } from '../support/cluster-clients.ts';
+import { TestClient, bearer } from '../support/ws-client.ts';
 
 const startCluster = useClusters();
-
-export async function login(node: ClusterNode, user: string): Promise<string> {
-  const response = await fetch(`${node.url}/login/${user}`);
-  expect(response.status).toBe(200);
-  return ((await response.json()) as { token: string }).token;
-}
-
-export async function connect(node: ClusterNode, token: string, after?: number): Promise<TestClient> {
-  const client = await TestClient.connect(after === undefined ? node.wsUrl : `${node.wsUrl}?after=${after}`, bearer(token));
-  await client.nextOfType('welcome');
-  return client;
-}
-
-export async function listUsers(node: ClusterNode, token: string): Promise<unknown> {
-  const response = await fetch(`${node.url}/list-users`, { headers: bearer(token) });
-  return { status: response.status, body: await response.json() };
-}
-
-/** The ids of the group and direct messages a client received, in arrival order. */
-export function messageIds(client: TestClient): number[] {
-  return client.frames.filter((frame) => frame.type === 'receive' || frame.type === 'direct').map((frame) => frame.id as number);
-}
-
-/** Waits until the client has seen `user` with `status` in a presence frame (or its welcome). */
-export function presenceOf(client: TestClient, user: string, status: string): Promise<Frame> {
-  const has = (frame: Frame): boolean =>
-    (frame.type === 'presence' && (frame.changes as Array<{ user: string; status: string }>).some((c) => c.user === user && c.status === status)) ||
-    (frame.type === 'welcome' && (frame.users as Array<{ name: string; status: string }>).some((u) => u.name === user && u.status === status));
-  const seen = client.frames.find(has);
-  return seen ? Promise.resolve(seen) : client.next(has);
-}
 
 describe('one chat across three nodes', () => {
   it('keeps one presence list, one message order, direct-message refusals and resume on every node', { timeout: 90_000 }, async () => {
@@ -91,8 +61,7 @@ describe('one chat across three nodes', () => {
     // Bob was in grace, never offline, for those who watched.
     await presenceOf(onA, 'bob', 'grace');
     await onA.sync();
-    const bobOffline = onA.ofType('presence').some((f) => (f.changes as Array<{ user: string; status: string }>).some((x) => x.user === 'bob' && x.status === 'offline'));
-    expect(bobOffline).toBe(false);
+    expect(sawStatus(onA, 'bob', 'offline')).toBe(false);
     await back.close();
   });
 
@@ -109,7 +78,8 @@ describe('one chat across three nodes', () => {
     second.send({ type: 'message', text: 'still here' });
     await watcher.next((frame) => frame.type === 'receive' && frame.text === 'still here');
     await watcher.sync();
-    expect(watcher.ofType('presence').some((f) => (f.changes as Array<{ user: string; status: string }>).some((x) => x.user === 'alice' && x.status !== 'online'))).toBe(false);
+    expect(sawStatus(watcher, 'alice', 'grace')).toBe(false);
+    expect(sawStatus(watcher, 'alice', 'offline')).toBe(false);
 
     // Logout on C (a third node): alice's sockets close with 4001 everywhere, her session is refused everywhere.
     const third = await connect(c, alice);
