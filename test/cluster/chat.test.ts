@@ -6,14 +6,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { useClusters } from '../support/cluster.ts';
-import { connect, listUsers, login, messageIds, presenceOf, sawStatus } from '../support/cluster-clients.ts';
+import { connect, listUsers, login, messageIds, presenceAfter, presenceOf, sawStatus } from '../support/cluster-clients.ts';
 import { TestClient, bearer } from '../support/ws-client.ts';
 
 const startCluster = useClusters();
 
 describe('one chat across three nodes', () => {
   it('keeps one presence list, one message order, direct-message refusals and resume on every node', { timeout: 90_000 }, async () => {
-    const cluster = await startCluster({ nodes: 3, graceMs: 1500 });
+    const cluster = await startCluster({ nodes: 3, ttlMs: 3000, graceMs: 1500 });
     const [a, b, c] = [cluster.node(0), cluster.node(1), cluster.node(2)];
     // Sessions cross nodes: each user logs in on one node and connects to the next.
     const alice = await login(a, 'alice');
@@ -51,22 +51,21 @@ describe('one chat across three nodes', () => {
     await onC.sync();
     expect(onC.ofType('direct')).toEqual([]);
 
-    // Resume on another node: bob leaves C at 31, misses 32..34, comes back on A and gets exactly those.
+    // Resume on another node: bob leaves C at 31 (shown in grace, not offline), misses 32..34, comes back on A and gets exactly those.
     await onC.close();
+    await presenceOf(onA, 'bob', 'grace');
     for (let i = 0; i < 3; i++) onB.send({ type: 'message', text: `missed ${i}` });
     await onB.next((frame) => frame.type === 'receive' && frame.id === 34);
     const back = await TestClient.connect(`${a.wsUrl}?after=31`, bearer(bob));
     await back.next((frame) => frame.type === 'receive' && frame.id === 34);
     expect(messageIds(back)).toEqual([32, 33, 34]);
-    // Bob was in grace, never offline, for those who watched.
-    await presenceOf(onA, 'bob', 'grace');
-    await onA.sync();
+    await presenceAfter(onA, 'bob', 'online', 'grace');
     expect(sawStatus(onA, 'bob', 'offline')).toBe(false);
     await back.close();
   });
 
   it('keeps a user online while a socket is open on any node, and a logout anywhere ends it everywhere (4001)', { timeout: 60_000 }, async () => {
-    const cluster = await startCluster({ nodes: 3, graceMs: 1000 });
+    const cluster = await startCluster({ nodes: 3, ttlMs: 3000, graceMs: 1000 });
     const [a, b, c] = [cluster.node(0), cluster.node(1), cluster.node(2)];
     const alice = await login(a, 'alice');
     const watcher = await connect(c, await login(c, 'watcher'));

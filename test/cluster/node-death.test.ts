@@ -6,8 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { useClusters } from '../support/cluster.ts';
-import type { Frame } from '../support/ws-client.ts';
-import { Follower, connect, everyoneShown, login, messageIds, presenceOf, sawIn, sawStatus } from '../support/cluster-clients.ts';
+import { Follower, connect, everyoneShown, login, messageIds, presenceAfter, presenceOf, sawStatus } from '../support/cluster-clients.ts';
 
 const startCluster = useClusters();
 
@@ -53,11 +52,7 @@ describe('a node killed with SIGKILL', () => {
     const declared = Date.now() - killedAt;
     await shownInGrace();
     await Promise.all(senders.map((sender) => sender.reconnecting));
-    for (const user of onB) {
-      const graceAt = observer.frames.findIndex((frame) => frame.type === 'presence' && sawIn(frame, user, 'grace'));
-      const onlineAgain = (frame: Frame): boolean => frame.type === 'presence' && sawIn(frame, user, 'online') && observer.frames.indexOf(frame) > graceAt;
-      if (!observer.frames.some(onlineAgain)) await observer.next(onlineAgain);
-    }
+    for (const user of onB) await presenceAfter(observer, user, 'online', 'grace');
     const back = messageIds(observer).at(-1)!;
     await observer.next((frame) => frame.type === 'receive' && (frame.id as number) >= back + 400);
     clearInterval(sending);

@@ -44,6 +44,13 @@ export function everyoneShown(client: TestClient, users: readonly string[], stat
   return all() ? Promise.resolve() : client.next(all);
 }
 
+/** Waits until the client, after it saw `user` shown `before` (e.g. grace), saw them shown `status` (e.g. online again). */
+export function presenceAfter(client: TestClient, user: string, status: string, before: string): Promise<unknown> {
+  const beforeAt = client.frames.findIndex((frame) => frame.type === 'presence' && sawIn(frame, user, before));
+  const again = (frame: Frame): boolean => frame.type === 'presence' && sawIn(frame, user, status) && client.frames.indexOf(frame) > beforeAt;
+  return client.frames.some(again) ? Promise.resolve() : client.next(again);
+}
+
 /** Whether this presence frame shows `user` with `status`. */
 export function sawIn(frame: Frame, user: string, status: string): boolean {
   return (frame.changes as Array<{ user: string; status: string }>).some((c) => c.user === user && c.status === status);
