@@ -6,7 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { FULL, QUICK } from './config.ts';
@@ -24,22 +24,34 @@ import {
   startServer,
 } from './lib/proc.ts';
 import { readProfile } from './lib/profile.ts';
+import { engineEnv, RedisServer } from './lib/redis-engine.ts';
 import { waitForQuiet } from './lib/quiet.ts';
 import { TARGETS, type TargetId } from './lib/targets.ts';
 import { writeReport } from './report.ts';
+import { writeEngineReport } from './report-engine.ts';
 import { churn } from './scenarios/churn.ts';
+import { cluster } from './scenarios/cluster.ts';
+import { failover } from './scenarios/failover.ts';
 import { fanout } from './scenarios/fanout.ts';
 import { idle } from './scenarios/idle.ts';
 import { resume } from './scenarios/resume.ts';
 import { storm } from './scenarios/storm.ts';
 
-const SCENARIOS = { fanout, idle, churn, storm, resume } as const;
+const SCENARIOS = { fanout, idle, churn, storm, resume, cluster, failover } as const;
 export type ScenarioId = keyof typeof SCENARIOS;
 const SCENARIO_IDS = Object.keys(SCENARIOS) as ScenarioId[];
 const TARGET_IDS = Object.keys(TARGETS) as TargetId[];
+/** Several nodes on one Redis: only with `--engine=redis`, only on the Redis target. */
+const CLUSTER_SCENARIOS: ScenarioId[] = ['cluster', 'failover'];
+/** What `--engine=redis` runs by default: the embedded node and the same node on Redis, in one run. */
+const ENGINE_SCENARIOS: ScenarioId[] = ['fanout', 'churn', 'storm', ...CLUSTER_SCENARIOS];
+const ENGINE_TARGETS: TargetId[] = ['actor-chat', 'actor-chat-redis'];
 const ROOT = resolve(dirname(new URL(import.meta.url).pathname), '..');
 const USAGE = `npm run bench -- [flags]
   --quick, --smoke          ~40 s smoke run with small sizes (writes bench/results/quick.*)
+  --engine=redis            actor-chat embedded against the same node on Redis (a redis-server per node, AOF on),
+                            plus two nodes on one Redis (cluster) and a kill -9 failover (bench/results/redis.*)
+  --failover-users=N --cluster-rates=200,400,…
   --scenarios=a,b           subset of ${SCENARIO_IDS.join(',')}
   --servers=a,b             subset of ${TARGET_IDS.join(',')}
   --out=FILE                markdown report (default docs/benchmarks.md; the chart goes next to it as .svg)
@@ -85,6 +97,7 @@ interface Cli {
   actorFlags: string[];
   serverLogs: string | undefined;
   strict: boolean;
+  engine: 'embedded' | 'redis';
 }
 
 function parseCli(): Cli {
@@ -112,6 +125,9 @@ function parseCli(): Cli {
       'actor-flags': { type: 'string' },
       'server-logs': { type: 'string' },
       strict: { type: 'boolean', default: false },
+      engine: { type: 'string', default: 'embedded' },
+      'failover-users': { type: 'string' },
+      'cluster-rates': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -120,6 +136,9 @@ function parseCli(): Cli {
     process.exit(0);
   }
   const quick = values.quick || values.smoke;
+  const engine = values.engine;
+  if (engine !== 'embedded' && engine !== 'redis') throw new Error(`--engine is embedded or redis, not ${engine}`);
+  const redis = engine === 'redis';
   const base = structuredClone(quick ? QUICK : FULL);
   base.storm.watchSizes = numbers(values['storm-sizes']) ?? base.storm.watchSizes;
   base.storm.allSizes = numbers(values['storm-all-sizes']) ?? base.storm.allSizes;
@@ -129,8 +148,10 @@ function parseCli(): Cli {
   base.idle.users = numbers(values['idle-users'])?.[0] ?? base.idle.users;
   base.churn.cycles = numbers(values['churn-cycles'])?.[0] ?? base.churn.cycles;
   base.resume.clients = numbers(values['resume-clients'])?.[0] ?? base.resume.clients;
-  const pick = <T extends string>(value: string | undefined, all: readonly T[], what: string): T[] => {
-    if (value === undefined) return [...all];
+  base.failover.users = numbers(values['failover-users'])?.[0] ?? base.failover.users;
+  base.cluster.rates = numbers(values['cluster-rates']) ?? base.cluster.rates;
+  const pick = <T extends string>(value: string | undefined, all: readonly T[], what: string, byDefault: readonly T[]): T[] => {
+    if (value === undefined) return [...byDefault];
     const chosen = value.split(',').map((v) => v.trim()) as T[];
     const unknown = chosen.filter((v) => !all.includes(v));
     if (unknown.length > 0) throw new Error(`unknown ${what}: ${unknown.join(', ')} (known: ${all.join(', ')})`);
@@ -138,10 +159,10 @@ function parseCli(): Cli {
   };
   return {
     config: base,
-    scenarios: pick(values.scenarios, SCENARIO_IDS, 'scenario'),
-    servers: pick(values.servers, TARGET_IDS, 'server'),
-    out: resolve(values.out ?? (quick ? 'bench/results/quick.md' : 'docs/benchmarks.md')),
-    json: resolve(values.json ?? (quick ? 'bench/results/quick.json' : 'bench/results/latest.json')),
+    scenarios: pick(values.scenarios, SCENARIO_IDS, 'scenario', redis ? ENGINE_SCENARIOS : SCENARIO_IDS.filter((id) => !CLUSTER_SCENARIOS.includes(id))),
+    servers: pick(values.servers, TARGET_IDS, 'server', redis ? ENGINE_TARGETS : TARGET_IDS.filter((id) => TARGETS[id].engine === undefined)),
+    out: resolve(values.out ?? (redis ? `bench/results/redis${quick ? '-quick' : ''}.md` : quick ? 'bench/results/quick.md' : 'docs/benchmarks.md')),
+    json: resolve(values.json ?? (redis ? `bench/results/redis${quick ? '-quick' : ''}.json` : quick ? 'bench/results/quick.json' : 'bench/results/latest.json')),
     profile: values.profile,
     nice: Number(values.nice),
     actorRef: values['actor-ref'],
@@ -150,6 +171,7 @@ function parseCli(): Cli {
     actorFlags: (values['actor-flags'] ?? '').split(' ').filter((flag) => flag !== ''),
     serverLogs: values['server-logs'] === undefined ? undefined : resolve(values['server-logs']),
     strict: values.strict,
+    engine,
   };
 }
 
@@ -213,7 +235,14 @@ async function runOne(
   const scope = new Scope();
   const servers: ServerProc[] = [];
   const warnings: string[] = [];
+  const redises: RedisServer[] = [];
+  const startRedis = async (): Promise<RedisServer> => {
+    const redis = await RedisServer.start();
+    redises.push(redis);
+    return redis;
+  };
   const env: ScenarioEnv = {
+    startRedis,
     target,
     scope,
     config,
@@ -222,8 +251,10 @@ async function runOne(
       warnings.push(message);
       log(`  ${scenario}/${targetId}: warning: ${message}`);
     },
-    start: async (presence, overrides = {}) => {
+    start: async (presence, overrides = {}, shared) => {
       if (scope.aborted) throw new Error('scenario aborted');
+      // A node on the Redis engine: its own redis-server (stopped with it), or the scenario's shared one.
+      const redis = target.engine === 'redis' ? (shared ?? (await startRedis())) : undefined;
       const port = await freePort();
       // actor-chat serves /metrics on its own loopback listener (CHAT_METRICS_PORT), not on the public port.
       const metricsPort = target.actor ? await freePort() : undefined;
@@ -236,6 +267,7 @@ async function runOne(
         env: {
           ...target.env(port, presence),
           ...(metricsPort === undefined ? {} : { CHAT_METRICS_PORT: String(metricsPort) }),
+          ...(redis === undefined ? {} : engineEnv(redis)),
           ...(target.actor ? overrides : {}),
         },
         port,
@@ -251,11 +283,22 @@ async function runOne(
             : resolve(diagnostics.serverLogs, `${String(++serverCount).padStart(2, '0')}-${scenario}-${targetId}.log`),
       });
       if (metricsPort !== undefined) server.metricsPort = metricsPort;
+      if (redis !== undefined && shared === undefined) {
+        server.redisPid = redis.pid;
+        const stop = server.stop.bind(server);
+        server.stop = async (graceful) => {
+          await stop(graceful);
+          await redis.close();
+        };
+      } else if (redis !== undefined) {
+        server.redisPid = redis.pid;
+      }
       servers.push(server);
       return server;
     },
   };
   retag();
+  const loadBefore = loadavg()[0] as number;
   const busyBefore = await waitForQuiet(25, config.quick ? 1000 : 60_000, env.log);
   if (busyBefore > 25) warnings.push(`machine ${busyBefore}% busy with other work when this started`);
   let timer: NodeJS.Timeout | undefined;
@@ -268,7 +311,8 @@ async function runOne(
         timer = setTimeout(() => reject(new Error(`timed out after ${config.scenarioTimeoutMs} ms`)), config.scenarioTimeoutMs);
       }),
     ]);
-    return { ...(result as unknown as RunResult), ...(warnings.length > 0 ? { warnings } : {}) };
+    const loadAvg1m = [loadBefore, loadavg()[0] as number].map((load) => Math.round(load * 100) / 100);
+    return { ...(result as unknown as RunResult), loadAvg1m, ...(warnings.length > 0 ? { warnings } : {}) };
   } catch (error) {
     const message = (error as Error).message;
     const tails = servers.map((s) => (s.exited() ? `\n${s.name} exited:\n${s.tail()}` : '')).join('');
@@ -278,6 +322,7 @@ async function runOne(
     clearTimeout(timer);
     scope.dispose();
     for (const server of servers) await server.stop();
+    for (const redis of redises) await redis.close();
   }
 }
 
@@ -288,7 +333,9 @@ async function main(): Promise<void> {
   diagnostics.serverLogs = cli.serverLogs;
   if (cli.serverLogs !== undefined) mkdirSync(cli.serverLogs, { recursive: true });
   if (cli.reportOnly) {
-    await writeReport(JSON.parse(readFileSync(cli.json, 'utf8')) as BenchResults, cli.out, cli.json);
+    const previous = JSON.parse(readFileSync(cli.json, 'utf8')) as BenchResults;
+    if (cli.engine === 'redis') writeEngineReport(previous, cli.out);
+    else await writeReport(previous, cli.out, cli.json);
     log(`wrote ${cli.out} and its chart from ${cli.json}`);
     return;
   }
@@ -332,6 +379,8 @@ async function main(): Promise<void> {
       quick: cli.config.quick,
       pinning: 'servers on core 1, load generator on core 0 (taskset)',
       openFilesLimit: limit,
+      loadAvg: loadavg().map((load) => Math.round(load * 100) / 100),
+      engine: cli.engine,
       nice: cli.nice,
       actorChat: actorVersion(cli.actorRef),
       notes,
@@ -349,6 +398,7 @@ async function main(): Promise<void> {
     results.results[scenario] = byTarget;
     measuredAt[scenario] = new Date().toISOString();
     for (const targetId of servers) {
+      if (CLUSTER_SCENARIOS.includes(scenario) && TARGETS[targetId].engine !== 'redis') continue;
       log(`${scenario} / ${targetId}`);
       byTarget[targetId] = await runOne(scenario, targetId, cli.config, profileDir, cli.nice, actorDir);
     }
@@ -356,8 +406,9 @@ async function main(): Promise<void> {
   results.meta.seconds = Math.round((Date.now() - startedAt) / 1000);
   mkdirSync(dirname(cli.json), { recursive: true });
   writeFileSync(cli.json, `${JSON.stringify(results, null, 2)}\n`);
-  await writeReport(results, cli.out, cli.json);
-  log(`wrote ${cli.out}, ${cli.out.replace(/\.md$/, '.svg')} and ${cli.json}`);
+  if (cli.engine === 'redis') writeEngineReport(results, cli.out);
+  else await writeReport(results, cli.out, cli.json);
+  log(`wrote ${cli.out}${cli.engine === 'redis' ? '' : `, ${cli.out.replace(/\.md$/, '.svg')}`} and ${cli.json}`);
   if (profileDir !== undefined) await drawFlameGraphs(profileDir, profilesBefore);
   const failed = failures(results);
   if (cli.strict && failed.length > 0) {

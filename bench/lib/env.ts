@@ -4,6 +4,7 @@
  */
 import type { Scope } from './clients.ts';
 import type { ServerProc } from './proc.ts';
+import type { RedisServer } from './redis-engine.ts';
 import type { PresenceMode, Target } from './targets.ts';
 
 export interface BenchConfig {
@@ -13,6 +14,10 @@ export interface BenchConfig {
   churn: { cycles: number; concurrency: number; /** cycles run first and not measured, so that JIT compilation stays out */ warmup: number };
   storm: { watchSizes: number[]; allSizes: number[]; loginConcurrency: number; connectConcurrency: number };
   resume: { clients: number; missed: number };
+  /** two nodes on one Redis (`--engine=redis`): clients split, a short ramp, then 80 % of its max */
+  cluster: { clients: number; senders: number; probes: number; rates: number[]; stepMs: number; p99LimitMs: number };
+  /** kill -9 of the node holding `users`; they reconnect to the other with `after=` and `missed` messages to catch up */
+  failover: { users: number; missed: number; timeoutMs: number };
   scenarioTimeoutMs: number;
 }
 
@@ -20,8 +25,13 @@ export interface ScenarioEnv {
   target: Target;
   scope: Scope;
   config: BenchConfig;
-  /** starts a fresh server; `overrides` adds environment variables (actor-chat configuration) */
-  start(presence: PresenceMode, overrides?: Record<string, string>): Promise<ServerProc>;
+  /**
+   * starts a fresh server; `overrides` adds environment variables (actor-chat configuration). A target on
+   * the Redis engine gets a redis-server of its own, or joins `redis` when given (several nodes, one chat).
+   */
+  start(presence: PresenceMode, overrides?: Record<string, string>, redis?: RedisServer): Promise<ServerProc>;
+  /** a redis-server for several nodes of this scenario (stopped by the runner after it) */
+  startRedis(): Promise<RedisServer>;
   log(message: string): void;
   /** a remark that belongs in the report next to this scenario's numbers */
   warn(message: string): void;

@@ -137,6 +137,8 @@ export interface ServerProc {
   port: number;
   /** actor-chat: the port of its metrics listener (GET /metrics). */
   metricsPort?: number;
+  /** a node on the Redis engine: the pid of its redis-server (its CPU is measured too) */
+  redisPid?: number;
   /** last lines of the server's stdout and stderr, for diagnostics */
   tail(): string;
   exited(): boolean;

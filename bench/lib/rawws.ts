@@ -90,7 +90,7 @@ export class RawWs {
     });
     this.socket.once('close', () => {
       this.isClosed = true;
-      this.rejectReady(new Error(this.upgraded ? 'closed before welcome' : `closed during upgrade ${this.head.slice(0, 60)}`));
+      this.rejectReady(new Error(this.upgraded ? `closed before welcome (${this.closeInfo ?? 'no close frame'})` : `closed during upgrade ${this.head.slice(0, 60)}`));
     });
   }
 

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 
-export type TargetId = 'bare-uws' | 'socketio' | 'socketio-uws' | 'actor-chat' | 'actor-chat-sio';
+export type TargetId = 'bare-uws' | 'socketio' | 'socketio-uws' | 'actor-chat' | 'actor-chat-sio' | 'actor-chat-redis';
 export type PresenceMode = 'all' | 'watch';
 
 export interface Target {
@@ -16,6 +16,8 @@ export interface Target {
   eio: boolean;
   /** actor-chat's own code (`src/main.ts`): gets the node's overrides, `--actor-ref`, `--actor-flags`, `--profile` */
   actor: boolean;
+  /** `redis`: the node runs with `CHAT_ENGINE` on a redis-server the runner starts for it (`--engine=redis`) */
+  engine?: 'redis';
   /** node arguments that start the server (cwd: the repository root) */
   nodeArgs(profileDir: string | undefined): string[];
   env(port: number, presence: PresenceMode): Record<string, string>;
@@ -128,5 +130,18 @@ export const TARGETS: Record<TargetId, Target> = {
     readyPath: '/healthz',
     wsPath: socketIoPath,
     messageFrame: socketIoMessage,
+  },
+  'actor-chat-redis': {
+    id: 'actor-chat-redis',
+    label: 'actor-chat on Redis',
+    eio: false,
+    actor: true,
+    engine: 'redis',
+    nodeArgs: actorArgs,
+    env: actorEnv,
+    // Ready means caught up with the shared log (docs/engine.md); /healthz answers before that.
+    readyPath: '/readyz',
+    wsPath: (after) => (after === undefined ? '/ws' : `/ws?after=${after}`),
+    messageFrame: chatMessage,
   },
 };

@@ -7,6 +7,7 @@ import { connect, login, mapLimit, userNames } from '../lib/clients.ts';
 import { round, type ScenarioEnv } from '../lib/env.ts';
 import { cpuMicros, sleep } from '../lib/proc.ts';
 import { NoiseMeter } from '../lib/quiet.ts';
+import { redisMicros } from '../lib/redis-engine.ts';
 
 const GRACE_MS = 100;
 
@@ -16,6 +17,8 @@ export interface ChurnResult {
   serverUsPerCycle: number;
   wallUsPerCycle: number;
   graceMs?: number;
+  /** on the Redis engine: redis-server's CPU per cycle (login, attach, detach, grace expiry: four appends) */
+  redisUsPerCycle?: number;
   otherCpuPct: number;
 }
 
@@ -46,19 +49,22 @@ export async function churn(env: ScenarioEnv): Promise<ChurnResult> {
   await mapLimit(env.scope, userNames('w', env.config.churn.warmup), concurrency, cycle);
   await settle(server.pid, 3000);
   const cpu0 = cpuMicros(server.pid);
-  const noise = new NoiseMeter(server.pid);
+  const redis0 = redisMicros(server);
+  const noise = new NoiseMeter(server.pid, server.redisPid);
   const started = performance.now();
   await mapLimit(env.scope, userNames('c', cycles), concurrency, cycle);
   const wallUs = (performance.now() - started) * 1000;
   const otherCpuPct = noise.otherPct();
   await settle(server.pid, 5000);
   const cpuUs = cpuMicros(server.pid) - cpu0;
+  const redisUs = redisMicros(server) - redis0;
   return {
     cycles,
     concurrency,
     serverUsPerCycle: round(cpuUs / cycles, 1),
     wallUsPerCycle: round(wallUs / cycles, 1),
     ...(env.target.actor ? { graceMs: GRACE_MS } : {}),
+    ...(server.redisPid === undefined ? {} : { redisUsPerCycle: round(redisUs / cycles, 1) }),
     otherCpuPct,
   };
 }

@@ -10,6 +10,7 @@ import { percentile, round, type ScenarioEnv } from '../lib/env.ts';
 import { CLK_TCK, cpuMicros, type ServerProc, sleep } from '../lib/proc.ts';
 import { cpuTimes, DISTURBED_PCT, waitForQuiet } from '../lib/quiet.ts';
 import type { RawWs } from '../lib/rawws.ts';
+import { redisMicros } from '../lib/redis-engine.ts';
 
 export interface FanoutStep {
   rate: number;
@@ -25,6 +26,8 @@ export interface FanoutStep {
   deliveriesPerSec: number;
   serverCpuMs: number;
   usPerDelivery: number;
+  /** on the Redis engine: redis-server's CPU over the step, µs per message sent (one append each) */
+  redisUsPerMessage?: number;
   clientCpuPct: number;
   /** the load generator's own event-loop delay, p99 (ms): high means latency is partly the client's */
   clientLoopP99Ms: number;
@@ -120,6 +123,7 @@ async function runStep(rig: Rig, rate: number, step: number): Promise<FanoutStep
   const loop = monitorEventLoopDelay({ resolution: 5 });
   loop.enable();
   const cpu0 = cpuMicros(server.pid);
+  const redis0 = redisMicros(server);
   const machine0 = cpuTimes();
   const client0 = process.cpuUsage();
   const wall0 = performance.now();
@@ -130,6 +134,7 @@ async function runStep(rig: Rig, rate: number, step: number): Promise<FanoutStep
   while (totalFrames(sockets) - base < expected && performance.now() < drainUntil && !env.scope.aborted) await sleep(10);
   const wallMs = performance.now() - wall0;
   const cpuUs = cpuMicros(server.pid) - cpu0;
+  const redisUs = redisMicros(server) - redis0;
   const client = process.cpuUsage(client0);
   const machine1 = cpuTimes();
   loop.disable();
@@ -142,7 +147,7 @@ async function runStep(rig: Rig, rate: number, step: number): Promise<FanoutStep
   const p99 = percentile(sorted, 99);
   const clientUs = client.user + client.system;
   const machineUs = ((machine1.busy - machine0.busy) * 1e6) / CLK_TCK;
-  const otherCpuPct = Math.max(0, Math.round(((machineUs - cpuUs - clientUs) / 1000 / wallMs) * 100));
+  const otherCpuPct = Math.max(0, Math.round(((machineUs - cpuUs - redisUs - clientUs) / 1000 / wallMs) * 100));
   return {
     rate,
     sent,
@@ -157,6 +162,7 @@ async function runStep(rig: Rig, rate: number, step: number): Promise<FanoutStep
     deliveriesPerSec: Math.round(received / (sendMs / 1000)),
     serverCpuMs: round(cpuUs / 1000, 1),
     usPerDelivery: round(cpuUs / Math.max(1, received), 3),
+    ...(server.redisPid === undefined ? {} : { redisUsPerMessage: round(redisUs / Math.max(1, sent), 2) }),
     clientCpuPct: Math.round(((client.user + client.system) / 1000 / wallMs) * 100),
     clientLoopP99Ms: round(loop.percentile(99) / 1e6, 1),
     otherCpuPct,

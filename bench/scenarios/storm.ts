@@ -8,6 +8,7 @@ import { round, type ScenarioEnv } from '../lib/env.ts';
 import { cpuMicros, rssBytes, sleep } from '../lib/proc.ts';
 import { DISTURBED_PCT, NoiseMeter, waitForQuiet } from '../lib/quiet.ts';
 import type { PresenceMode } from '../lib/targets.ts';
+import { redisMicros } from '../lib/redis-engine.ts';
 
 const WARM_USERS = 500;
 
@@ -18,6 +19,8 @@ export interface StormPoint {
   connectUsPerUser: number;
   totalUsPerUser: number;
   serverUsPerUser: number;
+  /** on the Redis engine: redis-server's CPU per user (login and attach: two appends) */
+  redisUsPerUser?: number;
   rssMB: number;
   /** CPU other processes used during the measurement, % of one core (noise) */
   otherCpuPct: number;
@@ -44,14 +47,16 @@ async function stormOnce(env: ScenarioEnv, users: number, presence: PresenceMode
     await sleep(200);
     const names = userNames(`s${users}_`, users);
     await waitForQuiet(DISTURBED_PCT, env.config.quick ? 1000 : 20_000, env.log);
-    const noise = new NoiseMeter(server.pid);
+    const noise = new NoiseMeter(server.pid, server.redisPid);
     const cpu0 = cpuMicros(server.pid);
+    const redis0 = redisMicros(server);
     const t0 = performance.now();
     const tokens = await loginAll(env.scope, pool, names, loginConcurrency);
     const t1 = performance.now();
     const sockets = await connectAll(env.scope, env.target, server, tokens, connectConcurrency, { timeoutMs: 60_000 });
     const t2 = performance.now();
     const cpuUs = cpuMicros(server.pid) - cpu0;
+    const redisUs = redisMicros(server) - redis0;
     const otherCpuPct = noise.otherPct();
     await sleep(200);
     const point: StormPoint = {
@@ -61,6 +66,7 @@ async function stormOnce(env: ScenarioEnv, users: number, presence: PresenceMode
       connectUsPerUser: round(((t2 - t1) * 1000) / users, 1),
       totalUsPerUser: round(((t2 - t0) * 1000) / users, 1),
       serverUsPerUser: round(cpuUs / users, 1),
+      ...(server.redisPid === undefined ? {} : { redisUsPerUser: round(redisUs / users, 1) }),
       rssMB: round(rssBytes(server.pid) / 2 ** 20, 1),
       otherCpuPct,
     };
@@ -90,7 +96,7 @@ export async function storm(env: ScenarioEnv): Promise<StormResult> {
   const watch: StormPoint[] = [];
   for (const users of env.config.storm.watchSizes) watch.push(await undisturbed(env, users, 'watch'));
   const all: StormPoint[] = [];
-  if (env.target.id === 'actor-chat') {
+  if (env.target.id === 'actor-chat' || env.target.engine === 'redis') {
     for (const users of env.config.storm.allSizes) all.push(await undisturbed(env, users, 'all'));
   }
   const first = watch[0];

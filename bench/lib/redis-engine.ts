@@ -1,0 +1,25 @@
+/**
+ * The Redis engine under the benchmark (`--engine=redis`): a real redis-server (Debian's, AOF on, a
+ * free loopback port, its own temp dir: test/support/redis.ts) per node or shared by a scenario's
+ * nodes, the environment that joins a node to it, and Redis's own CPU clock.
+ */
+import { randomBytes } from 'node:crypto';
+import { RedisServer } from '../../test/support/redis.ts';
+import { cpuMicros, type ServerProc } from './proc.ts';
+
+export { RedisServer };
+
+/** One secret for every node of the run: a session from one node must verify on the others. */
+const SESSION_SECRET = randomBytes(32).toString('base64url');
+
+/** `CHAT_NODE_TTL_MS` of the benchmark's nodes: the shipped default. */
+export const NODE_TTL_MS = 3000;
+
+export function engineEnv(redis: RedisServer): Record<string, string> {
+  return { CHAT_ENGINE: redis.url, CHAT_SESSION_SECRET: SESSION_SECRET, CHAT_NODE_TTL_MS: String(NODE_TTL_MS) };
+}
+
+/** Redis's CPU time (all threads), µs; 0 for a server without one (embedded). */
+export function redisMicros(server: ServerProc): number {
+  return server.redisPid === undefined ? 0 : cpuMicros(server.redisPid);
+}
