@@ -35,6 +35,11 @@ class Run {
     }
   }
 
+  /** Forgets the messages with id > id (they left the log: a rollback). */
+  cutAbove(id: number): void {
+    this.items.length = this.firstAbove(id);
+  }
+
   /** Index of the first message with id > id (binary search: ids only grow). */
   firstAbove(id: number): number {
     let lo = this.start;
@@ -90,6 +95,16 @@ export class MessageWindow {
     run.items.push(message);
     if (this.all.length > this.limits.maxMessages) this.dropOldest();
     this.dropOld();
+  }
+
+  /**
+   * Several nodes, after the shared log rolled back (`Fenced`): messages with id > `top` are no longer in the log,
+   * so they leave the window here too — every node serves the same history, and a resume into that range is told
+   * of the gap.
+   */
+  forgetAbove(top: number): void {
+    this.all.cutAbove(top);
+    for (const run of this.conversations.values()) run.cutAbove(top);
   }
 
   /** Messages with id > after, in id order, at most `limit`: the resume path. */

@@ -110,6 +110,10 @@ export class ChatRuntime extends SupervisorHost implements Runtime {
     this.actor.send({ type: 'DRAIN' });
   }
 
+  get lastId(): number {
+    return this.state.seq;
+  }
+
   /** One node is always ready while it runs (a failed journal makes it `draining`). */
   get ready(): boolean {
     return !this.draining;

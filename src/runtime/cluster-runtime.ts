@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import { ChatError } from '../domain/errors.ts';
 import { isMessageEvent } from '../domain/events.ts';
 import { createChatState } from '../domain/state.ts';
-import type { Log, Committed, Verdict } from '../engine/log.ts';
+import { splitId, type Log, type Committed, type Verdict } from '../engine/log.ts';
 import type { ProposedEvent } from '../engine/events.ts';
 import { MessageWindow } from '../journal/history.ts';
 import type { HistoryLimits } from '../journal/journal.ts';
@@ -59,14 +59,18 @@ export class ClusterRuntime extends SupervisorHost implements Runtime {
   private readonly retries = new Set<ReturnType<typeof setTimeout>>();
   private readonly inFlight = new Set<Promise<Verdict>>();
   private readonly now: () => number;
+  private readonly window: MessageWindow;
   private stopping = false;
   private wasReady = false;
+  /** The highest message id a rollback of the log skipped (the `Fenced` entry's), 0 if none. */
+  private fencedTo = 0;
 
   constructor(private readonly options: ClusterRuntimeOptions) {
     super();
     this.log = options.log;
     this.now = options.now ?? Date.now;
     const window = new MessageWindow(options.history, this.now);
+    this.window = window;
     this.messages = { history: (after, limit) => window.page(after, limit), conversation: (c, before, limit) => window.conversation(c, before, limit) };
     ({ actor: this.actor, timers: this.timers } = createSupervisorActor({
       chat: createChatState(),
@@ -80,6 +84,10 @@ export class ClusterRuntime extends SupervisorHost implements Runtime {
       ...(options.inspect ? { inspect: options.inspect } : {}),
     }));
     this.actor.subscribe({ error: (error) => options.logger.fatal({ err: error }, 'supervisor actor failed; the node cannot go on') });
+  }
+
+  get lastId(): number {
+    return Math.max(this.state.seq, this.fencedTo);
   }
 
   get ready(): boolean {
@@ -211,6 +219,7 @@ export class ClusterRuntime extends SupervisorHost implements Runtime {
   private apply(entries: readonly Committed[]): void {
     for (const entry of entries) {
       for (const command of translate(entry, this.presence, this.log.node, (req) => this.posts.get(req)?.command.socket)) this.actor.send(command);
+      if (entry.event.type === 'Fenced') this.fenced(entry);
       const origin = entry.origin;
       if (origin?.node === this.log.node) this.settleOwn(entry, origin.req);
       else if (entry.event.type === 'NodeDown' && entry.event.node === this.log.node) this.resync();
@@ -227,6 +236,18 @@ export class ClusterRuntime extends SupervisorHost implements Runtime {
       post?.settle?.({ ok: true, id: event.id });
     } else this.commits.get(req)?.();
     this.commits.delete(req);
+  }
+
+  /**
+   * The log rolled back and was fenced: messages above its top then are gone from it. They leave this node's window,
+   * and ids up to the fence are never handed out again, so a client resuming from inside that range gets `history-gap`.
+   */
+  private fenced(entry: Committed): void {
+    if (entry.event.type !== 'Fenced') return;
+    const top = splitId(entry.event.top)[0];
+    this.window.forgetAbove(top);
+    this.fencedTo = Math.max(this.fencedTo, entry.seq);
+    this.options.logger.error({ top: entry.event.top, applied: entry.event.applied, fence: entry.id }, 'the log rolled back: messages above its top are gone; resumes into that range get history-gap');
   }
 
   /**

@@ -41,6 +41,11 @@ export interface SocketJoin {
 export interface Runtime {
   /** The folded state. Read-only for everyone but the supervisor. */
   readonly state: Readonly<ChatState>;
+  /**
+   * The newest message id this node knows was handed out: the state's sequence, or (several nodes) above it the
+   * ids a rollback of the shared log skipped. A client resuming from below it may have missed messages.
+   */
+  readonly lastId: number;
   /** Not taking new work: shutting down, or failed. */
   readonly draining: boolean;
   /** Able to take work now (several nodes: connected to the log and caught up). */

@@ -29,9 +29,10 @@ export class Replay {
 
   greet(socket: ClientSocket, data: SocketData): void {
     const state = this.runtime.state;
-    const { oldest } = this.runtime.history(state.seq, 0);
-    socket.send(this.welcome.encode(state, data.user, state.seq, oldest));
-    if (data.after === undefined || data.after >= state.seq) return this.goLive(socket, data);
+    const last = this.runtime.lastId;
+    const { oldest } = this.runtime.history(last, 0);
+    socket.send(this.welcome.encode(state, data.user, last, oldest));
+    if (data.after === undefined || data.after >= last) return this.goLive(socket, data);
     data.cursor = data.after;
     this.sockets.replaying.add(socket);
     this.replay(socket, data);
@@ -64,8 +65,10 @@ export class Replay {
     const room = this.config.limits.maxBackpressureBytes / 2;
     while (!data.closed && data.cursor !== undefined) {
       const page = this.runtime.history(data.cursor, REPLAY_PAGE);
-      if (page.oldest > data.cursor + 1 || (page.oldest === 0 && data.cursor < this.runtime.state.seq)) {
-        socket.send(frames.encodeHistoryGap(data.cursor, page.oldest));
+      // Messages after the cursor that the window cannot serve: it let them go, or (several nodes) the log lost them.
+      const next = page.messages[0]?.id;
+      if (next === undefined ? data.cursor < this.runtime.lastId : next > data.cursor + 1) {
+        socket.send(frames.encodeHistoryGap(data.cursor, next ?? page.oldest));
       }
       for (const message of page.messages) {
         data.cursor = message.id;
