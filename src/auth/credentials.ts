@@ -31,14 +31,14 @@ export async function authenticate(
   return authenticateKnown(headers, sessions, isRevoked) ?? checked(await verifyPresented(headers, sessions), isRevoked);
 }
 
-/** The synchronous path: a token this node issued recently (see Sessions.known), or undefined. */
+/** The synchronous path: a token this node issued or checked recently (Sessions.known), or any valid one (Sessions.verifyNow); else undefined. */
 export function authenticateKnown(
   headers: Record<string, string>,
   sessions: Sessions,
   isRevoked: (session: Session) => boolean,
 ): PresentedSession | undefined {
   const found = presented(headers);
-  const session = sessions.known(found.token);
+  const session = sessions.known(found.token) ?? sessions.verifyNow(found.token);
   return session === undefined ? undefined : checked({ ...session, via: found.via }, isRevoked);
 }
 

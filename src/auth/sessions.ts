@@ -9,7 +9,7 @@
  * Revocation is not here: it is a journaled event, checked against the supervisor's state.
  */
 import { createHash, randomBytes, randomUUID, webcrypto } from 'node:crypto';
-import { createSigner } from 'fast-jwt';
+import { createSigner, createVerifier } from 'fast-jwt';
 import { errors as joseErrors, jwtVerify } from 'jose';
 import { ChatError } from '../domain/errors.ts';
 
@@ -62,12 +62,17 @@ export class Sessions {
   private readonly keys: Promise<webcrypto.CryptoKey[]>;
   /** Signs with the first secret; the claims are all set by `issue`, none from the clock here. */
   private readonly sign: (payload: Record<string, unknown>) => string;
+  /** One synchronous verifier per secret, on the real clock (with an injected clock `verifyNow` is not used). */
+  private readonly verifiers: Array<(token: string) => Record<string, unknown>>;
   readonly generated: boolean;
 
   constructor(private readonly options: SessionOptions) {
     this.generated = options.secrets.length === 0;
     const secrets = this.generated ? [randomBytes(32).toString('base64url')] : options.secrets;
     this.sign = createSigner({ key: secrets[0]!, algorithm: 'HS256' });
+    this.verifiers = options.now
+      ? []
+      : secrets.map((secret) => createVerifier({ key: secret, algorithms: ['HS256'], allowedIss: SESSION_ISSUER, allowedAud: SESSION_AUDIENCE }));
     this.keys = Promise.all(
       secrets.map((secret) =>
         webcrypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']),
@@ -118,6 +123,26 @@ export class Sessions {
     return session;
   }
 
+  /**
+   * A valid token verified synchronously (signature, algorithm, issuer, audience, time), or undefined — then `verify`
+   * says why. A token another node issued thus upgrades in the same turn too: uWS handles a synchronous upgrade best
+   * (an asynchronous one whose socket is written only later was dropped right after the handshake by this uWS build).
+   */
+  verifyNow(token: string): Session | undefined {
+    for (const verify of this.verifiers) {
+      let payload: Record<string, unknown>;
+      try {
+        payload = verify(token);
+      } catch {
+        continue;
+      }
+      const session = sessionOf(payload);
+      if (session) this.remember(token, session);
+      return session;
+    }
+    return undefined;
+  }
+
   /** Verifies signature, algorithm, issuer, audience and time; throws ChatError with a stable code. */
   async verify(token: string): Promise<Session> {
     let lastError: unknown;
@@ -129,12 +154,8 @@ export class Sessions {
           audience: SESSION_AUDIENCE,
           currentDate: new Date(this.now() * 1000),
         });
-        if (typeof payload.sub !== 'string' || typeof payload.jti !== 'string' || typeof payload.exp !== 'number' || typeof payload.iat !== 'number') {
-          throw new ChatError('invalid_token', 'the session token lacks its subject, id, issue time or expiry');
-        }
-        const issuedAt = typeof payload.iat_ms === 'number' ? payload.iat_ms : payload.iat * 1000;
-        const session: Session = { user: payload.sub, sid: payload.jti, exp: payload.exp, issuedAt };
-        if (typeof payload.oidc_iss === 'string' && typeof payload.oidc_sub === 'string') session.identity = { issuer: payload.oidc_iss, subject: payload.oidc_sub };
+        const session = sessionOf(payload);
+        if (!session) throw new ChatError('invalid_token', 'the session token lacks its subject, id, issue time or expiry');
         this.remember(token, session);
         return session;
       } catch (error) {
@@ -144,6 +165,15 @@ export class Sessions {
     }
     throw toChatError(lastError);
   }
+}
+
+/** The session a verified token's claims describe, or undefined when a claim it needs is missing. */
+function sessionOf(payload: Record<string, unknown>): Session | undefined {
+  if (typeof payload.sub !== 'string' || typeof payload.jti !== 'string' || typeof payload.exp !== 'number' || typeof payload.iat !== 'number') return undefined;
+  const issuedAt = typeof payload.iat_ms === 'number' ? payload.iat_ms : payload.iat * 1000;
+  const session: Session = { user: payload.sub, sid: payload.jti, exp: payload.exp, issuedAt };
+  if (typeof payload.oidc_iss === 'string' && typeof payload.oidc_sub === 'string') session.identity = { issuer: payload.oidc_iss, subject: payload.oidc_sub };
+  return session;
 }
 
 function toChatError(error: unknown): ChatError {
