@@ -2,9 +2,10 @@
  * Engine trouble with real processes (issue 15, point 4): Redis killed (SIGKILL) or stopped (SIGTERM) and
  * restarted — every node unready, upgrades 503 `unavailable`, posts refused `unavailable` and never queued,
  * then ready again with ids above every id seen and nobody shown offline; Redis restarted from an older AOF
- * copy — the rollback fenced by one node, no id reused; one node's Redis
- * link paused past the TTL through a TCP proxy — that node unready, its sockets closed 1012, declared down by
- * the others, its users grace → online elsewhere, and ready again (only the differences re-synced) on resume.
+ * copy — the rollback fenced by one node, no id reused, a resume into the lost range told `history-gap` on a
+ * node that had read that range and on one started after; one node's Redis link paused past the TTL through a
+ * TCP proxy — that node unready, its sockets closed 1012, declared down by the others, its users grace → online
+ * elsewhere, and ready again (only the differences re-synced) on resume.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
@@ -131,7 +132,7 @@ describe('Redis down and back', () => {
 });
 
 describe('Redis restarted from an older AOF (a rollback)', () => {
-  it('is fenced by one node: ids continue above every id any client saw, none reused', { timeout: 90_000 }, async () => {
+  it('is fenced by one node: ids continue above every id any client saw, none reused; a resume into the lost range gets history-gap', { timeout: 90_000 }, async () => {
     const cluster = await startCluster({ nodes: 3, ttlMs: 3000, graceMs: 3000 });
     const nodes = cluster.nodes;
     const { tokens, clients } = await threeUsers(nodes);
@@ -154,7 +155,20 @@ describe('Redis restarted from an older AOF (a rollback)', () => {
     for (const client of clients) expect(new Set(messageIds(client)).size).toBe(messageIds(client).length);
     await expectSamePresence(nodes, tokens[0]!);
 
-    console.info(`rollback: ids 1…${kept} kept, ${kept + 1}…${seen} lost; fence ${fence}, next message ${next}`);
+    // A client that had read up to inside the lost range resumes, on a node that read that range and on a node started after.
+    const fresh = await cluster.add();
+    await cluster.waitReady(fresh);
+    const gaps: string[] = [];
+    for (const node of [nodes[0]!, fresh]) {
+      const resumed = await TestClient.connect(`${node.wsUrl}?after=${kept + 2}`, bearer(tokens[0]!));
+      await resumed.next((frame) => frame.type === 'receive' && frame.id === next);
+      expect(resumed.ofType('history-gap'), `on ${node.name}`).toEqual([expect.objectContaining({ after: kept + 2 })]);
+      gaps.push(`${node.name} ${JSON.stringify(resumed.ofType('history-gap')[0])}`);
+      // Nothing from the lost range: the log no longer has it, and every node answers the same.
+      expect(messageIds(resumed), `on ${node.name}`).toEqual([next]);
+      await resumed.close();
+    }
+    console.info(`rollback: ids 1…${kept} kept, ${kept + 1}…${seen} lost; fence ${fence}, next message ${next}; resume after=${kept + 2}: ${gaps.join(', ')}`);
   });
 });
 
