@@ -30,14 +30,20 @@ function ratioRow(what: string, embedded: number | undefined, redis: number | un
   return `| ${what} | ${n(embedded)} | ${n(redis)} | ${n(ratio)}× | ≤ ${ceiling}× | ${met} | ${extra} |`;
 }
 
-/** The highest rate clean on both servers, with both steps there. */
-function sameRate(a: FanoutResult, b: FanoutResult): { rate: number; a: FanoutStep; b: FanoutStep } | undefined {
-  let best: { rate: number; a: FanoutStep; b: FanoutStep } | undefined;
-  for (const stepA of a.steps) {
-    const stepB = b.steps.find((s) => s.rate === stepA.rate && s.clean);
-    if (stepA.clean && stepB !== undefined && (best === undefined || stepA.rate > best.rate)) best = { rate: stepA.rate, a: stepA, b: stepB };
-  }
-  return best;
+/**
+ * The highest rate clean on both servers, with both steps there; on a busy shared machine, where a step may
+ * fail on latency alone, the highest rate where both delivered every message (CPU per delivery stays comparable).
+ */
+function sameRate(a: FanoutResult, b: FanoutResult): { rate: number; a: FanoutStep; b: FanoutStep; clean: boolean } | undefined {
+  const both = (ok: (step: FanoutStep) => boolean): { rate: number; a: FanoutStep; b: FanoutStep; clean: boolean } | undefined => {
+    let best: { rate: number; a: FanoutStep; b: FanoutStep; clean: boolean } | undefined;
+    for (const stepA of [...a.steps, ...(a.at80 ? [a.at80] : [])]) {
+      const stepB = [...b.steps, ...(b.at80 ? [b.at80] : [])].find((s) => s.rate === stepA.rate && ok(s));
+      if (ok(stepA) && stepB !== undefined && (best === undefined || stepA.rate > best.rate)) best = { rate: stepA.rate, a: stepA, b: stepB, clean: stepA.clean && stepB.clean };
+    }
+    return best;
+  };
+  return both((step) => step.clean) ?? both((step) => step.loss === 0 && step.errors === 0);
 }
 
 function comparison(results: BenchResults): string[] {
@@ -47,7 +53,8 @@ function comparison(results: BenchResults): string[] {
     const at = sameRate(f.embedded, f.redis);
     lines.push(`| fan-out: max clean rate, msg/s (${f.embedded.clients} clients) | ${n(f.embedded.maxCleanRate)} | ${n(f.redis.maxCleanRate)} | ${n(f.redis.maxCleanRate / f.embedded.maxCleanRate)}× | | | load ${load(f.embedded)} / ${load(f.redis)} |`);
     if (at) {
-      lines.push(ratioRow(`fan-out: node CPU per delivered message at ${n(at.rate)} msg/s (both clean), µs`, at.a.usPerDelivery, at.b.usPerDelivery, 1.25, `Redis ${n(at.b.redisUsPerMessage)} µs per message`));
+      const how = at.clean ? 'both clean' : 'both lost nothing; p99 over the limit on a busy machine';
+      lines.push(ratioRow(`fan-out: node CPU per delivered message at ${n(at.rate)} msg/s (${how}), µs`, at.a.usPerDelivery, at.b.usPerDelivery, 1.25, `Redis ${n(at.b.redisUsPerMessage)} µs per message; others ${at.a.otherCpuPct} % / ${at.b.otherCpuPct} % of a core`));
     }
   }
   const c = pair<ChurnResult>(results, 'churn');
@@ -74,8 +81,10 @@ function clusterLines(result: ClusterResult | undefined, error: string | undefin
   const at80 = result.at80;
   const lines = [
     `**Two nodes on one Redis** (${result.clients} clients split across them, ${result.senders} senders on node 1, latency probes on node 2; load ${load(r)}): ` +
-      `max clean rate ${n(result.maxCleanRate)} msg/s; at 80 % of it (${n(at80?.rate)} msg/s) p99 ${n(at80?.p99Ms)} ms node 1 → node 2 ` +
-      `(target ≤ 50 ms: ${at80 === null ? '—' : at80.p99Ms <= 50 ? 'met' : '**not met**'}).`,
+      (result.maxCleanRate === 0
+        ? 'no step was clean (no loss, p99 within the limit), so there is no 80 % step.'
+        : `max clean rate ${n(result.maxCleanRate)} msg/s; at 80 % of it (${n(at80?.rate)} msg/s) p99 ${n(at80?.p99Ms)} ms node 1 → node 2 ` +
+          `(target ≤ 50 ms: ${at80 === null ? '—' : at80.p99Ms <= 50 ? 'met' : '**not met**'}).`),
     '',
     '| msg/s | delivered / expected | deliveries/s | p50 / p99 / max ms (node 1 → node 2) | node 1 µs per delivery | node 2 µs per delivery | Redis µs per message | load generator CPU | others CPU | clean |',
     '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',

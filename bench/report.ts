@@ -2,7 +2,7 @@
  * Turns the results into docs/benchmarks.md (method, how to run, the table with ratios against
  * bare uWebSockets.js and the issue's targets, fan-out step details) and the SVG chart beside it.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, relative } from 'node:path';
 import { type LatencyPoint, type RatioPoint, renderChart } from './chart.ts';
 import type { BenchResults, RunResult } from './run.ts';
@@ -444,7 +444,19 @@ export async function writeReport(results: BenchResults, out: string, jsonPath: 
   const svgPath = out.replace(/\.md$/, '') + '.svg';
   const { latency, ratios } = chartData(results, rows);
   writeFileSync(svgPath, await renderChart(latency, ratios));
-  writeFileSync(out, renderMarkdown(results, rows, basename(svgPath), relative(dirname(out), jsonPath)));
+  writeFileSync(out, renderMarkdown(results, rows, basename(svgPath), relative(dirname(out), jsonPath)) + handWritten(out));
+}
+
+/**
+ * The sections written by hand after the generated part (from the first `## ` heading after its
+ * "Raw numbers" line: "Socket.IO clients", "Scaling out"), kept when the page is generated again.
+ */
+function handWritten(out: string): string {
+  if (!existsSync(out)) return '';
+  const text = readFileSync(out, 'utf8');
+  const raw = text.indexOf('\nRaw numbers: [');
+  const next = raw < 0 ? -1 : text.indexOf('\n## ', raw);
+  return next < 0 ? '' : text.slice(next);
 }
 
 function renderMarkdown(results: BenchResults, rows: Row[], svgName: string, jsonRel: string): string {
@@ -476,6 +488,7 @@ npm run bench -- --quick --strict  # the same, exiting 1 if any scenario failed 
 npm run bench -- --scenarios=fanout,churn --servers=bare-uws,actor-chat
 npm run bench -- --storm-sizes=1000,10000 --idle-users=2000   # smaller sizes on a smaller machine
 npm run bench -- --profile         # actor-chat under node --cpu-prof: profiles and a flame graph of each in bench/results/profiles/
+npm run bench -- --engine=redis    # actor-chat embedded against the same node on Redis, two nodes, a kill -9 failover: bench/results/redis.md ("Scaling out" below)
 npm run bench -- --help
 \`\`\`
 

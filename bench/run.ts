@@ -51,7 +51,7 @@ const USAGE = `npm run bench -- [flags]
   --quick, --smoke          ~40 s smoke run with small sizes (writes bench/results/quick.*)
   --engine=redis            actor-chat embedded against the same node on Redis (a redis-server per node, AOF on),
                             plus two nodes on one Redis (cluster) and a kill -9 failover (bench/results/redis.*)
-  --failover-users=N --cluster-rates=200,400,…
+  --failover-users=N --cluster-rates=200,400,… --cluster-clients=N  --timeout-s=N (each scenario's time-out)
   --scenarios=a,b           subset of ${SCENARIO_IDS.join(',')}
   --servers=a,b             subset of ${TARGET_IDS.join(',')}
   --out=FILE                markdown report (default docs/benchmarks.md; the chart goes next to it as .svg)
@@ -128,6 +128,8 @@ function parseCli(): Cli {
       engine: { type: 'string', default: 'embedded' },
       'failover-users': { type: 'string' },
       'cluster-rates': { type: 'string' },
+      'cluster-clients': { type: 'string' },
+      'timeout-s': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -150,6 +152,9 @@ function parseCli(): Cli {
   base.resume.clients = numbers(values['resume-clients'])?.[0] ?? base.resume.clients;
   base.failover.users = numbers(values['failover-users'])?.[0] ?? base.failover.users;
   base.cluster.rates = numbers(values['cluster-rates']) ?? base.cluster.rates;
+  base.cluster.clients = numbers(values['cluster-clients'])?.[0] ?? base.cluster.clients;
+  base.cluster.stepMs = numbers(values['step-ms'])?.[0] ?? base.cluster.stepMs;
+  base.scenarioTimeoutMs = (numbers(values['timeout-s'])?.[0] ?? base.scenarioTimeoutMs / 1000) * 1000;
   const pick = <T extends string>(value: string | undefined, all: readonly T[], what: string, byDefault: readonly T[]): T[] => {
     if (value === undefined) return [...byDefault];
     const chosen = value.split(',').map((v) => v.trim()) as T[];
@@ -239,6 +244,9 @@ async function runOne(
   const startRedis = async (): Promise<RedisServer> => {
     const redis = await RedisServer.start();
     redises.push(redis);
+    // Not a child tracked by proc.ts: killed here when the run ends in any way (signals exit through process.exit).
+    const pid = redis.pid;
+    process.once('exit', () => void (pid !== undefined && redis.pid === pid && process.kill(pid, 'SIGKILL')));
     return redis;
   };
   const env: ScenarioEnv = {
