@@ -222,7 +222,8 @@ export class ClusterRuntime extends SupervisorHost implements Runtime {
       if (entry.event.type === 'Fenced') this.fenced(entry);
       const origin = entry.origin;
       if (origin?.node === this.log.node) this.settleOwn(entry, origin.req);
-      else if (entry.event.type === 'NodeDown' && entry.event.node === this.log.node) this.resync();
+      // Read while catching up (written while this node was cut off), it is the re-sync at `ready` that re-attaches.
+      else if (entry.event.type === 'NodeDown' && entry.event.node === this.log.node && this.log.state === 'ready') this.resync();
     }
     for (const socket of [...this.waitingResume.keys()]) if (this.caughtUp(socket)) this.greetNow(socket);
   }
