@@ -10,7 +10,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { useClusters, type Cluster, type ClusterNode } from '../support/cluster.ts';
-import { Follower, connect, listUsers, login, messageIds, presenceAfter, presenceOf, sawStatus } from '../support/cluster-clients.ts';
+import { Follower, connect, everyoneShown, listUsers, login, messageIds, presenceAfter, presenceOf, sawStatus } from '../support/cluster-clients.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
 import { TestClient, bearer, type Frame } from '../support/ws-client.ts';
 
@@ -220,6 +220,43 @@ describe("one node's Redis link paused past the TTL", () => {
       await expectSamePresence([a, b, c], alice.token);
       console.info(`paused link (TTL 1000 ms): C unready after ${unready} ms, sockets closed 1012 after ${closed} ms, declared down after ${declaredAfter} ms, ready again ${readyAgain} ms after the resume`);
       await alice.stop();
+    } finally {
+      await proxy.close();
+    }
+  });
+  it('re-attaches, when the link is back before the node gave up, the users whose sockets it still holds after it was declared down — only those', { timeout: 90_000 }, async () => {
+    const cluster = await startCluster({ nodes: 2, ttlMs: 3000, graceMs: 3000 });
+    const [a, b] = [cluster.node(0), cluster.node(1)];
+    const proxy = await TcpProxy.start(cluster.redis.port);
+    try {
+      const c = await cluster.add({ CHAT_ENGINE: `redis://127.0.0.1:${proxy.port}` });
+      await cluster.waitReady(c);
+      const observer = await connect(a, await login(a, 'observer'));
+      const aliceToken = await login(c, 'alice');
+      const alice = await connect(c, aliceToken);
+      const bob = await connect(c, await login(c, 'bob'));
+      for (const user of ['alice', 'bob']) await presenceOf(observer, user, 'online');
+
+      const declared = Promise.race([a, b].map((node) => node.process!.waitForLog((line) => line.msg === DECLARED_DOWN)));
+      const pausedAt = Date.now();
+      proxy.pause();
+      await cluster.waitUnready(c, 10_000);
+      await bob.close(); // while C cannot reach the log: its detach is refused unavailable, nobody hears of it yet
+      await declared;
+      const declaredAfter = Date.now() - pausedAt;
+      await everyoneShown(observer, ['alice', 'bob'], 'grace');
+      // Back before C's one TTL without the log is over: alice's socket is still open there.
+      proxy.resume();
+      await cluster.waitReady(c, 10_000);
+      const back = Date.now() - pausedAt;
+      await presenceAfter(observer, 'alice', 'online', 'grace');
+      expect(alice.closed).toBeUndefined();
+      await presenceOf(observer, 'bob', 'offline');
+      expect(sawStatus(observer, 'alice', 'offline')).toBe(false);
+      expect(sawStatus(observer, 'bob', 'online')).toBe(true);
+      await post(alice, [observer, alice], 'still on C');
+      await expectSamePresence([a, b, c], aliceToken);
+      console.info(`declared down ${declaredAfter} ms after the pause, link back and C ready ${back} ms after it: alice re-attached, bob offline after his grace`);
     } finally {
       await proxy.close();
     }
