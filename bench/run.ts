@@ -24,7 +24,7 @@ import {
   startServer,
 } from './lib/proc.ts';
 import { readProfile } from './lib/profile.ts';
-import { engineEnv, RedisServer } from './lib/redis-engine.ts';
+import { engineEnv, type RedisServer, startRedis as startRedisServer, stopRedis } from './lib/redis-engine.ts';
 import { waitForQuiet } from './lib/quiet.ts';
 import { TARGETS, type TargetId } from './lib/targets.ts';
 import { writeReport } from './report.ts';
@@ -242,11 +242,8 @@ async function runOne(
   const warnings: string[] = [];
   const redises: RedisServer[] = [];
   const startRedis = async (): Promise<RedisServer> => {
-    const redis = await RedisServer.start();
+    const redis = await startRedisServer();
     redises.push(redis);
-    // Not a child tracked by proc.ts: killed here when the run ends in any way (signals exit through process.exit).
-    const pid = redis.pid;
-    process.once('exit', () => void (pid !== undefined && redis.pid === pid && process.kill(pid, 'SIGKILL')));
     return redis;
   };
   const env: ScenarioEnv = {
@@ -296,7 +293,7 @@ async function runOne(
         const stop = server.stop.bind(server);
         server.stop = async (graceful) => {
           await stop(graceful);
-          await redis.close();
+          await stopRedis(redis);
         };
       } else if (redis !== undefined) {
         server.redisPid = redis.pid;
@@ -330,7 +327,7 @@ async function runOne(
     clearTimeout(timer);
     scope.dispose();
     for (const server of servers) await server.stop();
-    for (const redis of redises) await redis.close();
+    for (const redis of redises) await stopRedis(redis);
   }
 }
 

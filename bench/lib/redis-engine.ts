@@ -19,6 +19,34 @@ export function engineEnv(redis: RedisServer): Record<string, string> {
   return { CHAT_ENGINE: redis.url, CHAT_SESSION_SECRET: SESSION_SECRET, CHAT_NODE_TTL_MS: String(NODE_TTL_MS) };
 }
 
+const live = new Set<RedisServer>();
+let exitHook = false;
+
+/** A fresh redis-server; whatever way the run ends, it is killed (it is not a child proc.ts tracks). */
+export async function startRedis(): Promise<RedisServer> {
+  if (!exitHook) {
+    exitHook = true;
+    process.on('exit', () => {
+      for (const redis of live) {
+        try {
+          if (redis.pid !== undefined) process.kill(redis.pid, 'SIGKILL');
+        } catch {
+          // already gone: nothing to stop
+        }
+      }
+    });
+  }
+  const redis = await RedisServer.start();
+  live.add(redis);
+  return redis;
+}
+
+/** Kills it and removes its data. */
+export async function stopRedis(redis: RedisServer): Promise<void> {
+  live.delete(redis);
+  await redis.close();
+}
+
 /** Redis's CPU time (all threads), µs; 0 for a server without one (embedded). */
 export function redisMicros(server: ServerProc): number {
   return server.redisPid === undefined ? 0 : cpuMicros(server.redisPid);
