@@ -1,9 +1,9 @@
 /**
  * The user machine's model paths (test/model/user-paths.ts: one per transition) replayed on three real
  * nodes sharing one real Redis: each path's user logs in, opens sockets and logs out on nodes taken
- * round-robin, and after every step every node must show the model's status — to a watcher socket on
- * that node (its presence frames so far: exactly the model's status changes, no flap), on its
- * `/list-users`, and in its own live user actor.
+ * round-robin (a second pass puts all of a user's sockets on one node), and after every step every node
+ * must show the model's status — to a watcher socket on that node (its presence frames so far: exactly
+ * the model's status changes, no flap), on its `/list-users`, and in its own live user actor.
  *
  * A node's user actor is read from its inspection log (`CHAT_INSPECT=log`, trace level: one line per
  * actor transition) and replayed through a local copy of the machine, which must land in the state the
@@ -94,6 +94,8 @@ interface Replay {
   token: string;
   sockets: Array<{ node: ClusterNode; client: TestClient }>;
   actors: LoggedActor[];
+  /** The node the next socket of the user opens on. */
+  place: () => ClusterNode;
   /** The model's status changes so far: what every watcher must have been shown, no more (no flap), no less. */
   changes: string[];
 }
@@ -152,7 +154,7 @@ async function expectEveryNodeAsModelled(replay: Replay, snapshot: UserSnapshot)
 async function perform(replay: Replay, event: ModelEvent): Promise<void> {
   switch (event.type) {
     case 'SOCKET_OPENED': {
-      const node = nextNode();
+      const node = replay.place();
       replay.sockets.push({ node, client: await within(`a socket of ${replay.user} on ${node.name}`, connect(node, replay.token)) });
       return;
     }
@@ -188,6 +190,21 @@ function tail(user: string): string {
 }
 
 const paths = transitionPaths();
+/**
+ * Where a path's sockets open: each on the next node round-robin (a user's two sockets then always on two
+ * nodes), or all on one node (taken round-robin per path), where a second socket is no new attachment.
+ */
+const PLACEMENTS: Array<{ name: string; prefix: string; place: () => () => ClusterNode }> = [
+  { name: 'round-robin over the nodes', prefix: 'spread', place: () => nextNode },
+  {
+    name: 'all on one node',
+    prefix: 'together',
+    place: () => {
+      const home = nextNode();
+      return () => home;
+    },
+  },
+];
 /** Names of the paths replayed to their end on the cluster. */
 const replayed = new Set<string>();
 /** Per node: the user machine's states and transitions its live user actors took. */
@@ -210,24 +227,28 @@ describe('user machine, model-based, on three nodes', () => {
     await cluster?.close();
   });
 
-  it.each(paths.map((path, index) => [path.name, path, index] as const))('%s', { timeout: 30_000 }, async (name, path, index) => {
-    const user = `path${index}`;
-    onTestFailed(() => console.error(`${name}, user ${user}:\n${tail(user)}`));
-    const replay: Replay = { user, token: '', sockets: [], changes: [], actors: nodes.map((node, i) => new LoggedActor(node, user, coverage[i]!)) };
-    replay.token = await login(nextNode(), user);
-    await barrier();
-    await expectEveryNodeAsModelled(replay, createActor(machine, { input: { user } }).getSnapshot());
-    for (const step of path.steps) {
-      await perform(replay, step.event);
+  describe.each(PLACEMENTS)('sockets $name', ({ name: placement, prefix, place }) => {
+    it.each(paths.map((path, index) => [path.name, path, index] as const))('%s', { timeout: 30_000 }, async (name, path, index) => {
+      const user = `${prefix}${index}`;
+      onTestFailed(() => console.error(`${name}, user ${user}:\n${tail(user)}`));
+      const actors = nodes.map((node, i) => new LoggedActor(node, user, coverage[i]!));
+      const replay: Replay = { user, token: '', sockets: [], changes: [], actors, place: place() };
+      replay.token = await login(nextNode(), user);
       await barrier();
-      await expectEveryNodeAsModelled(replay, step.state);
-    }
-    replayed.add(name);
+      await expectEveryNodeAsModelled(replay, createActor(machine, { input: { user } }).getSnapshot());
+      for (const step of path.steps) {
+        await perform(replay, step.event);
+        await barrier();
+        await expectEveryNodeAsModelled(replay, step.state);
+      }
+      replayed.add(`${placement}: ${name}`);
+    });
   });
 
   // Runs after the paths above (a file's tests run in order); alone (-t) it fails, as it should.
   it('covered every state and transition of the user machine on each of the three nodes', () => {
-    expect([...replayed].sort(), 'model edges replayed').toEqual(paths.map((path) => path.name).sort());
+    const every = PLACEMENTS.flatMap(({ name: placement }) => paths.map((path) => `${placement}: ${path.name}`));
+    expect([...replayed].sort(), 'model edges replayed').toEqual(every.sort());
     for (const [i, node] of nodes.entries()) {
       expect(coverage[i]!.missing(), `${node.name}\n${coverage[i]!.report()}`).toEqual([]);
       expect(coverage[i]!.summary()).toEqual([{ machine: 'user', states: [4, 4], transitions: [8, 8] }]);
