@@ -112,12 +112,13 @@ export function journal(env: Env): JournalConfig {
 export function engine(env: Env): EngineConfig {
   const raw = (env.CHAT_ENGINE ?? '').trim();
   const nodeTtlMs = int(env, 'CHAT_NODE_TTL_MS', 3000, 100, 600_000);
+  const snapshotEvery = int(env, 'CHAT_SNAPSHOT_EVERY', 10_000, 10, 100_000_000);
   if (raw === '' || raw === 'embedded') return { kind: 'embedded' };
   const expected = 'expected redis://host:port[/db], rediss://host:port[/db] or unix:/path';
   if (raw.startsWith('unix:')) {
     const socketPath = raw.slice(5);
     if (!socketPath.startsWith('/') || socketPath.length < 2) throw new ConfigError('CHAT_ENGINE', `${expected}, got "${raw}"`);
-    return { kind: 'redis', target: { socketPath }, nodeTtlMs };
+    return { kind: 'redis', target: { socketPath }, nodeTtlMs, snapshotEvery };
   }
   let parsed: URL;
   try {
@@ -128,7 +129,7 @@ export function engine(env: Env): EngineConfig {
   const schemeOk = parsed.protocol === 'redis:' || parsed.protocol === 'rediss:';
   const dbOk = /^\/?(\d{1,5})?$/.test(parsed.pathname) && parsed.search === '' && parsed.hash === '';
   if (!schemeOk || parsed.hostname === '' || !dbOk) throw new ConfigError('CHAT_ENGINE', `${expected}, got "${raw}"`);
-  return { kind: 'redis', target: { url: raw }, nodeTtlMs };
+  return { kind: 'redis', target: { url: raw }, nodeTtlMs, snapshotEvery };
 }
 
 const INSPECT_LOCAL_PORT = 5001;

@@ -37,7 +37,10 @@ export type RedisTarget = { url: string } | { socketPath: string };
  * `CHAT_ENGINE`: `embedded` (unset, the default: one process, today's journal) or Redis (several
  * nodes sharing one chat: src/runtime/cluster-runtime.ts). Redis needs `CHAT_SESSION_SECRET`.
  */
-export type EngineConfig = { kind: 'embedded' } | { kind: 'redis'; target: RedisTarget; nodeTtlMs: number };
+export type EngineConfig =
+  | { kind: 'embedded' }
+  /** `snapshotEvery` (`CHAT_SNAPSHOT_EVERY`): log entries between snapshots of the fold (the log is trimmed below them). */
+  | { kind: 'redis'; target: RedisTarget; nodeTtlMs: number; snapshotEvery: number };
 
 /** `CHAT_INSPECT`: where actor inspection events go (see docs/machines.md). */
 export interface InspectConfig {

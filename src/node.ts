@@ -73,20 +73,21 @@ export function createChatNode(config: Readonly<Config>, logger: Logger, options
   const inspect = options.inspect ?? inspection?.inspect;
   let gateway: Gateway | undefined;
   let runtime: Runtime | undefined;
+  const log = journal === undefined && engine.kind === 'redis' ? new RedisLog({ target: engine.target, ttlMs: engine.nodeTtlMs, logger }) : undefined;
   let failure: Error | undefined;
   let ready = false;
   const fatal = (error: Error): void => {
     if (failure) return;
     failure = error;
     ready = false;
-    logger.fatal({ err: error, path: config.journal.kind === 'file' ? config.journal.path : undefined }, 'journal failed: this node must not go on');
+    if (log) logger.fatal({ err: error }, 'the shared log cannot be followed: this node must not go on (restart it)');
+    else logger.fatal({ err: error, path: config.journal.kind === 'file' ? config.journal.path : undefined }, 'journal failed: this node must not go on');
     // Unready from now on; the sockets are closed outside the failed append's turn (if the hook lets us live that long).
     setImmediate(() => gateway?.closeAll(CloseCode.InternalError, 'the node failed; reconnect to another'));
     options.onFatal?.(error);
   };
   journal?.watchFailure?.(fatal);
   const addressLimits = createAddressLimits(config, (kind) => metrics.addressLimited(kind));
-  const log = journal === undefined && engine.kind === 'redis' ? new RedisLog({ target: engine.target, ttlMs: engine.nodeTtlMs, logger }) : undefined;
   const metrics = new Metrics({
     trackedAddresses: (kind) => addressLimits.tracked(kind),
     connections: () => gateway?.connections ?? 0,
@@ -100,10 +101,15 @@ export function createChatNode(config: Readonly<Config>, logger: Logger, options
           graceMs: config.graceMs,
           shardSize: config.shardSize,
           ttlMs: engine.nodeTtlMs,
+          snapshotEvery: engine.snapshotEvery,
           history: config.history,
           logger,
           // A whole TTL without the log: the load balancer moves these clients to nodes that still reach it.
-          onLost: () => gateway?.closeAll(CloseCode.ServiceRestart, 'this node lost the chat engine; reconnect'),
+          onLost: () => {
+            // Entries this node never read were trimmed: only a restart (from the newest snapshot) can catch up.
+            if (log.stats().errors.trimmed > 0) fatal(new Error('this node missed log entries that were trimmed'));
+            else gateway?.closeAll(CloseCode.ServiceRestart, 'this node lost the chat engine; reconnect');
+          },
           ...(inspect ? { inspect } : {}),
         })
       : new ChatRuntime({

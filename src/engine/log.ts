@@ -88,3 +88,25 @@ export function splitId(id: string): [number, number] {
   const dash = id.indexOf('-');
   return dash < 0 ? [Number(id), 0] : [Number(id.slice(0, dash)), Number(id.slice(dash + 1))];
 }
+
+/**
+ * Whether log entry `next` comes right after `previous`. The append script makes ids dense: a message takes
+ * `<seq+1>-0`, any other event `<seq>-*`, which Redis numbers one past the last entry of that seq. So the
+ * entry after `s-n` is `s-(n+1)` or `(s+1)-0`; anything else means entries in between are gone (a trim of
+ * entries this node had not read). Only a `Fenced` entry jumps, and it says so.
+ */
+export function follows(previous: string, next: string): boolean {
+  const [pm, pn] = splitId(previous);
+  const [nm, nn] = splitId(next);
+  return (nm === pm && nn === pn + 1) || (nm === pm + 1 && nn === 0);
+}
+
+/** The index of the first of `entries` that does not follow the one before it (`after` before the first), or -1. */
+export function firstGap(after: string, entries: readonly Committed[]): number {
+  let previous = after;
+  for (const [index, entry] of entries.entries()) {
+    if (entry.event.type !== 'Fenced' && !follows(previous, entry.id)) return index;
+    previous = entry.id;
+  }
+  return -1;
+}

@@ -78,6 +78,20 @@ export class ClusterPresence {
     return true;
   }
 
+  /** Which nodes hold which users, for a snapshot. */
+  attachments(): Array<[NodeId, string[]]> {
+    return [...this.byNode].map(([node, users]) => [node, [...users]]);
+  }
+
+  graceEntries(): Array<[string, Grace]> {
+    return [...this.graces].map(([user, grace]) => [user, { ...grace }]);
+  }
+
+  /** A grace read from a snapshot (the user is attached nowhere). */
+  restoreGrace(user: string, grace: Grace): void {
+    this.graces.set(user, { ...grace });
+  }
+
   /** `SessionEnded`: a logout takes the user off every node at once (as the append script does). */
   logout(user: string): void {
     for (const node of this.byUser.get(user) ?? []) {

@@ -7,40 +7,26 @@
  * Presence across nodes: a user's first socket here proposes `UserAttached`, the last close
  * `UserDetached`; each user's attachments (cluster-presence.ts) become the user actor's socket count.
  */
-import type { InspectionEvent } from 'xstate';
-import type { Logger } from 'pino';
 import { ChatError } from '../domain/errors.ts';
 import { isMessageEvent } from '../domain/events.ts';
 import { createChatState } from '../domain/state.ts';
 import { splitId, type Log, type Committed, type Verdict } from '../engine/log.ts';
+
+export type { ClusterRuntimeOptions, SnapshotLog } from './cluster-options.ts';
 import type { ProposedEvent } from '../engine/events.ts';
 import { MessageWindow } from '../journal/history.ts';
-import type { HistoryLimits } from '../journal/journal.ts';
 import { ClusterPresence } from './cluster-presence.ts';
-import { realClock, type TimerClock } from './grace-timers.ts';
+import { realClock } from './grace-timers.ts';
 import { LocalSockets, type LocalSocket } from './local-sockets.ts';
 import type { CommitCommand, Emitted, PostCommand, PostOutcome, Runtime, SocketJoin } from './runtime.ts';
 import { createSupervisorActor, type GraceTimers, type SupervisorActor } from './supervisor-actor.ts';
 import { SupervisorHost, type MessageSource } from './supervisor-host.ts';
-import { translate } from './log-commands.ts';
+import { Snapshots, replaySnapshot, restoreChat, writeSnapshot } from './cluster-snapshot.ts';
+import type { ClusterRuntimeOptions } from './cluster-options.ts';
+import { proposalOf, translate } from './log-commands.ts';
+import { GraceExpiries } from './grace-expiries.ts';
+import { Greetings } from './greetings.ts';
 
-export interface ClusterRuntimeOptions {
-  log: Log & { start(): void };
-  graceMs: number;
-  shardSize: number;
-  /** The liveness TTL: backups propose a grace expiry this long after its owner should have. */
-  ttlMs: number;
-  history: HistoryLimits;
-  logger: Logger;
-  now?: () => number;
-  clock?: TimerClock;
-  inspect?: (event: InspectionEvent) => void;
-  /** The log was unreachable for a whole TTL: the node should close its sockets (1012). */
-  onLost?: () => void;
-}
-
-/** How long a socket resuming past this node's newest message waits for the tail to reach it. */
-const RESUME_WAIT_MS = 1000;
 /** How long a login or logout waits for its committed entry to come back from the log. */
 const COMMIT_WAIT_MIN_MS = 5000;
 const UNAVAILABLE = 'the chat engine is unreachable; try again shortly';
@@ -55,11 +41,13 @@ export class ClusterRuntime extends SupervisorHost implements Runtime {
   private readonly posts = new Map<number, { command: PostCommand; settle: ((outcome: PostOutcome) => void) | undefined }>();
   private readonly commits = new Map<number, () => void>();
   private readonly rejectedListeners = new Set<(event: Emitted<'rejected'>) => void>();
-  private readonly waitingResume = new Map<LocalSocket, ReturnType<typeof setTimeout>>();
-  private readonly retries = new Set<ReturnType<typeof setTimeout>>();
+  private readonly greetings: Greetings;
+  private readonly expiries: GraceExpiries;
   private readonly inFlight = new Set<Promise<Verdict>>();
   private readonly now: () => number;
   private readonly window: MessageWindow;
+  private readonly chat = createChatState();
+  private readonly snapshots: Snapshots;
   private stopping = false;
   private wasReady = false;
   /** The highest message id a rollback of the log skipped (the `Fenced` entry's), 0 if none. */
@@ -73,16 +61,31 @@ export class ClusterRuntime extends SupervisorHost implements Runtime {
     this.window = window;
     this.messages = { history: (after, limit) => window.page(after, limit), conversation: (c, before, limit) => window.conversation(c, before, limit) };
     ({ actor: this.actor, timers: this.timers } = createSupervisorActor({
-      chat: createChatState(),
+      chat: this.chat,
       graceMs: options.graceMs,
       shardSize: options.shardSize,
       now: this.now,
       // The log holds every fact already: only the history window keeps messages here, for resume and scrollback.
       record: (event) => isMessageEvent(event) && window.push(event),
       timers: options.clock ?? realClock,
-      graceOver: (user) => this.graceOver(user),
+      graceOver: (user) => this.expiries.graceOver(user),
       ...(options.inspect ? { inspect: options.inspect } : {}),
     }));
+    this.greetings = new Greetings(() => this.state.seq);
+    this.snapshots = new Snapshots(options.log, options.logger, options.ttlMs / 3, options.snapshotEvery, () => {
+      const messages = window.page(0).messages;
+      const data = writeSnapshot({ chat: this.chat, fencedTo: this.fencedTo, attached: this.presence.attachments(), graces: this.presence.graceEntries(), messages });
+      return { data, oldest: messages[0]?.id };
+    });
+    this.expiries = new GraceExpiries({
+      node: this.log.node,
+      ttlMs: options.ttlMs,
+      presence: this.presence,
+      statusOf: (user) => this.userActorState(user),
+      // Never listed (logged in, no socket anywhere): only this node's actor, ended here alone.
+      endUnlisted: (user) => this.actor.send({ type: 'GRACE_EXPIRED', user }),
+      propose: (user, epoch) => (this.stopping ? undefined : this.propose({ type: 'GraceExpired', user, epoch, at: this.now() }).verdict),
+    });
     this.actor.subscribe({ error: (error) => options.logger.fatal({ err: error }, 'supervisor actor failed; the node cannot go on') });
   }
 
@@ -98,15 +101,28 @@ export class ClusterRuntime extends SupervisorHost implements Runtime {
     return this.stopping || this.failed;
   }
 
+  /** Listens at once (unready); reads the newest snapshot (retrying while Redis is unreachable), then tails after it. */
   async start(): Promise<void> {
-    this.actor.start();
     this.log.onCommitted((entries) => this.apply(entries));
     this.log.onState((state) => {
       if (state === 'ready' && !this.wasReady) this.resync();
       this.wasReady = state === 'ready';
       if (state === 'lost') this.options.onLost?.();
     });
-    this.log.start();
+    void this.restoreThenTail();
+  }
+
+  private async restoreThenTail(): Promise<void> {
+    const loaded = await this.snapshots.load(() => this.stopping);
+    if (this.stopping) return;
+    if (loaded) restoreChat(this.chat, loaded.snapshot);
+    this.actor.start();
+    if (loaded) {
+      this.fencedTo = loaded.snapshot.fencedTo;
+      replaySnapshot(loaded.snapshot, this.presence, this.window, (command) => this.actor.send(command));
+      this.options.logger.info({ users: this.state.presence.size, messages: loaded.snapshot.messages.length }, 'started from the log snapshot');
+    }
+    this.log.start(loaded?.id);
   }
 
   drain(): void {
@@ -121,8 +137,8 @@ export class ClusterRuntime extends SupervisorHost implements Runtime {
     await this.log.close();
     this.actor.stop();
     this.timers.clear();
-    for (const timer of this.retries) clearTimeout(timer);
-    for (const timer of this.waitingResume.values()) clearTimeout(timer);
+    this.expiries.clear();
+    this.greetings.clear();
   }
 
   on<T extends 'committed' | 'rejected'>(type: T, handler: (event: Emitted<T>) => void): void {
@@ -132,14 +148,7 @@ export class ClusterRuntime extends SupervisorHost implements Runtime {
 
   async commit(command: CommitCommand): Promise<void> {
     if (!this.ready) throw new ChatError('unavailable', UNAVAILABLE);
-    const at = this.now();
-    const event: ProposedEvent =
-      command.type === 'LOGIN'
-        ? { type: 'SessionStarted', user: command.user, sid: command.sid, exp: command.exp, at }
-        : command.type === 'LOGOUT'
-          ? { type: 'SessionEnded', user: command.user, sid: command.sid, exp: command.exp, reason: command.reason ?? 'logout', at }
-          : { type: 'IdentityBound', user: command.user, issuer: command.issuer, subject: command.subject, at };
-    const { origin, verdict } = this.propose(event);
+    const { origin, verdict } = this.propose(proposalOf(command, this.now()));
     const applied = new Promise<boolean>((resolve) => {
       this.commits.set(origin.req, () => resolve(true));
       setTimeout(() => resolve(false), Math.max(COMMIT_WAIT_MIN_MS, 2 * this.options.ttlMs)).unref();
@@ -158,13 +167,7 @@ export class ClusterRuntime extends SupervisorHost implements Runtime {
 
   post(command: PostCommand, settle?: (outcome: PostOutcome) => void): void {
     if (this.draining) return this.refusePost(command, settle, 'shutting_down', 'the node is shutting down');
-    const ts = this.now();
-    const cid = command.cid === undefined ? {} : { cid: command.cid };
-    const event: ProposedEvent =
-      command.type === 'POST_GROUP'
-        ? { type: 'GroupMessagePosted', from: command.from, text: command.text, ts, ...cid }
-        : { type: 'DirectMessagePosted', from: command.from, to: command.to, text: command.text, ts, ...cid };
-    const { origin, verdict } = this.propose(event);
+    const { origin, verdict } = this.propose(proposalOf(command, this.now()));
     this.posts.set(origin.req, { command, settle });
     void verdict.then((outcome) => {
       if (outcome.status === 'committed' || !this.posts.delete(origin.req)) return;
@@ -178,7 +181,7 @@ export class ClusterRuntime extends SupervisorHost implements Runtime {
     const entry: LocalSocket = { socket: socket.socket, sid: socket.sid, after: socket.after, greet };
     if (this.local.add(socket.user, entry)) return this.attach(socket.user, socket.sid);
     // Another socket of the user is here: greeted now if the user's attachment here is committed, else with it.
-    if (!this.local.isAttaching(socket.user)) this.greetWhenCaughtUp(entry);
+    if (!this.local.isAttaching(socket.user)) this.greetings.whenCaughtUp(entry);
   }
 
   leave(user: string, socket: number): void {
@@ -225,12 +228,14 @@ export class ClusterRuntime extends SupervisorHost implements Runtime {
       // Read while catching up (written while this node was cut off), it is the re-sync at `ready` that re-attaches.
       else if (entry.event.type === 'NodeDown' && entry.event.node === this.log.node && this.log.state === 'ready') this.resync();
     }
-    for (const socket of [...this.waitingResume.keys()]) if (this.caughtUp(socket)) this.greetNow(socket);
+    this.greetings.caughtUp();
+    const last = entries[entries.length - 1];
+    if (last !== undefined && this.ready) this.snapshots.applied(entries.length, last.id);
   }
 
   private settleOwn(entry: Committed, req: number): void {
     const event = entry.event;
-    if (event.type === 'UserAttached') for (const socket of this.local.attached(event.user, req)) this.greetWhenCaughtUp(socket);
+    if (event.type === 'UserAttached') for (const socket of this.local.attached(event.user, req)) this.greetings.whenCaughtUp(socket);
     else if (event.type === 'GroupMessagePosted' || event.type === 'DirectMessagePosted') {
       const post = this.posts.get(req);
       this.posts.delete(req);
@@ -264,52 +269,6 @@ export class ClusterRuntime extends SupervisorHost implements Runtime {
       const sid = this.local.sidOf(user);
       if (!this.presence.has(node, user) && !this.local.isAttaching(user) && sid !== undefined) this.attach(user, sid);
     }
-  }
-
-  /** A grace timer ran out: a user never listed ends here alone; a listed one's expiry is proposed to the log. */
-  private graceOver(user: string): void {
-    const status = this.userActorState(user);
-    if (status === 'connecting') return void this.actor.send({ type: 'GRACE_EXPIRED', user });
-    const grace = this.presence.graceOf(user);
-    if (status !== 'grace' || !grace) return;
-    // The owner first; every other node one TTL later, in case the owner died meanwhile (a stale one changes nothing).
-    if (grace.owner === this.log.node) this.proposeExpiry(user, grace.epoch);
-    else this.later(this.options.ttlMs, () => this.proposeExpiry(user, grace.epoch));
-  }
-
-  private proposeExpiry(user: string, epoch: string): void {
-    if (this.stopping || this.presence.graceOf(user)?.epoch !== epoch) return;
-    const { verdict } = this.propose({ type: 'GraceExpired', user, epoch, at: this.now() });
-    void verdict.then((outcome) => outcome.status === 'unavailable' && this.later(this.options.ttlMs / 3, () => this.proposeExpiry(user, epoch)));
-  }
-
-  private later(ms: number, run: () => void): void {
-    const timer = setTimeout(() => {
-      this.retries.delete(timer);
-      run();
-    }, ms);
-    timer.unref();
-    this.retries.add(timer);
-  }
-
-  private caughtUp(socket: LocalSocket): boolean {
-    return socket.after === undefined || this.state.seq >= socket.after;
-  }
-
-  private greetWhenCaughtUp(socket: LocalSocket): void {
-    if (this.caughtUp(socket)) return this.greetNow(socket);
-    const timer = setTimeout(() => this.greetNow(socket), RESUME_WAIT_MS);
-    timer.unref();
-    this.waitingResume.set(socket, timer);
-  }
-
-  private greetNow(socket: LocalSocket): void {
-    const timer = this.waitingResume.get(socket);
-    if (timer !== undefined) clearTimeout(timer);
-    this.waitingResume.delete(socket);
-    const greet = socket.greet;
-    socket.greet = undefined;
-    greet?.();
   }
 
   private refusePost(command: PostCommand, settle: ((outcome: PostOutcome) => void) | undefined, code: Emitted<'rejected'>['code'], message: string): void {

@@ -1,6 +1,6 @@
 /**
  * @module runtime/log-commands
- * A committed log entry as the supervisor commands it stands for, the same on every node: messages
+ * Commands as the events they propose, and a committed log entry as the supervisor commands it stands for, the same on every node: messages
  * carry the log's id and time; a session, logout, binding or sweep is the one-node command with the
  * log's time; attachments change the cluster presence (cluster-presence.ts) and each user gaining or
  * losing an attachment is, to the user actor, a socket opening or closing; a grace expiry is applied
@@ -8,7 +8,25 @@
  */
 import type { Committed } from '../engine/log.ts';
 import type { SupervisorEvent } from '../machines/supervisor-types.ts';
+import type { ProposedEvent } from '../engine/events.ts';
 import type { ClusterPresence } from './cluster-presence.ts';
+import type { CommitCommand, PostCommand } from './runtime.ts';
+
+/** What a command proposes to the log, stamped with this node's clock (every node then applies that one time). */
+export function proposalOf(command: CommitCommand | PostCommand, at: number): ProposedEvent {
+  switch (command.type) {
+    case 'LOGIN':
+      return { type: 'SessionStarted', user: command.user, sid: command.sid, exp: command.exp, at };
+    case 'LOGOUT':
+      return { type: 'SessionEnded', user: command.user, sid: command.sid, exp: command.exp, reason: command.reason ?? 'logout', at };
+    case 'BIND_IDENTITY':
+      return { type: 'IdentityBound', user: command.user, issuer: command.issuer, subject: command.subject, at };
+    case 'POST_GROUP':
+      return { type: 'GroupMessagePosted', from: command.from, text: command.text, ts: at, ...(command.cid === undefined ? {} : { cid: command.cid }) };
+    case 'POST_DIRECT':
+      return { type: 'DirectMessagePosted', from: command.from, to: command.to, text: command.text, ts: at, ...(command.cid === undefined ? {} : { cid: command.cid }) };
+  }
+}
 
 /** `socketOf`: this node's socket that posted the message with that request number, if any. */
 export function translate(entry: Committed, presence: ClusterPresence, self: string, socketOf: (req: number) => number | undefined): SupervisorEvent[] {

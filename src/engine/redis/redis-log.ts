@@ -9,7 +9,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { NodeId, ProposedEvent } from '../events.ts';
-import { compareIds, type Committed, type Log, type LogState, type Origin, type Proposal, type Verdict } from '../log.ts';
+import { compareIds, firstGap, type Committed, type Log, type LogState, type Origin, type Proposal, type Verdict } from '../log.ts';
 import { appendArgs, appendCommand, formatOrigin, keysFor, parseVerdict, type Keys } from './codec.ts';
 import { loadRedis, openConnection, withConnection, type Connection, type RedisTarget } from './connection.ts';
 import { InFlight, UNAVAILABLE } from './in-flight.ts';
@@ -126,11 +126,6 @@ export class RedisLog implements Log {
     return () => this.stateListeners.delete(listener);
   }
 
-  /** The users the log has attached on this node (the re-sync diffs its live sockets against it). */
-  async attachments(): Promise<string[]> {
-    return this.command<string[]>(['SMEMBERS', this.keys.users(this.node)]);
-  }
-
   /** Stores the fold serialized after entry `id`; false (not stored) if the stored one is as new or newer. */
   async saveSnapshot(id: string, data: string): Promise<boolean> {
     return saveSnapshot(this.live(), this.keys, { id, data });
@@ -215,7 +210,8 @@ export class RedisLog implements Log {
       this.catchUpTo = resumed.top.id;
       this.connecting = false;
       const missed = resumed.trimmed !== undefined && compareIds(resumed.trimmed, this.applied.id) > 0;
-      if (!this.counters.polled(resumed.top, this.applied.id) || missed) return this.holed(generation, resumed.trimmed);
+      this.counters.polled(resumed.top, this.applied.id);
+      if (missed) return this.holed(generation, resumed.trimmed);
       this.attempts = 0;
       this.connectedAt = Date.now();
       this.liveness.start(generation);
@@ -231,7 +227,7 @@ export class RedisLog implements Log {
   /** Reads the log's top for the lag (with every heartbeat); a failure here is the heartbeat's to notice. */
   async pollTop(connection: Connection): Promise<void> {
     const top = await readStreamTop(connection.commands, this.keys.log);
-    if (connection === this.connection && !this.counters.polled(top, this.applied.id)) this.holed(this.generation, undefined);
+    if (connection === this.connection) this.counters.polled(top, this.applied.id);
   }
 
   /** Entries this node had not read were trimmed: its fold cannot be trusted; it stops for good. */
@@ -258,9 +254,13 @@ export class RedisLog implements Log {
   }
 
   private deliver(entries: Committed[]): void {
-    const fresh = entries.filter((entry) => compareIds(entry.id, this.applied.id) > 0);
-    if (fresh.length === 0) return;
-    const last = fresh[fresh.length - 1]!;
+    const unread = entries.filter((entry) => compareIds(entry.id, this.applied.id) > 0);
+    // Entries follow each other densely (log.ts `follows`): a gap is a trim of entries this node never read.
+    const gap = firstGap(this.applied.id, unread);
+    const fresh = gap < 0 ? unread : unread.slice(0, gap);
+    if (gap >= 0) queueMicrotask(() => this.holed(this.generation, undefined));
+    const last = fresh[fresh.length - 1];
+    if (last === undefined) return;
     this.applied = { id: last.id, origin: last.origin === undefined ? '' : formatOrigin(last.origin) };
     this.counters.delivered(fresh, last.id);
     for (const listener of this.committedListeners) listener(fresh);

@@ -1,0 +1,131 @@
+/**
+ * @module runtime/cluster-snapshot
+ * Several nodes: the fold of the shared log as plain JSON, stored in Redis with the id of the entry it
+ * covers, so a starting node reads the snapshot and only the entries after it, and the log can be
+ * trimmed. It holds the chat state (sequence, revocations, bindings, cutoff — presence is rebuilt by the
+ * actors), which nodes each user is attached to, the graces in progress with their epochs, the skipped
+ * ids of a fenced rollback, and the history window's messages.
+ */
+import type { MessageEvent } from '../domain/events.ts';
+import { toSnapshot, type StateSnapshot } from '../domain/snapshot.ts';
+import type { ChatState } from '../domain/state.ts';
+import { nameKey } from '../domain/names.ts';
+import type { NodeId } from '../engine/events.ts';
+import type { Logger } from 'pino';
+import type { MessageWindow } from '../journal/history.ts';
+import type { SupervisorEvent } from '../machines/supervisor-types.ts';
+import type { ClusterPresence } from './cluster-presence.ts';
+import type { Grace } from './cluster-presence.ts';
+
+/** The log's snapshot store (RedisLog). */
+export interface SnapshotStore {
+  loadSnapshot(): Promise<{ id: string; data: string } | undefined>;
+  saveSnapshot(id: string, data: string): Promise<boolean>;
+  trim(windowFloor: string): Promise<number>;
+}
+
+export interface ClusterSnapshot {
+  v: 1;
+  chat: StateSnapshot;
+  fencedTo: number;
+  attached: Array<[NodeId, string[]]>;
+  graces: Array<[string, Grace]>;
+  messages: MessageEvent[];
+}
+
+export function writeSnapshot(parts: Omit<ClusterSnapshot, 'v' | 'chat'> & { chat: ChatState }): string {
+  const chat = toSnapshot(parts.chat);
+  // Presence and socket counts are the actors' to rebuild from `attached` and `graces`.
+  const snapshot: ClusterSnapshot = { ...parts, v: 1, chat: { ...chat, presence: [], online: 0, sockets: [] } };
+  return JSON.stringify(snapshot);
+}
+
+export function readSnapshot(data: string): ClusterSnapshot {
+  const snapshot = JSON.parse(data) as Partial<ClusterSnapshot>;
+  if (snapshot.v !== 1 || !snapshot.chat || !Array.isArray(snapshot.attached) || !Array.isArray(snapshot.graces) || !Array.isArray(snapshot.messages)) {
+    throw new Error('the log snapshot is not one this node can read (version 1)');
+  }
+  return snapshot as ClusterSnapshot;
+}
+
+/** Puts the snapshot's sequence, revocations, bindings and cutoff into a fresh state (before the supervisor starts). */
+export function restoreChat(into: ChatState, snapshot: ClusterSnapshot): void {
+  into.seq = snapshot.chat.seq;
+  for (const [sid, exp] of snapshot.chat.revoked) into.revoked.set(sid, exp);
+  for (const [user, identity] of snapshot.chat.identities) into.identities.set(nameKey(user), { ...identity });
+  into.sessionsCutoff = snapshot.chat.sessionsCutoff;
+}
+
+/**
+ * The snapshot's messages into the window, and its attachments and graces stepped through the supervisor (`send`)
+ * as the log's entries would be: a user attached somewhere is online; one in grace goes online for an instant, then
+ * grace — with this node's full grace timer from now (its epoch and owner as the snapshot says).
+ */
+export function replaySnapshot(snapshot: ClusterSnapshot, presence: ClusterPresence, window: MessageWindow, send: (command: SupervisorEvent) => void): void {
+  for (const message of snapshot.messages) window.push(message);
+  for (const [node, users] of snapshot.attached) {
+    for (const user of users) if (presence.attach(node, user)) send({ type: 'SOCKET_OPEN', user, sid: '', socket: 0 });
+  }
+  for (const [user, grace] of snapshot.graces) {
+    send({ type: 'SOCKET_OPEN', user, sid: '', socket: 0 });
+    send({ type: 'SOCKET_CLOSE', user, socket: 0 });
+    presence.restoreGrace(user, grace);
+  }
+}
+
+/**
+ * When to take snapshots and what to do with them: read the newest at start (retrying while Redis is
+ * unreachable), save one every `every` applied entries, then trim the log below it and below the
+ * history window (the script never trims past either, so a cold start keeps presence and revocations).
+ */
+export class Snapshots {
+  private since = 0;
+  private saving = false;
+
+  constructor(
+    private readonly store: SnapshotStore,
+    private readonly logger: Logger,
+    private readonly retryMs: number,
+    private readonly every: number,
+    /** The fold as it is now, serialized, and its oldest message id (called in the turn the last entry was applied). */
+    private readonly write: () => { data: string; oldest: number | undefined },
+  ) {}
+
+  async load(stopping: () => boolean): Promise<{ id: string; snapshot: ClusterSnapshot } | undefined> {
+    for (;;) {
+      try {
+        const found = await this.store.loadSnapshot();
+        if (!found) return undefined;
+        this.logger.info({ id: found.id, bytes: found.data.length }, 'read the log snapshot');
+        return { id: found.id, snapshot: readSnapshot(found.data) };
+      } catch (error) {
+        if (stopping()) return undefined;
+        this.logger.warn({ err: error }, 'cannot read the log snapshot yet (Redis unreachable?); retrying');
+        await new Promise((resolve) => setTimeout(resolve, this.retryMs));
+      }
+    }
+  }
+
+  /** `count` entries were applied, the last one `id`: saves a snapshot once `every` of them went by. */
+  applied(count: number, id: string): void {
+    this.since += count;
+    if (this.since >= this.every && !this.saving) void this.save(id);
+  }
+
+  private async save(id: string): Promise<void> {
+    this.saving = true;
+    this.since = 0;
+    try {
+      const { data, oldest } = this.write();
+      if (await this.store.saveSnapshot(id, data)) {
+        const floor = oldest === undefined ? id : `${oldest}-0`;
+        const trimmed = await this.store.trim(floor);
+        this.logger.info({ id, bytes: data.length, trimmed }, 'saved the log snapshot and trimmed the log below it');
+      }
+    } catch (error) {
+      this.logger.warn({ err: error }, 'could not save the log snapshot; trying again later');
+    } finally {
+      this.saving = false;
+    }
+  }
+}
