@@ -26,6 +26,7 @@ import type { ClusterRuntimeOptions } from './cluster-options.ts';
 import { proposalOf, translate } from './log-commands.ts';
 import { GraceExpiries } from './grace-expiries.ts';
 import { Greetings } from './greetings.ts';
+import { AwaitingCommits } from './awaiting-commits.ts';
 
 /** How long a login or logout waits for its committed entry to come back from the log. */
 const COMMIT_WAIT_MIN_MS = 5000;
@@ -39,7 +40,7 @@ export class ClusterRuntime extends SupervisorHost implements Runtime {
   private readonly presence = new ClusterPresence();
   private readonly local = new LocalSockets();
   private readonly posts = new Map<number, { command: PostCommand; settle: ((outcome: PostOutcome) => void) | undefined }>();
-  private readonly commits = new Map<number, () => void>();
+  private readonly commits: AwaitingCommits;
   private readonly rejectedListeners = new Set<(event: Emitted<'rejected'>) => void>();
   private readonly greetings: Greetings;
   private readonly expiries: GraceExpiries;
@@ -72,6 +73,7 @@ export class ClusterRuntime extends SupervisorHost implements Runtime {
       ...(options.inspect ? { inspect: options.inspect } : {}),
     }));
     this.greetings = new Greetings(() => this.state.seq);
+    this.commits = new AwaitingCommits(Math.max(COMMIT_WAIT_MIN_MS, 2 * options.ttlMs));
     this.snapshots = new Snapshots(options.log, options.logger, options.ttlMs / 3, options.snapshotEvery, () => {
       const messages = window.page(0).messages;
       const data = writeSnapshot({ chat: this.chat, fencedTo: this.fencedTo, attached: this.presence.attachments(), graces: this.presence.graceEntries(), messages });
@@ -148,21 +150,7 @@ export class ClusterRuntime extends SupervisorHost implements Runtime {
 
   async commit(command: CommitCommand): Promise<void> {
     if (!this.ready) throw new ChatError('unavailable', UNAVAILABLE);
-    const { origin, verdict } = this.propose(proposalOf(command, this.now()));
-    const applied = new Promise<boolean>((resolve) => {
-      this.commits.set(origin.req, () => resolve(true));
-      setTimeout(() => resolve(false), Math.max(COMMIT_WAIT_MIN_MS, 2 * this.options.ttlMs)).unref();
-    });
-    const outcome = await verdict;
-    if (outcome.status === 'refused') {
-      this.commits.delete(origin.req);
-      if (outcome.code === 'name_taken') throw new ChatError('name_taken', `the name ${command.user} belongs to another account`);
-      throw new ChatError('unavailable', `the log refused this (${outcome.code})`);
-    }
-    if (outcome.status === 'unavailable' || !(await applied)) {
-      this.commits.delete(origin.req);
-      throw new ChatError('unavailable', UNAVAILABLE);
-    }
+    await this.commits.commit(command, this.propose(proposalOf(command, this.now())));
   }
 
   post(command: PostCommand, settle?: (outcome: PostOutcome) => void): void {
@@ -240,8 +228,7 @@ export class ClusterRuntime extends SupervisorHost implements Runtime {
       const post = this.posts.get(req);
       this.posts.delete(req);
       post?.settle?.({ ok: true, id: event.id });
-    } else this.commits.get(req)?.();
-    this.commits.delete(req);
+    } else this.commits.applied(req);
   }
 
   /**

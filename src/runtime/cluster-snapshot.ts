@@ -11,6 +11,7 @@ import { toSnapshot, type StateSnapshot } from '../domain/snapshot.ts';
 import type { ChatState } from '../domain/state.ts';
 import { nameKey } from '../domain/names.ts';
 import type { NodeId } from '../engine/events.ts';
+import { compareIds } from '../engine/log.ts';
 import type { Logger } from 'pino';
 import type { MessageWindow } from '../journal/history.ts';
 import type { SupervisorEvent } from '../machines/supervisor-types.ts';
@@ -75,12 +76,15 @@ export function replaySnapshot(snapshot: ClusterSnapshot, presence: ClusterPrese
 
 /**
  * When to take snapshots and what to do with them: read the newest at start (retrying while Redis is
- * unreachable), save one every `every` applied entries, then trim the log below it and below the
- * history window (the script never trims past either, so a cold start keeps presence and revocations).
+ * unreachable), save one every `every` applied entries, then trim the log below the one before it and
+ * below the history window (the script never trims past the newest snapshot, so a cold start keeps
+ * presence and revocations). A node more than one interval behind finds the gap and stops (restart it).
  */
 export class Snapshots {
   private since = 0;
   private saving = false;
+  /** The snapshot saved before the last one: the log is trimmed below it, one interval of slack for slower nodes. */
+  private previous: string | undefined;
 
   constructor(
     private readonly store: SnapshotStore,
@@ -118,8 +122,10 @@ export class Snapshots {
     try {
       const { data, oldest } = this.write();
       if (await this.store.saveSnapshot(id, data)) {
-        const floor = oldest === undefined ? id : `${oldest}-0`;
-        const trimmed = await this.store.trim(floor);
+        // Below the previous snapshot (and the history window): a node up to one interval behind this one still reads on.
+        const floor = this.previous === undefined ? undefined : oldest === undefined || compareIds(this.previous, `${oldest}-0`) < 0 ? this.previous : `${oldest}-0`;
+        this.previous = id;
+        const trimmed = floor === undefined ? 0 : await this.store.trim(floor);
         this.logger.info({ id, bytes: data.length, trimmed }, 'saved the log snapshot and trimmed the log below it');
       }
     } catch (error) {
