@@ -1,8 +1,9 @@
 /**
  * @module machines/supervisor-facts
  * The domain events the supervisor commits, one builder per fact, named as the action that runs it.
- * Each is called once per step, by the step's first action (an `assign` into `context.pending`):
- * the time (`now()`) and a message's id (`seq + 1`) are taken there once, and `record`, `apply`
+ * Each is called once per step (`factOf`, chosen by the command's type, kept for the step by the
+ * machine's `pending`, no `assign`: that would copy the snapshot on every fact): the time (`now()`)
+ * and a message's id (`seq + 1`, or the shared log's) are taken there once, and `record`, `apply`
  * and `emitCommitted` all read that one event.
  */
 import { assertEvent } from 'xstate';
@@ -54,3 +55,22 @@ export const facts = {
     return { type: 'SessionsExpired', at: event.at ?? context.now() };
   },
 } satisfies Record<string, Build>;
+
+/** The fact a command commits: one per command type. */
+const factFor: { [T in SupervisorEvent['type']]?: Build } = {
+  LOGIN: facts.sessionStarted,
+  LOGOUT: facts.sessionEnded,
+  BIND_IDENTITY: facts.identityBound,
+  SOCKET_OPEN: facts.socketOpened,
+  SOCKET_CLOSE: facts.socketClosed,
+  POST_GROUP: facts.groupMessagePosted,
+  POST_DIRECT: facts.directMessagePosted,
+  USER_STATUS: facts.presenceChanged,
+  EXPIRE_SESSIONS: facts.sessionsExpired,
+};
+
+export function factOf(context: SupervisorContext, event: SupervisorEvent): DomainEvent {
+  const build = factFor[event.type];
+  if (build === undefined) throw new Error(`supervisor: ${event.type} commits no fact`);
+  return build({ context, event });
+}

@@ -22,8 +22,6 @@ export interface SupervisorInput {
 export interface SupervisorContext extends SupervisorInput {
   /** Where each live user actor is (shard and slot). */
   placement: Placements;
-  /** The fact this step commits, built once by the step's first action; undefined before the first. */
-  pending: DomainEvent | undefined;
 }
 
 export type SupervisorEvent =

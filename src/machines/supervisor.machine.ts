@@ -7,18 +7,18 @@
  *
  * Read it as a spec: every transition lists its effects as named actions, in the order they run.
  * A transition that commits a fact starts with the action named after that fact (`sessionStarted`,
- * `socketOpened`, …), which builds the domain event once — its time, its message id — into
- * `context.pending`; `record`, `apply` and `emitCommitted` then all read that same event.
+ * `socketOpened`, …); the domain event is built once per step — its time, its message id — by that
+ * fact's builder (supervisor-facts.ts), and `record`, `apply` and `emitCommitted` all read that same event.
  *
  * `context.chat` and the placement table are updated in place by named actions: copying a
  * 50k-entry map per event would make every message O(users). Only this machine writes them.
  */
-import { assertEvent, assign, emit, enqueueActions, setup } from 'xstate';
+import { assertEvent, emit, enqueueActions, setup } from 'xstate';
 import type { ErrorCode } from '../domain/errors.ts';
 import { evolve, sessionRefused, statusOf } from '../domain/state.ts';
 import { nameKey } from '../domain/names.ts';
 import { Placements } from './placement.ts';
-import { facts } from './supervisor-facts.ts';
+import { factOf } from './supervisor-facts.ts';
 import { shardId, userActorOf, type Commit, type SupervisorContext, type SupervisorEmitted, type SupervisorEvent, type SupervisorInput } from './supervisor-types.ts';
 import { shardMachine, type ShardEvent } from './shard.machine.ts';
 import type { UserEvent } from './user.machine.ts';
@@ -26,10 +26,20 @@ import type { UserEvent } from './user.machine.ts';
 export { shardId, slotId, userActorOf } from './supervisor-types.ts';
 export type { SupervisorContext, SupervisorEmitted, SupervisorEvent, SupervisorInput } from './supervisor-types.ts';
 
-/** Params of `record` and `apply`: the fact this step built (see `context.pending`). */
-function pending({ context }: { context: SupervisorContext }): Commit {
-  if (context.pending === undefined) throw new Error('supervisor: a step commits before building its fact');
-  return { event: context.pending };
+/**
+ * Params of `record`, `apply` and `emitCommitted`: the step's fact, built once per incoming event by its
+ * builder (supervisor-facts.ts, chosen by the event's type) and kept, keyed by the event object, until
+ * `emitCommitted` — the step's last reader — takes it. No `assign`: an assign per fact copies the context
+ * and the whole snapshot (XState's resolveAssign), which cost ~10 % of bench:actors.
+ */
+const built = new WeakMap<SupervisorEvent, Commit>();
+function pending({ context, event }: { context: SupervisorContext; event: SupervisorEvent }): Commit {
+  let commit = built.get(event);
+  if (commit === undefined) {
+    commit = { event: factOf(context, event) };
+    built.set(event, commit);
+  }
+  return commit;
 }
 
 /** Params of the actions that concern the event's user. */
@@ -45,16 +55,16 @@ export const supervisorMachine = setup({
   },
   actors: { shard: shardMachine },
   actions: {
-    // The facts (supervisor-facts.ts): each builds the step's domain event into context.pending, stamped once.
-    sessionStarted: assign({ pending: facts.sessionStarted }),
-    sessionEnded: assign({ pending: facts.sessionEnded }),
-    identityBound: assign({ pending: facts.identityBound }),
-    socketOpened: assign({ pending: facts.socketOpened }),
-    socketClosed: assign({ pending: facts.socketClosed }),
-    groupMessagePosted: assign({ pending: facts.groupMessagePosted }),
-    directMessagePosted: assign({ pending: facts.directMessagePosted }),
-    presenceChanged: assign({ pending: facts.presenceChanged }),
-    sessionsExpired: assign({ pending: facts.sessionsExpired }),
+    // The fact each step commits, named first in its transition; `pending` builds it (supervisor-facts.ts).
+    sessionStarted: (_, _params: undefined) => {},
+    sessionEnded: (_, _params: undefined) => {},
+    identityBound: (_, _params: undefined) => {},
+    socketOpened: (_, _params: undefined) => {},
+    socketClosed: (_, _params: undefined) => {},
+    groupMessagePosted: (_, _params: undefined) => {},
+    directMessagePosted: (_, _params: undefined) => {},
+    presenceChanged: (_, _params: undefined) => {},
+    sessionsExpired: (_, _params: undefined) => {},
     /** Appends to the journal; provided by the runtime (a no-op here keeps the machine pure). */
     record: (_, _params: Commit) => {},
     /** Folds a recorded event into the state. */
@@ -62,7 +72,11 @@ export const supervisorMachine = setup({
       evolve(context.chat, params.event);
     },
     /** Tells the transport what was committed, for delivery. */
-    emitCommitted: emit(({ context }) => ({ type: 'committed' as const, event: pending({ context }).event })),
+    emitCommitted: emit(({ context, event }) => {
+      const commit = pending({ context, event });
+      built.delete(event);
+      return { type: 'committed' as const, event: commit.event };
+    }),
     /**
      * Starts (or restarts) the user's grace timer: after `ms` the runtime sends GRACE_EXPIRED. Provided by the
      * runtime on its clock; the no-op here keeps the machine pure.
@@ -154,7 +168,7 @@ export const supervisorMachine = setup({
   id: 'supervisor',
   description: 'The root actor: one per node. Transitions at this level apply in every state.',
   initial: 'running',
-  context: ({ input }) => ({ ...input, placement: new Placements(input.shardSize), pending: undefined }),
+  context: ({ input }) => ({ ...input, placement: new Placements(input.shardSize) }),
   on: {
     LOGOUT: [
       {
