@@ -36,7 +36,7 @@ export interface ConnectionOptions {
 }
 
 const CLOSE_ENDS: Record<number, SessionEnd> = { 4001: 'logged_out', 4002: 'session_revoked', 4003: 'session_expired' };
-const CLOSE_WORDS: Record<number, string> = { 1000: 'closed', 1001: 'node shutting down', 1006: 'connection dropped', 1008: 'closed by the node for too many or invalid frames', 1011: 'node error' };
+const CLOSE_WORDS: Record<number, string> = { 1000: 'closed', 1001: 'node shutting down', 1006: 'connection dropped', 1008: 'closed by the node for too many or invalid frames', 1011: 'node error', 1012: 'node lost the chat engine' };
 const SEEN_LIMIT = 10_000;
 
 export class Connection {

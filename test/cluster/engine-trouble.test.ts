@@ -15,6 +15,22 @@ import { TcpProxy } from '../support/tcp-proxy.ts';
 import { TestClient, bearer, type Frame } from '../support/ws-client.ts';
 
 const startCluster = useClusters();
+
+/** Two nodes on Redis and a third, C, whose link to Redis goes through a pausable TCP proxy; an observer on A. */
+async function withProxiedNode(ttlMs: number, graceMs: number) {
+  const cluster = await startCluster({ nodes: 2, ttlMs, graceMs });
+  const [a, b] = [cluster.node(0), cluster.node(1)];
+  const proxy = await TcpProxy.start(cluster.redis.port);
+  try {
+    const c = await cluster.add({ CHAT_ENGINE: `redis://127.0.0.1:${proxy.port}` });
+    await cluster.waitReady(c);
+    const observer = await connect(a, await login(a, 'observer'));
+    return { cluster, a, b, c, proxy, observer };
+  } catch (error) {
+    await proxy.close();
+    throw error;
+  }
+}
 const USERS = ['alice', 'bob', 'carol'];
 const FENCED = 'the log rolled back: fenced, ids continue above every id this node saw';
 const DECLARED_DOWN = 'declared a node down: its heartbeat expired';
@@ -174,13 +190,8 @@ describe('Redis restarted from an older AOF (a rollback)', () => {
 
 describe("one node's Redis link paused past the TTL", () => {
   it('turns that node unready, closes its sockets 1012, lets the others declare it down (grace → online elsewhere), and re-syncs it on resume', { timeout: 90_000 }, async () => {
-    const cluster = await startCluster({ nodes: 2, ttlMs: 1000, graceMs: 8000 });
-    const [a, b] = [cluster.node(0), cluster.node(1)];
-    const proxy = await TcpProxy.start(cluster.redis.port);
+    const { cluster, a, b, c, proxy, observer } = await withProxiedNode(1000, 8000);
     try {
-      const c = await cluster.add({ CHAT_ENGINE: `redis://127.0.0.1:${proxy.port}` });
-      await cluster.waitReady(c);
-      const observer = await connect(a, await login(a, 'observer'));
       // alice's client comes back only once she is shown in grace (a slow client's backoff: sooner, and the
       // grace would fall inside one presence flush window and never be shown).
       let inGrace: Promise<unknown> | undefined;
@@ -225,13 +236,8 @@ describe("one node's Redis link paused past the TTL", () => {
     }
   });
   it('re-attaches, when the link is back before the node gave up, the users whose sockets it still holds after it was declared down — only those', { timeout: 90_000 }, async () => {
-    const cluster = await startCluster({ nodes: 2, ttlMs: 3000, graceMs: 3000 });
-    const [a, b] = [cluster.node(0), cluster.node(1)];
-    const proxy = await TcpProxy.start(cluster.redis.port);
+    const { cluster, a, b, c, proxy, observer } = await withProxiedNode(3000, 3000);
     try {
-      const c = await cluster.add({ CHAT_ENGINE: `redis://127.0.0.1:${proxy.port}` });
-      await cluster.waitReady(c);
-      const observer = await connect(a, await login(a, 'observer'));
       const aliceToken = await login(c, 'alice');
       const alice = await connect(c, aliceToken);
       const bob = await connect(c, await login(c, 'bob'));
