@@ -34,6 +34,10 @@ export function createSocketIoServer(config: Readonly<Config>, gateway: Gateway,
     serveClient: false,
     maxHttpBufferSize: config.limits.maxPayloadBytes,
     cleanupEmptyChildNamespaces: true,
+    // With several nodes, an Engine.IO session lives on the node that opened it, and long-polling sends
+    // each poll as its own request: this cookie (`io`, the session id, on the session's first answer)
+    // lets the load balancer send the session's later requests back here (deploy/haproxy.cfg).
+    ...(config.engine.kind === 'redis' ? { cookie: { name: 'io', path: '/socket.io/', httpOnly: true, sameSite: 'lax' as const } } : {}),
   });
   let fanout: SocketIoFanout | undefined;
 
