@@ -11,7 +11,19 @@ import type { StateSnapshot } from '../domain/snapshot.ts';
 export interface SnapshotRecord {
   type: 'Snapshot';
   state: StateSnapshot;
+  /**
+   * Set by a running node's online compaction (journal/compaction.ts): when it took the state (epoch ms). The node
+   * went on running, so its actors did too: a replay continues from this snapshot, not from a restart. Snapshots
+   * written offline (`npm run journal -- repair`) and by nodes before this field have none: read as restarts.
+   */
+  at?: number;
+  /** With `at`: the users whose grace timer was running (a user actor connecting or in grace) and when it was due (epoch ms). */
+  graces?: Array<[string, number]>;
 }
+
+/** Whether a snapshot was written by a running node (its actors lived on) rather than at a restart. */
+export const writtenOnline = (record: SnapshotRecord): record is SnapshotRecord & { at: number; graces: Array<[string, number]> } =>
+  typeof record.at === 'number' && Array.isArray(record.graces);
 
 export type JournalRecord = DomainEvent | SnapshotRecord;
 

@@ -1,7 +1,8 @@
 /**
  * @module journal/compaction
  * Online compaction: the journal is rewritten as the message window followed by one snapshot of
- * the folded state, then whatever was appended meanwhile, into `<path>.compact`; that file is
+ * the folded state (with its time and the grace timers then running, so that a replay continues
+ * from it rather than restarting), then whatever was appended meanwhile, into `<path>.compact`; that file is
  * fsynced and renamed over the journal (then the directory is fsynced). Appends go on to the old
  * file the whole time and are copied over, so traffic never waits for the bulk of the work: the
  * state's tables are copied by reference in one turn, then serialised and written a piece per turn
@@ -29,6 +30,10 @@ export interface CompactionJob {
   path: string;
   /** The live state: the fold of everything appended until now. */
   state(): Readonly<ChatState>;
+  /** The grace timers running now: user → when due (epoch ms); written with the snapshot for replays. */
+  graces(): Array<[string, number]>;
+  /** The time now (epoch ms), written as the snapshot's `at`. */
+  now(): number;
   window(): MessageEvent[];
   /** Starts collecting appended lines (called in the same turn as `state`). */
   restart(): void;
@@ -60,7 +65,7 @@ export async function compactOnline(job: CompactionJob): Promise<CompactionRepor
   // Turn 1: a consistent copy of the state and the window as they are now; appends from here on are collected.
   let turn = performance.now();
   job.restart();
-  const state = captureState(job.state());
+  const state = captureState(job.state(), job.graces(), job.now());
   const window = job.window();
   const captureMs = performance.now() - turn;
   let longestTurnMs = captureMs;
@@ -152,8 +157,10 @@ export async function compactOnline(job: CompactionJob): Promise<CompactionRepor
 }
 
 /** The state's tables copied by reference (entries are replaced, never changed in place): O(entries), no serialising. */
-function captureState(state: Readonly<ChatState>) {
+function captureState(state: Readonly<ChatState>, graces: Array<[string, number]>, at: number) {
   return {
+    at,
+    graces,
     seq: state.seq,
     online: state.online,
     presence: state.presence.clone(),
@@ -164,7 +171,10 @@ function captureState(state: Readonly<ChatState>) {
   };
 }
 
-/** The snapshot record's JSON (the shape of domain/snapshot.ts, unsorted), in pieces of about BATCH_BYTES. */
+/**
+ * The snapshot record's JSON (the state in the shape of domain/snapshot.ts, unsorted, then `at` and `graces`:
+ * journal/codec.ts), in pieces of about BATCH_BYTES.
+ */
 function* snapshotPieces(state: ReturnType<typeof captureState>): Generator<Buffer> {
   yield Buffer.from(`{"type":"Snapshot","state":{"seq":${state.seq},"online":${state.online},"presence":`);
   yield* arrayPieces(state.presence.entries());
@@ -172,7 +182,9 @@ function* snapshotPieces(state: ReturnType<typeof captureState>): Generator<Buff
     yield Buffer.from(`,"${name}":`);
     yield* arrayPieces(state[name]);
   }
-  yield Buffer.from(`,"sessionsCutoff":${state.sessionsCutoff}}}`);
+  yield Buffer.from(`,"sessionsCutoff":${state.sessionsCutoff}},"at":${state.at},"graces":`);
+  yield* arrayPieces(state.graces);
+  yield Buffer.from('}');
 }
 
 function* arrayPieces(entries: Iterable<unknown>): Generator<Buffer> {

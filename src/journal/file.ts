@@ -108,6 +108,7 @@ export class FileJournal implements Journal {
   private readonly failureListeners: Array<(error: Error) => void> = [];
   private recovered: ChatState | undefined;
   private stateSource: (() => Readonly<ChatState>) | undefined;
+  private gracesSource: () => Array<[string, number]> = () => [];
   /** Lines appended while a compaction runs: copied into the new file before it replaces the old. */
   private pending: Buffer[] | undefined;
   private compactAbove: number;
@@ -165,9 +166,10 @@ export class FileJournal implements Journal {
     if (this.failure) listener(this.failure);
   }
 
-  /** The live state, which online compaction snapshots (it is the fold of everything appended). */
-  attachState(source: () => Readonly<ChatState>): void {
+  /** The live state, which online compaction snapshots (it is the fold of everything appended), and the grace timers then running. */
+  attachState(source: () => Readonly<ChatState>, graces?: () => Array<[string, number]>): void {
     this.stateSource = source;
+    if (graces) this.gracesSource = graces;
     this.compactIfDue();
   }
 
@@ -226,6 +228,8 @@ export class FileJournal implements Journal {
       const report = await compactOnline({
         path,
         state: source,
+        graces: this.gracesSource,
+        now: this.options.now ?? Date.now,
         window: () => this.window.page(0).messages,
         restart: () => (this.pending = []),
         takePending: () => this.pending!.splice(0),

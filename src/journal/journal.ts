@@ -42,8 +42,12 @@ export interface Journal {
   close(): Promise<void>;
   /** Hears once of a write or fsync failure, including one found outside an append (periodic fsync). */
   watchFailure?(listener: (error: Error) => void): void;
-  /** The live state (the fold of everything appended), for journals that snapshot it while running. */
-  attachState?(source: () => Readonly<ChatState>): void;
+  /**
+   * The live state (the fold of everything appended), for journals that snapshot it while running, and the grace
+   * timers running then (`graces`: each user connecting or in grace and when its timer is due, epoch ms), which
+   * such a snapshot records so that a replay continues from it with the same timers.
+   */
+  attachState?(source: () => Readonly<ChatState>, graces?: () => Array<[string, number]>): void;
 }
 
 export interface HistoryLimits {

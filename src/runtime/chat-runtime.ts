@@ -79,7 +79,7 @@ export class ChatRuntime extends SupervisorHost implements Runtime {
         options.onFatal?.(error instanceof Error ? error : new Error(String(error)));
       },
     });
-    journal.attachState?.(() => this.state);
+    journal.attachState?.(() => this.state, () => this.timers.deadlines());
     this.actor.on('committed', ({ event }) => {
       const pending = this.inFlight;
       if (!pending || pending.settled || (event.type !== 'GroupMessagePosted' && event.type !== 'DirectMessagePosted')) return;

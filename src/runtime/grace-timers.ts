@@ -3,6 +3,7 @@
  * The grace timers behind the supervisor's `armGrace` / `disarmGrace` actions: one timer per user on a
  * clock (real, or XState's SimulatedClock in replays), firing GRACE_EXPIRED back into the supervisor.
  * Kept outside XState's scheduler, whose cancel-on-stop scans every pending timer of the system.
+ * Each timer keeps when it is due (`now() + ms`), which an online compaction writes into its snapshot.
  */
 
 export interface TimerClock {
@@ -15,12 +16,18 @@ export const realClock: TimerClock = {
   clearTimeout: (id) => clearTimeout(id as ReturnType<typeof setTimeout>),
 };
 
-export function graceTimers(clock: TimerClock, expire: (user: string) => void) {
-  const timers = new Map<string, unknown>();
+interface Pending {
+  timer: unknown;
+  /** When it fires, on `now`'s scale (epoch ms for the node). */
+  due: number;
+}
+
+export function graceTimers(clock: TimerClock, expire: (user: string) => void, now: () => number = Date.now) {
+  const timers = new Map<string, Pending>();
   const disarm = (user: string): void => {
-    const timer = timers.get(user);
-    if (timer === undefined) return;
-    clock.clearTimeout(timer);
+    const pending = timers.get(user);
+    if (pending === undefined) return;
+    clock.clearTimeout(pending.timer);
     timers.delete(user);
   };
   return {
@@ -33,13 +40,17 @@ export function graceTimers(clock: TimerClock, expire: (user: string) => void) {
         }, params.ms);
         // Timers must not keep a draining process alive.
         (timer as { unref?: () => void }).unref?.();
-        timers.set(params.user, timer);
+        timers.set(params.user, { timer, due: now() + params.ms });
       },
       disarmGrace: (_: unknown, params: { user: string }): void => disarm(params.user),
     },
     /** Pending timers, for tests and metrics. */
     get pending(): number {
       return timers.size;
+    },
+    /** Each user whose timer runs (a user actor connecting or in grace) and when it is due. */
+    deadlines(): Array<[string, number]> {
+      return [...timers].map(([user, { due }]) => [user, due]);
     },
     clear(): void {
       for (const user of [...timers.keys()]) disarm(user);

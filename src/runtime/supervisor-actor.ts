@@ -6,7 +6,7 @@
  * Several nodes (`ClusterRuntime`): `record` keeps messages in the history window (the shared log already
  * holds every fact) and a grace timer running out proposes `GraceExpired` to the log (`graceOver`).
  */
-import { createActor, type Actor, type InspectionEvent, type SimulatedClock } from 'xstate';
+import { createActor, type Actor, type InspectionEvent, type SimulatedClock, type Snapshot } from 'xstate';
 import type { DomainEvent } from '../domain/events.ts';
 import type { ChatState } from '../domain/state.ts';
 import { supervisorMachine } from '../machines/supervisor.machine.ts';
@@ -31,17 +31,23 @@ export interface SupervisorActorOptions {
   /** XState's clock for the actor's own delays (a replay passes its SimulatedClock). */
   clock?: SimulatedClock;
   inspect?: (event: InspectionEvent) => void;
+  /**
+   * A persisted snapshot to restore instead of starting from `chat` (a replay resuming from an online compaction's
+   * snapshot: its user actors restored in their states; inspect/replay-restore.ts). Its context replaces the input.
+   */
+  snapshot?: Snapshot<unknown>;
 }
 
 /** A supervisor actor, not started, and its grace timers (cleared by whoever stops the actor). */
 export function createSupervisorActor(options: SupervisorActorOptions): { actor: SupervisorActor; timers: GraceTimers } {
-  const timers = graceTimers(options.timers, options.graceOver ?? ((user) => actor.send({ type: 'GRACE_EXPIRED', user })));
+  const timers = graceTimers(options.timers, options.graceOver ?? ((user) => actor.send({ type: 'GRACE_EXPIRED', user })), options.now);
   const machine = supervisorMachine.provide({
     actions: { record: (_, params) => options.record(params.event), ...timers.actions },
   });
   const actor: SupervisorActor = createActor(machine, {
     systemId: SUPERVISOR_SYSTEM_ID,
     input: { chat: options.chat, graceMs: options.graceMs, shardSize: options.shardSize, now: options.now },
+    ...(options.snapshot ? { snapshot: options.snapshot } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.inspect ? { inspect: options.inspect } : {}),
   });

@@ -10,9 +10,12 @@ describe('grace timers', () => {
     const timers = graceTimers(realClock, (user) => expired.push(user));
     timers.actions.armGrace(undefined, { user: 'bob', ms: 100 });
     timers.actions.armGrace(undefined, { user: 'carol', ms: 100 });
+    const start = Date.now();
     vi.advanceTimersByTime(60);
     timers.actions.armGrace(undefined, { user: 'bob', ms: 100 });
     timers.actions.disarmGrace(undefined, { user: 'carol' });
+    // When each running timer is due (what an online compaction writes into its snapshot).
+    expect(timers.deadlines()).toEqual([['bob', start + 160]]);
     vi.advanceTimersByTime(99);
     expect(expired).toEqual([]);
     vi.advanceTimersByTime(1);
