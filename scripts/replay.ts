@@ -3,7 +3,8 @@
  * journal through the machines (src/inspect/replay.ts) and prints every user's actor state, presence,
  * sockets and sessions, and the sequence; `--out` writes the same as JSON with each user actor's
  * persisted snapshot and the machine definitions, for the Stately tools. Reads the file journal's
- * checksummed lines (`CHAT_JOURNAL=file:…`) or plain JSON lines, one domain event per line.
+ * checksummed lines (`CHAT_JOURNAL=file:…`) or plain JSON lines, one domain event per line. A journal
+ * compacted online is replayed from its snapshot on, the node's state and actors continuing there.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -44,11 +45,13 @@ export function formatResult(result: ReplayResult): string {
   const rows = result.users.map(
     (u) => `  ${u.user.padEnd(24)} ${u.actor.padEnd(10)} ${u.presence.padEnd(8)} ${String(u.sockets).padStart(7)} ${String(u.sessions).padStart(8)}`,
   );
+  const since = result.sessionsSince === undefined ? [] : [`sessions: started since the online compaction at ${new Date(result.sessionsSince).toISOString()} (it dropped the earlier starts)`];
   return [
-    `replayed ${result.records} records (${result.restarts} restarts), ended at ${new Date(result.endedAt).toISOString()}`,
+    `replayed ${result.records} records (${result.restarts} restarts, ${result.compactions} online compactions), ended at ${new Date(result.endedAt).toISOString()}`,
     `supervisor: ${supervisor.value}, seq ${supervisor.seq}, listed ${supervisor.listed} (online ${supervisor.online}), ${supervisor.liveUserActors} user actors in ${supervisor.shards} shards`,
     `  ${'user'.padEnd(24)} ${'actor'.padEnd(10)} ${'presence'.padEnd(8)} sockets sessions`,
     ...rows,
+    ...since,
     result.divergences.length === 0
       ? 'the machines reproduced every journaled fact'
       : [`${result.divergences.length} divergences:`, ...result.divergences.map((d) => `  ${d}`)].join('\n'),

@@ -6,15 +6,22 @@
  * so grace periods end exactly when they were due. Facts the actors produce themselves (presence
  * changes, the recovery after a restart) are not sent: the replay produces them again and checks them
  * against the journal. The result is every actor's state, for printing or for the visualizer.
+ *
+ * Snapshots: one an online compaction wrote (it carries its time and grace timers: journal/codec.ts) is
+ * where the running node's state continues — the replay rebuilds the supervisor and its user actors in the
+ * states it describes (inspect/replay-restore.ts); the messages before it are its history window's copies.
+ * A snapshot without them (a repair, or an older node) is read as a restart.
  */
 import { createSupervisorActor, type GraceTimers, type SupervisorActor } from '../runtime/supervisor-actor.ts';
-import { SimulatedClock, type InspectionEvent } from 'xstate';
-import type { DomainEvent } from '../domain/events.ts';
+import { SimulatedClock, type InspectionEvent, type Snapshot } from 'xstate';
+import { isMessageEvent, type DomainEvent, type MessageEvent } from '../domain/events.ts';
 import { createChatState, describeState, type ChatState } from '../domain/state.ts';
-import { cloneState, fromSnapshot, type StateSnapshot } from '../domain/snapshot.ts';
+import { cloneState, fromSnapshot } from '../domain/snapshot.ts';
+import { writtenOnline, type SnapshotRecord } from '../journal/codec.ts';
 import { userActorOf, type SupervisorEvent } from '../machines/supervisor.machine.ts';
+import { restoreFromOnlineSnapshot } from './replay-restore.ts';
 
-export type ReplayRecord = DomainEvent | { type: 'Snapshot'; state: StateSnapshot };
+export type ReplayRecord = DomainEvent | SnapshotRecord;
 
 export interface ReplayOptions {
   graceMs: number;
@@ -36,8 +43,15 @@ export interface UserActorState {
 
 export interface ReplayResult {
   records: number;
-  /** Node restarts seen in the journal (a recovery or a compaction snapshot). */
+  /** Node restarts seen in the journal (a recovery, or a snapshot written offline or by an older node). */
   restarts: number;
+  /** Snapshots a running node's online compaction wrote: the replay went on from each, its actors rebuilt, not restarted. */
+  compactions: number;
+  /**
+   * The time of the last online compaction, when there was one: it dropped the `SessionStarted` records before it
+   * (the node keeps no session table to write into the snapshot), so the sessions counted are those started since.
+   */
+  sessionsSince?: number;
   supervisor: { value: string; seq: number; online: number; listed: number; shards: number; liveUserActors: number };
   users: UserActorState[];
   state: ReturnType<typeof describeState>;
@@ -67,10 +81,14 @@ export function replayJournal(records: Iterable<ReplayRecord>, options: ReplayOp
   let timers: GraceTimers | undefined;
   let count = 0;
   let restarts = 0;
+  let compactions = 0;
+  let sessionsSince: number | undefined;
   /** Open sessions by id, counted from the records themselves for the report (the fold keeps none). */
   const sessions = new Map<string, { user: string; exp: number }>();
+  /** The journal's leading message records, held until the next record says whether they are a compaction's window copies. */
+  let leading: MessageEvent[] | undefined = [];
 
-  const start = (chat: ChatState): Supervisor => {
+  const start = (chat: ChatState, snapshot?: Snapshot<unknown>): Supervisor => {
     actor?.stop();
     timers?.clear();
     const next = createSupervisorActor({
@@ -81,6 +99,7 @@ export function replayJournal(records: Iterable<ReplayRecord>, options: ReplayOp
       record: (event) => void produced.push(event),
       timers: clock,
       clock,
+      ...(snapshot ? { snapshot } : {}),
       ...(options.inspect ? { inspect: options.inspect } : {}),
     });
     timers = next.timers;
@@ -89,38 +108,72 @@ export function replayJournal(records: Iterable<ReplayRecord>, options: ReplayOp
   };
   actor = start(createChatState());
 
-  for (const record of records) {
-    count += 1;
-    if (record.type === 'Snapshot') {
-      // Compaction on open: the checkpoint is the state at a restart.
+  const snapshotRead = (record: SnapshotRecord): Supervisor => {
+    if (!writtenOnline(record)) {
+      // Written offline (a repair) or by an older node: the state at a restart.
       restarts += 1;
-      actor = start(fromSnapshot(record.state));
-      continue;
+      return start(fromSnapshot(record.state));
     }
+    // The node went on running: its state, actors and grace timers continue from here.
+    compactions += 1;
+    sessionsSince = record.at;
+    if (record.at > clock.now()) advanceTo(clock, record.at);
+    const restored = restoreFromOnlineSnapshot(record, { graceMs: options.graceMs, shardSize: options.shardSize, now: () => clock.now() });
+    divergences.push(...restored.problems);
+    const next = start(fromSnapshot(record.state), restored.snapshot);
+    for (const { user, due } of restored.graces) timers!.actions.armGrace(undefined, { user, ms: Math.max(0, due - clock.now()) });
+    return next;
+  };
+
+  const step = (record: DomainEvent): void => {
     followSessions(sessions, record);
     const at = timeOf(record);
     if (at !== undefined && at > clock.now()) advanceTo(clock, at);
-    if (matchProduced(produced, record)) continue;
+    if (matchProduced(produced, record)) return;
     const recovery = (record.type === 'SocketClosed' && record.socket === 0) || (record.type === 'PresenceChanged' && record.status === 'offline');
     if (recovery) {
       // The recovery a restarted node journals for sockets the previous process left open.
       restarts += 1;
-      actor = start(cloneState(actor.getSnapshot().context.chat));
+      actor = start(cloneState(actor!.getSnapshot().context.chat));
       actor.send({ type: 'RECOVER' });
       if (!matchProduced(produced, record)) divergences.push(`journal: ${comparable(record)} — the replay's recovery did not produce it`);
-      continue;
+      return;
     }
-    const command = commandFor(record, actor.getSnapshot().context.chat);
+    const command = commandFor(record, actor!.getSnapshot().context.chat);
     if (command === undefined) {
       divergences.push(`journal: ${comparable(record)} — not produced by the machines at this point`);
-      continue;
+      return;
     }
-    if (command === 'skip') continue;
-    actor.send(command);
+    if (command === 'skip') return;
+    actor!.send(command);
     if (!matchProduced(produced, record)) divergences.push(`journal: ${comparable(record)} — the command ${command.type} produced ${produced.map(comparable).join(', ') || 'nothing'}`);
+  };
+
+  for (const record of records) {
+    count += 1;
+    if (leading !== undefined) {
+      if (record.type !== 'Snapshot' && isMessageEvent(record)) {
+        leading.push(record);
+        continue;
+      }
+      const held = leading;
+      leading = undefined;
+      // Before a snapshot they are the history window a compaction copied (the snapshot holds their sequence).
+      if (record.type === 'Snapshot') divergences.push(...windowCopiesBeyond(held, record));
+      else held.forEach(step);
+    }
+    if (record.type === 'Snapshot') actor = snapshotRead(record);
+    else step(record);
   }
+  leading?.forEach(step);
   for (const event of produced.splice(0)) divergences.push(`replay: ${comparable(event)} — produced by the machines, missing from the journal`);
-  return describeResult(actor, count, restarts, divergences, clock.now(), sessions);
+  const counts = { records: count, restarts, compactions, ...(sessionsSince !== undefined ? { sessionsSince } : {}) };
+  return describeResult(actor, counts, divergences, clock.now(), sessions);
+}
+
+/** Window copies a snapshot's sequence does not cover: the snapshot cannot be the fold of the journal they came from. */
+function windowCopiesBeyond(window: MessageEvent[], snapshot: SnapshotRecord): string[] {
+  return window.filter((message) => message.id > snapshot.state.seq).map((message) => `journal: ${comparable(message)} — before a snapshot whose sequence is ${snapshot.state.seq}`);
 }
 
 function followSessions(sessions: Map<string, { user: string; exp: number }>, record: DomainEvent): void {
@@ -183,8 +236,7 @@ function advanceTo(clock: SimulatedClock, target: number): void {
 
 function describeResult(
   actor: Supervisor,
-  records: number,
-  restarts: number,
+  counts: Pick<ReplayResult, 'records' | 'restarts' | 'compactions' | 'sessionsSince'>,
   divergences: string[],
   endedAt: number,
   sessions: ReadonlyMap<string, { user: string }>,
@@ -204,8 +256,7 @@ function describeResult(
     };
   });
   return {
-    records,
-    restarts,
+    ...counts,
     supervisor: {
       value: String(snapshot.value),
       seq: chat.seq,

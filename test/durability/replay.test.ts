@@ -182,7 +182,7 @@ describe('journal replay', () => {
     const lines = aliceLogsInAndConnects(T + 1);
     writeFileSync(path, lines.map((line) => JSON.stringify(line)).join('\n'));
     const run = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/replay.ts', path, '--out', out], { cwd: ROOT });
-    expect(run.stdout).toContain('replayed 3 records (0 restarts)');
+    expect(run.stdout).toContain('replayed 3 records (0 restarts, 0 online compactions)');
     expect(run.stdout).toMatch(/alice\s+online\s+online\s+1\s+1/);
     expect(run.stdout).toContain('the machines reproduced every journaled fact');
     const exported = JSON.parse(readFileSync(out, 'utf8')) as { users: Array<{ snapshot: unknown }>; machines: Record<string, { id: string }> };
