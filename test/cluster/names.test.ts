@@ -8,13 +8,12 @@ import { describe, expect, it } from 'vitest';
 import { CALLBACK, PUBLIC_URL, browserLogin, codeOf, getJson } from '../support/auth.ts';
 import { useClusters, type ClusterNode } from '../support/cluster.ts';
 import { startIdp, type Idp } from '../support/idp.ts';
-import type { TestNode } from '../support/node.ts';
 import { TestClient, bearer } from '../support/ws-client.ts';
 
 const startCluster = useClusters();
 
 /** A browser login through one node (the helper needs only the node's address). */
-const loginVia = (node: ClusterNode, idp: Idp, account: string) => browserLogin({ url: node.url } as TestNode, idp, account);
+const loginVia = (node: ClusterNode, idp: Idp, account: string) => browserLogin(node, idp, account);
 
 describe('a name bound to an OIDC identity, across nodes', () => {
   it('goes to exactly one of two identities logging in at once on two nodes, and is refused to the other everywhere', { timeout: 90_000 }, async () => {

@@ -62,7 +62,7 @@ export interface BrowserLogin {
 }
 
 /** Plays a whole browser login through the node: /auth/login → issuer login and consent → /auth/callback. */
-export async function browserLogin(t: TestNode, idp: Idp, login: string): Promise<BrowserLogin> {
+export async function browserLogin(t: { url: string }, idp: Idp, login: string): Promise<BrowserLogin> {
   const browser = new Browser();
   const start = await browser.request(`${t.url}/auth/login`);
   const location = start.headers.get('location');
