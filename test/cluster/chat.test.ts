@@ -1,6 +1,7 @@
 /**
  * One chat across three real nodes on one real redis-server (CHAT_ENGINE): every rule of the single
- * node kept whichever node each client reaches — sessions from any node, one presence list, one
+ * node kept whichever node each client reaches — sessions from any node, one presence list (also in
+ * `watch` mode), one
  * message sequence in one order, direct messages refused for users offline everywhere, resume on any
  * node, logout everywhere at once, a user with sockets on two nodes online until the last closes.
  */
@@ -95,5 +96,39 @@ describe('one chat across three nodes', () => {
     // A direct message to her now: offline everywhere.
     watcher.send({ type: 'direct', to: 'alice', text: 'gone?', cid: 'x' });
     expect(await watcher.nextOfType('error')).toMatchObject({ code: 'user_offline', cid: 'x' });
+  });
+
+  it('in watch mode, a socket follows the users it watches wherever they connect, and hears nothing of the others', { timeout: 60_000 }, async () => {
+    const cluster = await startCluster({ nodes: 3, ttlMs: 3000, graceMs: 1000, env: { CHAT_PRESENCE: 'watch' } });
+    const [a, b, c] = [cluster.node(0), cluster.node(1), cluster.node(2)];
+    const watcher = await connect(a, await login(a, 'watcher'));
+    watcher.send({ type: 'watch', users: ['bob', 'carol'] });
+    // Answered at once with their current status, decided from the one presence list.
+    const answer = await watcher.nextOfType('presence');
+    expect(answer.changes).toEqual(expect.arrayContaining([{ user: 'bob', status: 'offline' }, { user: 'carol', status: 'offline' }]));
+
+    const bob = await login(b, 'bob');
+    const bobOnB = await connect(b, bob);
+    const carolOnC = await connect(c, await login(c, 'carol'));
+    const daveOnC = await connect(c, await login(c, 'dave'));
+    await presenceOf(watcher, 'bob', 'online');
+    await presenceOf(watcher, 'carol', 'online');
+
+    // Carol is unwatched, then leaves; bob leaves after her and comes back on C: bob's changes, folded after
+    // carol's on every node, are the barrier — once the watcher has them, it would have had carol's.
+    watcher.send({ type: 'unwatch', users: ['carol'] });
+    await watcher.sync();
+    await carolOnC.close();
+    await bobOnB.close();
+    await presenceOf(watcher, 'bob', 'grace');
+    const bobOnC = await connect(c, bob);
+    await presenceAfter(watcher, 'bob', 'online', 'grace');
+    expect(sawStatus(watcher, 'carol', 'grace')).toBe(false);
+    expect(watcher.ofType('presence').flatMap((frame) => frame.changes as Array<{ user: string }>).some((change) => change.user === 'dave')).toBe(false);
+
+    // A watched user whose last socket closes goes grace → offline for the watcher, as on one node.
+    await bobOnC.close();
+    await presenceOf(watcher, 'bob', 'offline');
+    await daveOnC.close();
   });
 });
