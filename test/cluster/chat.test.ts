@@ -1,9 +1,9 @@
 /**
  * One chat across three real nodes on one real redis-server (CHAT_ENGINE): every rule of the single
  * node kept whichever node each client reaches — sessions from any node, one presence list (also in
- * `watch` mode), one
- * message sequence in one order, direct messages refused for users offline everywhere, resume on any
- * node, logout everywhere at once, a user with sockets on two nodes online until the last closes.
+ * `watch` mode), one message sequence in one order, direct messages refused for users offline
+ * everywhere, resume on any node, logout everywhere at once, a user with sockets on two nodes online
+ * until the last closes.
  */
 import { describe, expect, it } from 'vitest';
 import { useClusters } from '../support/cluster.ts';
