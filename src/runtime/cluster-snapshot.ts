@@ -22,7 +22,8 @@ import type { Grace } from './cluster-presence.ts';
 export interface SnapshotStore {
   loadSnapshot(): Promise<{ id: string; data: string } | undefined>;
   saveSnapshot(id: string, data: string): Promise<boolean>;
-  trim(windowFloor: string): Promise<number>;
+  /** Trims below the newest snapshot, `windowFloor` and every live node's applied id; `heldBy`: the node behind that set the floor. */
+  trim(windowFloor: string): Promise<{ removed: number; heldBy: { node: NodeId; at: string } | undefined }>;
 }
 
 export interface ClusterSnapshot {
@@ -76,15 +77,15 @@ export function replaySnapshot(snapshot: ClusterSnapshot, presence: ClusterPrese
 
 /**
  * When to take snapshots and what to do with them: read the newest at start (retrying while Redis is
- * unreachable), save one every `every` applied entries, then trim the log below the one before it and
- * below the history window (the script never trims past the newest snapshot, so a cold start keeps
- * presence and revocations). A node more than one interval behind finds the gap and stops (restart it).
+ * unreachable), save one every `every` applied entries, then trim the log below it and below the history
+ * window. The trim script also never passes the applied id a live node published (a node listed up holds
+ * the log at its position, however far behind, until it catches up or is declared down), nor the newest
+ * snapshot (a cold start keeps presence and revocations). Only a node that was declared down and returns
+ * can find a hole: it stops (restart it from the newest snapshot).
  */
 export class Snapshots {
   private since = 0;
   private saving = false;
-  /** The snapshot saved before the last one: the log is trimmed below it, one interval of slack for slower nodes. */
-  private previous: string | undefined;
 
   constructor(
     private readonly store: SnapshotStore,
@@ -122,11 +123,10 @@ export class Snapshots {
     try {
       const { data, oldest } = this.write();
       if (await this.store.saveSnapshot(id, data)) {
-        // Below the previous snapshot (and the history window): a node up to one interval behind this one still reads on.
-        const floor = this.previous === undefined ? undefined : oldest === undefined || compareIds(this.previous, `${oldest}-0`) < 0 ? this.previous : `${oldest}-0`;
-        this.previous = id;
-        const trimmed = floor === undefined ? 0 : await this.store.trim(floor);
-        this.logger.info({ id, bytes: data.length, trimmed }, 'saved the log snapshot and trimmed the log below it');
+        // Below this snapshot and the history window's first message; the script also stops at the slowest live node.
+        const windowFloor = oldest === undefined || compareIds(id, `${oldest}-0`) < 0 ? id : `${oldest}-0`;
+        const { removed, heldBy } = await this.store.trim(windowFloor);
+        this.logger.info({ id, bytes: data.length, trimmed: removed, heldBy: heldBy?.node, heldAt: heldBy?.at }, 'saved the log snapshot and trimmed the log below it');
       }
     } catch (error) {
       this.logger.warn({ err: error }, 'could not save the log snapshot; trying again later');

@@ -27,6 +27,12 @@ export interface Keys {
   nodes: string;
   /** Hash: `id` and `data`, the newest snapshot of the fold and the entry it covers. */
   snapshot: string;
+  /**
+   * Hash: node → the id of the last entry it applied, published with each heartbeat (and by `trim` for the
+   * trimming node). The trim never passes a node listed up in `nodes`; `NodeDown` removes its entry (the
+   * append script names this key from `nodes`' prefix: keep both as `<tag>:nodes` and `<tag>:applied`).
+   */
+  applied: string;
   /** Sorted set: request number → `req|verdict`, the idempotency record of a node's appends. */
   idem(node: NodeId): string;
   /** Set: the users attached on a node. */
@@ -47,6 +53,7 @@ export function keysFor(tag: string): Keys {
     names: `${base}:names`,
     nodes: `${base}:nodes`,
     snapshot: `${base}:snapshot`,
+    applied: `${base}:applied`,
     idem: (node) => `${base}:idem:${node}`,
     users: (node) => `${base}:users:${node}`,
     heartbeat: (node) => `${base}:hb:${node}`,

@@ -1,14 +1,16 @@
 /**
  * @module engine/redis/liveness
  * A node's heartbeat and its watch over the others. Every TTL/3 it renews its heartbeat key
- * (`SET … PX ttl`); a heartbeat or a tail read left unanswered for half a TTL means the link is
- * stalled (a partition, a paused proxy), so the generation is dropped — the node turns
+ * (`SET … PX ttl`) and publishes the id it has applied (the log's trim stays below it); a heartbeat
+ * or a tail read left unanswered for half a TTL means the link is stalled (a partition, a paused
+ * proxy), so the generation is dropped — the node turns
  * `unavailable` before the others may declare it down. A node that has itself been connected for
  * 2 × TTL proposes `NodeDown` for every node listed up whose heartbeat key is gone; the append
  * script checks that again atomically, so a node that is alive is never declared down.
  */
 import type { Logger } from 'pino';
 import type { NodeId } from '../events.ts';
+import type { Keys } from './codec.ts';
 import type { Connection } from './connection.ts';
 import { runScript } from './connection.ts';
 import type { RedisLog } from './redis-log.ts';
@@ -16,6 +18,14 @@ import { SCRIPTS } from './scripts.ts';
 
 /** How long a dead node's idempotency record outlives its last heartbeat. */
 const IDEM_TTL_MS = 3_600_000;
+
+/** The heartbeat script's keys and arguments: `node`'s key for `ttlMs`, listed up, `appliedId` published. */
+export function heartbeatCall(keys: Keys, node: NodeId, ttlMs: number, appliedId: string): { keys: string[]; args: string[] } {
+  return {
+    keys: [keys.heartbeat(node), keys.nodes, keys.idem(node), keys.applied],
+    args: [String(ttlMs), node, String(Math.max(IDEM_TTL_MS, ttlMs * 10)), appliedId],
+  };
+}
 
 export class Liveness {
   private timer: NodeJS.Timeout | undefined;
@@ -29,12 +39,13 @@ export class Liveness {
     private readonly logger: Logger,
   ) {}
 
-  /** Renews this node's heartbeat (also run once by every (re)connect before it is ready). */
+  /**
+   * Renews this node's heartbeat and publishes the last entry it applied, which holds the log's trim while
+   * the node is listed up (also run once by every (re)connect before it is ready).
+   */
   async beat(connection: Connection): Promise<void> {
-    const { keys, node } = this.log;
-    await runScript(connection, SCRIPTS.heartbeat, [keys.heartbeat(node), keys.nodes, keys.idem(node)], [
-      String(this.ttlMs), node, String(Math.max(IDEM_TTL_MS, this.ttlMs * 10)),
-    ]);
+    const { keys, args } = heartbeatCall(this.log.keys, this.log.node, this.ttlMs, this.log.appliedId);
+    await runScript(connection, SCRIPTS.heartbeat, keys, args);
     this.lastAck = Date.now();
   }
 

@@ -18,7 +18,7 @@ import { SCRIPTS } from './scripts.ts';
 import type { EngineErrorKind, EngineStats } from '../engine-stats.ts';
 import { LogCounters, readStreamTop } from './counters.ts';
 import { resumeGeneration } from './resume.ts';
-import { readSnapshot, saveSnapshot, trimLog, type Snapshot } from './snapshot.ts';
+import { readSnapshot, registerThenRead, saveSnapshot, trimLog, type Snapshot, type TrimResult } from './snapshot.ts';
 import { tail } from './tailer.ts';
 
 export interface RedisLogOptions {
@@ -131,15 +131,22 @@ export class RedisLog implements Log {
     return saveSnapshot(this.live(), this.keys, { id, data });
   }
 
-  /** The newest snapshot; before `start()` read over a short connection of its own, then `start(snapshot.id)`. */
+  /**
+   * The newest snapshot; before `start()` read over a short connection of its own, then `start(snapshot.id)`.
+   * Read that way, it lists this node up holding the trim at the snapshot's id until its heartbeats take over.
+   */
   async loadSnapshot(): Promise<Snapshot | undefined> {
     const { target, ttlMs } = this.options;
-    return this.connection ? readSnapshot(this.connection.commands, this.keys) : withConnection(target, ttlMs, (client) => readSnapshot(client, this.keys));
+    if (this.connection) return readSnapshot(this.connection.commands, this.keys);
+    return withConnection(target, ttlMs, (client) => registerThenRead(client, this.keys, this.node, ttlMs));
   }
 
-  /** Trims the log below the lower of the snapshot's id and `windowFloor` (the history window's first id). */
-  async trim(windowFloor: string): Promise<number> {
-    return trimLog(this.live(), this.keys, windowFloor);
+  /**
+   * Trims the log below the lowest of the snapshot's id, `windowFloor` (the history window's first id) and
+   * the applied id of every node listed up (this node's own published first).
+   */
+  async trim(windowFloor: string): Promise<TrimResult> {
+    return trimLog(this.live(), this.keys, windowFloor, { node: this.node, appliedId: this.applied.id, logger: this.options.logger });
   }
 
   async command<T>(args: readonly string[]): Promise<T> {

@@ -82,6 +82,7 @@ elseif kind == 'down' then
   for _, user in ipairs(redis.call('SMEMBERS', KEYS[10])) do detach(user) end
   redis.call('DEL', KEYS[10])
   redis.call('HDEL', KEYS[9], a)
+  redis.call('HDEL', string.sub(KEYS[9], 1, -6) .. 'applied', a) -- its published applied id (codec.ts: <tag>:nodes → <tag>:applied)
 elseif kind == 'end' then
   redis.call('HSET', KEYS[7], a, b)
   local user = ARGV[9]
@@ -102,11 +103,15 @@ end
 return settle('c ' .. id .. ' ' .. seq)
 `;
 
-/** KEYS: heartbeat(node) nodes idem(node). ARGV: ttlMs node idemTtlMs. */
+/**
+ * KEYS: heartbeat(node) nodes idem(node) applied. ARGV: ttlMs node idemTtlMs appliedId.
+ * Also publishes the id of the last entry the node applied: trims stay at or below it while it is up.
+ */
 const HEARTBEAT = `
 redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
 redis.call('HSET', KEYS[2], ARGV[2], 'up')
 redis.call('PEXPIRE', KEYS[3], ARGV[3])
+redis.call('HSET', KEYS[4], ARGV[2], ARGV[4])
 return 1
 `;
 
@@ -155,20 +160,37 @@ return 1
 `;
 
 /**
- * KEYS: log snapshot. ARGV: windowFloor. Trims below both the snapshot and the history window, and
- * records the newest entry it removed as the snapshot's `trimmed`: a node that had not read past it
- * has a hole in its copy of the log (and knows it). Returns how many entries went.
+ * KEYS: log snapshot nodes applied. ARGV: windowFloor node appliedId.
+ * Trims below the lowest of the snapshot, the history window's floor and the applied id every node
+ * listed up published (a node listed up that published none holds the whole log), so no live node ever
+ * finds a hole; first publishes the calling node's own applied id if it is up. Records the newest entry
+ * it removed as the snapshot's `trimmed`: a node that had not read past it (one declared down, back) has
+ * a hole in its copy of the log, and knows it. Returns {removed, holder, its id, the floor without it}:
+ * the node that held the trim below the snapshot and the window (empty strings when none did).
  */
 const TRIM = `${COMPARE}
+if redis.call('HGET', KEYS[3], ARGV[2]) == 'up' then redis.call('HSET', KEYS[4], ARGV[2], ARGV[3]) end
 local covered = redis.call('HGET', KEYS[2], 'id')
-if not covered then return 0 end
+if not covered then return {0, '', '', ''} end
 local floor = covered
 if cmp(ARGV[1], floor) < 0 then floor = ARGV[1] end
-if cmp(floor, '0-1') < 0 then return 0 end
+local wanted = floor
+local published = {}
+local all = redis.call('HGETALL', KEYS[4])
+for i = 1, #all, 2 do published[all[i]] = all[i + 1] end
+local holder, held = '', ''
+local listed = redis.call('HGETALL', KEYS[3])
+for i = 1, #listed, 2 do
+  if listed[i + 1] == 'up' then
+    local at = published[listed[i]] or '0-0'
+    if cmp(at, floor) < 0 then floor, holder, held = at, listed[i], at end
+  end
+end
+if cmp(floor, '0-1') < 0 then return {0, holder, held, wanted} end
 local below = redis.call('XREVRANGE', KEYS[1], '(' .. floor, '-', 'COUNT', 1)
-if not below[1] then return 0 end
+if not below[1] then return {0, holder, held, wanted} end
 redis.call('HSET', KEYS[2], 'trimmed', below[1][1])
-return redis.call('XTRIM', KEYS[1], 'MINID', floor)
+return {redis.call('XTRIM', KEYS[1], 'MINID', floor), holder, held, wanted}
 `;
 
 export interface Script {
