@@ -134,6 +134,7 @@ export class ClusterRuntime extends SupervisorHost implements Runtime {
   /** Lets what is in flight settle (the detaches of the sockets just closed, at most a second), then closes the log. */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.snapshots.stop();
     const settled = Promise.allSettled([...this.inFlight]);
     await Promise.race([settled, new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
     await this.log.close();

@@ -75,17 +75,23 @@ export function replaySnapshot(snapshot: ClusterSnapshot, presence: ClusterPrese
   }
 }
 
+/** How many times a trim held back by a node behind is tried again (every `retryMs`, TTL/3) before the next snapshot's. */
+const TRIM_RETRIES = 12;
+
 /**
  * When to take snapshots and what to do with them: read the newest at start (retrying while Redis is
  * unreachable), save one every `every` applied entries, then trim the log below it and below the history
  * window. The trim script also never passes the applied id a live node published (a node listed up holds
  * the log at its position, however far behind, until it catches up or is declared down), nor the newest
- * snapshot (a cold start keeps presence and revocations). Only a node that was declared down and returns
- * can find a hole: it stops (restart it from the newest snapshot).
+ * snapshot (a cold start keeps presence and revocations). A held trim is tried again after the next
+ * heartbeats (TTL/3), a bounded number of times. Only a node that was declared down and returns can find
+ * a hole: it stops (restart it from the newest snapshot).
  */
 export class Snapshots {
   private since = 0;
   private saving = false;
+  private retry: NodeJS.Timeout | undefined;
+  private stopped = false;
 
   constructor(
     private readonly store: SnapshotStore,
@@ -117,9 +123,16 @@ export class Snapshots {
     if (this.since >= this.every && !this.saving) void this.save(id);
   }
 
+  /** No more trims (the node stops). */
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.retry);
+  }
+
   private async save(id: string): Promise<void> {
     this.saving = true;
     this.since = 0;
+    clearTimeout(this.retry);
     try {
       const { data, oldest } = this.write();
       if (await this.store.saveSnapshot(id, data)) {
@@ -127,11 +140,27 @@ export class Snapshots {
         const windowFloor = oldest === undefined || compareIds(id, `${oldest}-0`) < 0 ? id : `${oldest}-0`;
         const { removed, heldBy } = await this.store.trim(windowFloor);
         this.logger.info({ id, bytes: data.length, trimmed: removed, heldBy: heldBy?.node, heldAt: heldBy?.at }, 'saved the log snapshot and trimmed the log below it');
+        if (heldBy) this.trimLater(windowFloor, TRIM_RETRIES);
       }
     } catch (error) {
       this.logger.warn({ err: error }, 'could not save the log snapshot; trying again later');
     } finally {
       this.saving = false;
     }
+  }
+
+  /** A node behind held the trim back: again once the nodes have heartbeated (published their ids) again. */
+  private trimLater(windowFloor: string, tries: number): void {
+    if (this.stopped) return;
+    this.retry = setTimeout(() => {
+      this.store.trim(windowFloor).then(
+        ({ removed, heldBy }) => {
+          if (removed > 0) this.logger.info({ trimmed: removed, heldBy: heldBy?.node, heldAt: heldBy?.at }, 'trimmed the log further: the nodes behind moved on');
+          if (heldBy && tries > 1) this.trimLater(windowFloor, tries - 1);
+        },
+        (error: unknown) => this.logger.debug({ err: error }, 'could not trim the log again; the next snapshot will'),
+      );
+    }, this.retryMs);
+    this.retry.unref();
   }
 }
