@@ -4,18 +4,13 @@
  * only the entries after it, and knows what the others know: the presence list (a user in grace stays
  * in grace, then goes offline), revocations, the message sequence and the history window for resume.
  */
-import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { useClusters } from '../support/cluster.ts';
 import { connect, listUsers, login, messageIds, presenceOf } from '../support/cluster-clients.ts';
-import { REDIS_SERVER } from '../support/redis.ts';
+import { redisCli } from '../support/redis.ts';
 import { TestClient, bearer } from '../support/ws-client.ts';
 
 const startCluster = useClusters();
-
-function redisCli(port: number, ...args: string[]): string {
-  return execFileSync(REDIS_SERVER.replace('redis-server', 'redis-cli'), ['-p', String(port), ...args], { encoding: 'utf8' }).trim();
-}
 
 describe('log snapshots', () => {
   it('trim the log, and a node started later knows presence, revocations, ids and history from the snapshot and the tail', { timeout: 90_000 }, async () => {

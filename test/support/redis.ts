@@ -4,13 +4,18 @@
  * EADDRINUSE), AOF on, RDB off, its own temp data dir. It can be killed (SIGKILL), stopped
  * (SIGTERM), restarted on the same data, and restarted from an older copy of its AOF (a rollback).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './free-port.ts';
 
 export const REDIS_SERVER = '/usr/bin/redis-server';
+
+/** One command through Debian's `redis-cli` against the server on `port`: its reply as text, trimmed. */
+export function redisCli(port: number, ...args: string[]): string {
+  return execFileSync(REDIS_SERVER.replace('redis-server', 'redis-cli'), ['-p', String(port), ...args], { encoding: 'utf8' }).trim();
+}
 
 export interface RedisOptions {
   /** `yes` (default) or `no`: the tests of the AOF warning run without it. */
