@@ -4,9 +4,10 @@
  * the same rate, login + connect ≤ 1.5×), then two nodes on one Redis and the failover storm.
  */
 import { writeFileSync } from 'node:fs';
-import type { RunResult, BenchResults } from './run.ts';
+import type { RunResult, BenchResults } from './lib/results.ts';
+import { GENERATOR_BUSY_PCT } from './lib/steps.ts';
 import type { ChurnResult } from './scenarios/churn.ts';
-import type { ClusterResult } from './scenarios/cluster.ts';
+import type { ClusterResult, ClusterStep } from './scenarios/cluster.ts';
 import type { FailoverResult } from './scenarios/failover.ts';
 import type { FanoutResult, FanoutStep } from './scenarios/fanout.ts';
 import type { StormResult } from './scenarios/storm.ts';
@@ -76,24 +77,40 @@ function comparison(results: BenchResults): string[] {
   return lines;
 }
 
+/** Each load-generator process's CPU in a step: senders + probes, then each reader (its core); flagged near saturation. */
+function generatorCells(step: ClusterStep, readerCores: readonly number[]): string {
+  const readers = (step.readerCpuPct ?? []).map((pct, i) => ` + ${pct} % (core ${readerCores[i]})`).join('');
+  const busy = [...new Set([0, ...readerCores])]
+    .filter((core) => (step.coreCpuPct?.[core] ?? 0) >= GENERATOR_BUSY_PCT)
+    .map((core) => `core ${core} at ${step.coreCpuPct?.[core]} %`);
+  return `${step.clientCpuPct} %${readers}${step.generatorBusy ? ` — **near saturation**: ${busy.join(', ')}` : ''}`;
+}
+
 function clusterLines(result: ClusterResult | undefined, error: string | undefined, r: RunResult | undefined): string[] {
   if (result === undefined) return error === undefined ? [] : [`Two nodes: failed (${error}).`];
   const at80 = result.at80;
+  const readerCores = result.readerCores ?? [];
+  const split =
+    readerCores.length === 0
+      ? 'the load generator one process on core 0'
+      : `the load generator split: senders and probes (${result.timingSockets} sockets) in one process on core 0, ` +
+        `the other sockets in ${readerCores.length} reader process${readerCores.length === 1 ? '' : 'es'} on core ${readerCores.join(', ')}`;
+  const busy = at80?.generatorBusy === true ? ', with a core of the load generator near saturation: part of that latency is the generator\'s own' : '';
   const lines = [
-    `**Two nodes on one Redis** (${result.clients} clients split across them, ${result.senders} senders on node 1, latency probes on node 2; load ${load(r)}): ` +
+    `**Two nodes on one Redis** (${result.clients} clients split across them, ${result.senders} senders on node 1, latency probes on node 2; ${split}; load ${load(r)}): ` +
       (result.maxCleanRate === 0
         ? 'no step was clean (no loss, p99 within the limit), so there is no 80 % step.'
         : `max clean rate ${n(result.maxCleanRate)} msg/s; at 80 % of it (${n(at80?.rate)} msg/s) p99 ${n(at80?.p99Ms)} ms node 1 → node 2 ` +
-          `(target ≤ 50 ms: ${at80 === null ? '—' : at80.p99Ms <= 50 ? 'met' : '**not met**'}).`),
+          `(target ≤ 50 ms: ${at80 === null ? '—' : at80.p99Ms <= 50 ? 'met' : '**not met**'}${busy}).`),
     '',
-    '| msg/s | delivered / expected | deliveries/s | p50 / p99 / max ms (node 1 → node 2) | node 1 µs per delivery | node 2 µs per delivery | Redis µs per message | load generator CPU | others CPU | clean |',
+    '| msg/s | delivered / expected | deliveries/s | p50 / p99 / max ms (node 1 → node 2) | node 1 µs per delivery | node 2 µs per delivery | Redis µs per message | load generator CPU: senders + probes + each reader | others CPU | clean |',
     '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   ];
   for (const step of [...result.steps, ...(at80 ? [{ ...at80, label: ' (80 %)' }] : [])]) {
     const label = 'label' in step ? step.label : '';
     lines.push(
       `| ${n(step.rate)}${label} | ${n(step.received, 9)} / ${n(step.expected, 9)} | ${n(step.deliveriesPerSec, 6)} | ${n(step.p50Ms)} / ${n(step.p99Ms)} / ${n(step.maxMs)} | ` +
-        `${n(step.node1UsPerDelivery)} | ${n(step.node2UsPerDelivery)} | ${n(step.redisUsPerMessage)} | ${step.clientCpuPct} % | ${step.otherCpuPct} % | ${step.clean ? 'yes' : 'no'} |`,
+        `${n(step.node1UsPerDelivery)} | ${n(step.node2UsPerDelivery)} | ${n(step.redisUsPerMessage)} | ${generatorCells(step, readerCores)} | ${step.otherCpuPct} % | ${step.clean ? 'yes' : 'no'} |`,
     );
   }
   return lines;

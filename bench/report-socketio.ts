@@ -5,7 +5,7 @@
  */
 import type { FanoutResult } from './scenarios/fanout.ts';
 import type { IdleResults } from './scenarios/idle.ts';
-import type { BenchResults } from './run.ts';
+import type { BenchResults } from './lib/results.ts';
 import { fmt, map, per, type Row } from './report.ts';
 
 function ratio(value: number | undefined, base: number | undefined): number | undefined {

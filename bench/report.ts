@@ -5,7 +5,8 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, relative } from 'node:path';
 import { type LatencyPoint, type RatioPoint, renderChart } from './chart.ts';
-import type { BenchResults, RunResult } from './run.ts';
+import type { BenchResults, RunResult } from './lib/results.ts';
+import { GENERATOR_BUSY_PCT } from './lib/steps.ts';
 import type { ChurnResult } from './scenarios/churn.ts';
 import type { FanoutResult, FanoutStep } from './scenarios/fanout.ts';
 import type { IdleResults } from './scenarios/idle.ts';
@@ -379,7 +380,7 @@ function summary(rows: Row[], results: BenchResults): string {
         `- fan-out, ${TARGETS[id].label}: the step at ${fmt(failed.rate)} msg/s failed (p99 ${fmt(failed.p99Ms)} ms, lost ${fmt(failed.loss)}) ` +
           `while bare uWebSockets.js was clean at that rate with the same load generator: the server's limit.`,
       );
-    } else if (failed.clientCpuPct >= 85 || failed.senderLagging) {
+    } else if (failed.clientCpuPct >= GENERATOR_BUSY_PCT || failed.senderLagging) {
       lines.push(
         `- fan-out, ${TARGETS[id].label}: the step at ${fmt(failed.rate)} msg/s failed with the load generator at ${failed.clientCpuPct} % CPU: ` +
           'its max clean rate is bounded by the harness on this machine.',

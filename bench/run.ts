@@ -1,15 +1,13 @@
 /**
  * `npm run bench`: runs the scenarios against bare uWebSockets.js, Socket.IO 4.8 and actor-chat,
  * each server a child process pinned to core 1 while this process (the load generator) is pinned to
- * core 0, then writes the table (docs/benchmarks.md), the chart (docs/benchmarks.svg) and the JSON
+ * core 0 (the cluster scenario's reader processes: `--reader-cores`), then writes the table (docs/benchmarks.md), the chart (docs/benchmarks.svg) and the JSON
  * (bench/results/latest.json). `--quick` is the ~40-second smoke run; `--help` lists the flags.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { FULL, QUICK } from './config.ts';
+import { parseCli } from './lib/cli.ts';
 import { retag, Scope } from './lib/clients.ts';
 import { renderFlameGraph } from './lib/flamegraph.ts';
 import type { BenchConfig, ScenarioEnv } from './lib/env.ts';
@@ -26,197 +24,12 @@ import {
 import { readProfile } from './lib/profile.ts';
 import { engineEnv, type RedisServer, startRedis as startRedisServer, stopRedis } from './lib/redis-engine.ts';
 import { waitForQuiet } from './lib/quiet.ts';
+import { type BenchResults, failures, mergePrevious, type RunResult } from './lib/results.ts';
+import { actorVersion, exportCommit, ROOT } from './lib/source.ts';
 import { TARGETS, type TargetId } from './lib/targets.ts';
 import { writeReport } from './report.ts';
 import { writeEngineReport } from './report-engine.ts';
-import { churn } from './scenarios/churn.ts';
-import { cluster } from './scenarios/cluster.ts';
-import { failover } from './scenarios/failover.ts';
-import { fanout } from './scenarios/fanout.ts';
-import { idle } from './scenarios/idle.ts';
-import { resume } from './scenarios/resume.ts';
-import { storm } from './scenarios/storm.ts';
-
-const SCENARIOS = { fanout, idle, churn, storm, resume, cluster, failover } as const;
-export type ScenarioId = keyof typeof SCENARIOS;
-const SCENARIO_IDS = Object.keys(SCENARIOS) as ScenarioId[];
-const TARGET_IDS = Object.keys(TARGETS) as TargetId[];
-/** Several nodes on one Redis: only with `--engine=redis`, only on the Redis target. */
-const CLUSTER_SCENARIOS: ScenarioId[] = ['cluster', 'failover'];
-/** What `--engine=redis` runs by default: the embedded node and the same node on Redis, in one run. */
-const ENGINE_SCENARIOS: ScenarioId[] = ['fanout', 'churn', 'storm', ...CLUSTER_SCENARIOS];
-const ENGINE_TARGETS: TargetId[] = ['actor-chat', 'actor-chat-redis'];
-const ROOT = resolve(dirname(new URL(import.meta.url).pathname), '..');
-const USAGE = `npm run bench -- [flags]
-  --quick, --smoke          ~40 s smoke run with small sizes (writes bench/results/quick.*)
-  --engine=redis            actor-chat embedded against the same node on Redis (a redis-server per node, AOF on),
-                            plus two nodes on one Redis (cluster) and a kill -9 failover (bench/results/redis.*)
-  --failover-users=N --cluster-rates=200,400,… --cluster-clients=N  --timeout-s=N (each scenario's time-out)
-  --scenarios=a,b           subset of ${SCENARIO_IDS.join(',')}
-  --servers=a,b             subset of ${TARGET_IDS.join(',')}
-  --out=FILE                markdown report (default docs/benchmarks.md; the chart goes next to it as .svg)
-  --json=FILE               JSON results (default bench/results/latest.json)
-  --storm-sizes=1000,10000,50000   --storm-all-sizes=1000,5000
-  --fanout-clients=N --rates=100,200,… --step-ms=N --idle-users=N --churn-cycles=N --resume-clients=N
-  --profile                 run actor-chat under --cpu-prof (profiles and their flame graphs in bench/results/profiles/)
-  --nice=-10                run servers and load generator at this nice value (on a shared machine)
-  --actor-ref=HEAD          run actor-chat from this commit (a clean export) instead of the working tree
-  --merge                   keep the other scenarios' results from the existing JSON (re-measure a subset)
-  --report-only             rewrite the markdown and chart from the existing JSON, measure nothing
-  --actor-flags="--trace-gc"  extra node flags for actor-chat (diagnostics)
-  --server-logs=DIR         write each server's whole output to DIR
-  --strict                  exit with status 1 when any scenario failed on any server (CI's smoke run)`;
-
-export interface RunResult {
-  error?: string;
-  [key: string]: unknown;
-}
-
-export interface BenchResults {
-  meta: Record<string, unknown>;
-  config: BenchConfig;
-  servers: TargetId[];
-  results: Partial<Record<ScenarioId, Partial<Record<TargetId, RunResult>>>>;
-}
-
-function numbers(value: string | undefined): number[] | undefined {
-  return value === undefined ? undefined : value.split(',').map((v) => Number(v.trim())).filter((n) => n > 0);
-}
-
-interface Cli {
-  config: BenchConfig;
-  scenarios: ScenarioId[];
-  servers: TargetId[];
-  out: string;
-  json: string;
-  profile: boolean;
-  nice: number;
-  actorRef: string | undefined;
-  merge: boolean;
-  reportOnly: boolean;
-  actorFlags: string[];
-  serverLogs: string | undefined;
-  strict: boolean;
-  engine: 'embedded' | 'redis';
-}
-
-function parseCli(): Cli {
-  const { values } = parseArgs({
-    options: {
-      quick: { type: 'boolean', default: false },
-      smoke: { type: 'boolean', default: false },
-      scenarios: { type: 'string' },
-      servers: { type: 'string' },
-      out: { type: 'string' },
-      json: { type: 'string' },
-      'storm-sizes': { type: 'string' },
-      'storm-all-sizes': { type: 'string' },
-      'fanout-clients': { type: 'string' },
-      rates: { type: 'string' },
-      'step-ms': { type: 'string' },
-      'idle-users': { type: 'string' },
-      'churn-cycles': { type: 'string' },
-      'resume-clients': { type: 'string' },
-      profile: { type: 'boolean', default: false },
-      nice: { type: 'string', default: '0' },
-      'actor-ref': { type: 'string' },
-      merge: { type: 'boolean', default: false },
-      'report-only': { type: 'boolean', default: false },
-      'actor-flags': { type: 'string' },
-      'server-logs': { type: 'string' },
-      strict: { type: 'boolean', default: false },
-      engine: { type: 'string', default: 'embedded' },
-      'failover-users': { type: 'string' },
-      'cluster-rates': { type: 'string' },
-      'cluster-clients': { type: 'string' },
-      'timeout-s': { type: 'string' },
-      help: { type: 'boolean', default: false },
-    },
-  });
-  if (values.help) {
-    console.log(USAGE);
-    process.exit(0);
-  }
-  const quick = values.quick || values.smoke;
-  const engine = values.engine;
-  if (engine !== 'embedded' && engine !== 'redis') throw new Error(`--engine is embedded or redis, not ${engine}`);
-  const redis = engine === 'redis';
-  const base = structuredClone(quick ? QUICK : FULL);
-  base.storm.watchSizes = numbers(values['storm-sizes']) ?? base.storm.watchSizes;
-  base.storm.allSizes = numbers(values['storm-all-sizes']) ?? base.storm.allSizes;
-  base.fanout.clients = numbers(values['fanout-clients'])?.[0] ?? base.fanout.clients;
-  base.fanout.rates = numbers(values.rates) ?? base.fanout.rates;
-  base.fanout.stepMs = numbers(values['step-ms'])?.[0] ?? base.fanout.stepMs;
-  base.idle.users = numbers(values['idle-users'])?.[0] ?? base.idle.users;
-  base.churn.cycles = numbers(values['churn-cycles'])?.[0] ?? base.churn.cycles;
-  base.resume.clients = numbers(values['resume-clients'])?.[0] ?? base.resume.clients;
-  base.failover.users = numbers(values['failover-users'])?.[0] ?? base.failover.users;
-  base.cluster.rates = numbers(values['cluster-rates']) ?? base.cluster.rates;
-  base.cluster.clients = numbers(values['cluster-clients'])?.[0] ?? base.cluster.clients;
-  base.cluster.stepMs = numbers(values['step-ms'])?.[0] ?? base.cluster.stepMs;
-  base.scenarioTimeoutMs = (numbers(values['timeout-s'])?.[0] ?? base.scenarioTimeoutMs / 1000) * 1000;
-  const pick = <T extends string>(value: string | undefined, all: readonly T[], what: string, byDefault: readonly T[]): T[] => {
-    if (value === undefined) return [...byDefault];
-    const chosen = value.split(',').map((v) => v.trim()) as T[];
-    const unknown = chosen.filter((v) => !all.includes(v));
-    if (unknown.length > 0) throw new Error(`unknown ${what}: ${unknown.join(', ')} (known: ${all.join(', ')})`);
-    return chosen;
-  };
-  return {
-    config: base,
-    scenarios: pick(values.scenarios, SCENARIO_IDS, 'scenario', redis ? ENGINE_SCENARIOS : SCENARIO_IDS.filter((id) => !CLUSTER_SCENARIOS.includes(id))),
-    servers: pick(values.servers, TARGET_IDS, 'server', redis ? ENGINE_TARGETS : TARGET_IDS.filter((id) => TARGETS[id].engine === undefined)),
-    out: resolve(values.out ?? (redis ? `bench/results/redis${quick ? '-quick' : ''}.md` : quick ? 'bench/results/quick.md' : 'docs/benchmarks.md')),
-    json: resolve(values.json ?? (redis ? `bench/results/redis${quick ? '-quick' : ''}.json` : quick ? 'bench/results/quick.json' : 'bench/results/latest.json')),
-    profile: values.profile,
-    nice: Number(values.nice),
-    actorRef: values['actor-ref'],
-    merge: values.merge,
-    reportOnly: values['report-only'],
-    actorFlags: (values['actor-flags'] ?? '').split(' ').filter((flag) => flag !== ''),
-    serverLogs: values['server-logs'] === undefined ? undefined : resolve(values['server-logs']),
-    strict: values.strict,
-    engine,
-  };
-}
-
-/**
- * Exports a commit (tracked files only) to a temporary directory with node_modules linked in, so the
- * benchmark measures committed code even while the working tree is being edited.
- */
-function exportCommit(ref: string): string {
-  const sha = execFileSync('git', ['rev-parse', '--verify', `${ref}^{commit}`], { cwd: ROOT }).toString().trim();
-  const dir = resolve(tmpdir(), 'actor-chat-bench', sha.slice(0, 12));
-  if (!existsSync(resolve(dir, 'src/main.ts'))) {
-    mkdirSync(dir, { recursive: true });
-    execFileSync('bash', ['-c', `git archive ${sha} | tar -x -C '${dir}'`], { cwd: ROOT });
-  }
-  if (!existsSync(resolve(dir, 'node_modules'))) symlinkSync(resolve(ROOT, 'node_modules'), resolve(dir, 'node_modules'));
-  return dir;
-}
-
-function actorVersion(ref: string | undefined): string {
-  const sha = execFileSync('git', ['rev-parse', '--short=12', ref ?? 'HEAD'], { cwd: ROOT }).toString().trim();
-  if (ref !== undefined) return `${sha} (export of ${ref})`;
-  const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: ROOT }).toString().trim() !== '';
-  return `${sha}${dirty ? ' + uncommitted changes in src/' : ''} (working tree)`;
-}
-
-/** Carries over the scenarios not run now from an earlier JSON (same sizes assumed), with their dates. */
-function mergePrevious(results: BenchResults, jsonPath: string, rerun: ScenarioId[]): void {
-  if (!existsSync(jsonPath)) return;
-  const previous = JSON.parse(readFileSync(jsonPath, 'utf8')) as BenchResults;
-  const previousDates = (previous.meta.measuredAt ?? {}) as Record<string, string>;
-  const measuredAt = results.meta.measuredAt as Record<string, string>;
-  for (const scenario of Object.keys(previous.results) as ScenarioId[]) {
-    if (rerun.includes(scenario)) continue;
-    results.results[scenario] = previous.results[scenario];
-    measuredAt[scenario] = previousDates[scenario] ?? String(previous.meta.date);
-  }
-  const notes = results.meta.notes as string[];
-  for (const note of (previous.meta.notes ?? []) as string[]) if (!notes.includes(note)) notes.push(note);
-  results.meta.merged = true;
-}
+import { CLUSTER_SCENARIOS, SCENARIOS, type ScenarioId } from './scenarios/index.ts';
 
 const startedAt = Date.now();
 function log(message: string): void {
@@ -380,7 +193,7 @@ async function main(): Promise<void> {
     meta: {
       date: new Date().toISOString(),
       node: process.version,
-      cpus: (await import('node:os')).cpus().map((c) => c.model)[0],
+      cpus: cpus().map((c) => c.model)[0],
       quick: cli.config.quick,
       pinning: 'servers on core 1, load generator on core 0 (taskset)',
       openFilesLimit: limit,
@@ -430,15 +243,6 @@ async function drawFlameGraphs(dir: string, before: Set<string>): Promise<void> 
     writeFileSync(target, svg);
     log(`wrote ${target}`);
   }
-}
-
-/** "scenario / server: error" for every run that did not complete. */
-function failures(results: BenchResults): string[] {
-  return Object.entries(results.results).flatMap(([scenario, byTarget]) =>
-    Object.entries(byTarget ?? {})
-      .filter(([, result]) => result?.error !== undefined)
-      .map(([target, result]) => `${scenario} / ${target}: ${result?.error}`),
-  );
 }
 
 main().then(

@@ -15,12 +15,18 @@ export const SOURCE_ADDRESSES = Array.from({ length: 8 }, (_, i) => `127.0.0.${i
 export class Scope {
   readonly sockets = new Set<RawWs>();
   readonly pools = new Set<HttpPool>();
+  private readonly disposers: Array<() => void> = [];
   aborted = false;
 
   track(ws: RawWs): RawWs {
     this.sockets.add(ws);
     void ws.closed.then(() => this.sockets.delete(ws));
     return ws;
+  }
+
+  /** Runs `fn` on dispose (a worker process to stop). */
+  defer(fn: () => void): void {
+    this.disposers.push(fn);
   }
 
   pool(server: ServerProc, size: number): HttpPool {
@@ -35,6 +41,7 @@ export class Scope {
     this.sockets.clear();
     for (const pool of this.pools) pool.close();
     this.pools.clear();
+    for (const fn of this.disposers.splice(0)) fn();
   }
 }
 
@@ -97,7 +104,7 @@ export interface ConnectOptions {
 export async function connect(
   scope: Scope,
   target: Target,
-  server: ServerProc,
+  server: Pick<ServerProc, 'port'>,
   token: string,
   index: number,
   options: ConnectOptions = {},
@@ -129,7 +136,7 @@ export async function loginAll(scope: Scope, pool: HttpPool, names: readonly str
 export async function connectAll(
   scope: Scope,
   target: Target,
-  server: ServerProc,
+  server: Pick<ServerProc, 'port'>,
   tokens: readonly string[],
   concurrency: number,
   options: ConnectOptions = {},

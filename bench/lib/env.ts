@@ -14,8 +14,11 @@ export interface BenchConfig {
   churn: { cycles: number; concurrency: number; /** cycles run first and not measured, so that JIT compilation stays out */ warmup: number };
   storm: { watchSizes: number[]; allSizes: number[]; loginConcurrency: number; connectConcurrency: number };
   resume: { clients: number; missed: number };
-  /** two nodes on one Redis (`--engine=redis`): clients split, a short ramp, then 80 % of its max */
-  cluster: { clients: number; senders: number; probes: number; rates: number[]; stepMs: number; p99LimitMs: number };
+  /**
+   * two nodes on one Redis (`--engine=redis`): clients split, a short ramp, then 80 % of its max; the sockets
+   * other than senders and probes are held by one reader process per `readerCores` entry, pinned to that core
+   */
+  cluster: { clients: number; senders: number; probes: number; rates: number[]; stepMs: number; p99LimitMs: number; readerCores: number[] };
   /** kill -9 of the node holding `users`; they reconnect to the other with `after=` and `missed` messages to catch up */
   failover: { users: number; missed: number; timeoutMs: number };
   scenarioTimeoutMs: number;

@@ -26,6 +26,12 @@ export function killAllChildren(): void {
   children.clear();
 }
 
+/** Registers a child started elsewhere (a load-generator worker): it is killed with the servers, however the run ends. */
+export function adoptChild(child: ChildProcess): void {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+}
+
 /** Installs exit and signal handlers that kill the child servers; idempotent. */
 let cleanupInstalled = false;
 export function installCleanup(): void {

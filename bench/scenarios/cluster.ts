@@ -2,15 +2,22 @@
  * Two nodes on one Redis (`--engine=redis`): the clients split across them, the senders on node 1,
  * the latency probes on node 2, so every measured latency crosses nodes (node 1 appends, Redis orders,
  * node 2 reads the log and delivers). A short bounded ramp finds the max clean rate, then one step at
- * 80 % of it. Per step: each node's CPU per delivery to its own sockets, Redis CPU per message, p99.
+ * 80 % of it. Per step: each node's CPU per delivery to its own sockets, Redis CPU per message, p99, and
+ * each load-generator process's CPU.
+ *
+ * The load generator is split: this process holds only the senders and the probes (it sends and times,
+ * on one clock), and reader processes (`config.cluster.readerCores`, one per entry, pinned there) hold
+ * the other sockets and only count frames. With no reader cores this process holds every socket.
  */
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { performance } from 'node:perf_hooks';
 import { connectAll, loginAll, totalFrames, userNames, warmUp } from '../lib/clients.ts';
 import { percentile, round, type ScenarioEnv } from '../lib/env.ts';
 import { CLK_TCK, cpuMicros, type ServerProc, sleep } from '../lib/proc.ts';
+import { cpuTimes } from '../lib/quiet.ts';
 import type { RawWs } from '../lib/rawws.ts';
-import { cpuTimes, DISTURBED_PCT, waitForQuiet } from '../lib/quiet.ts';
+import { Reader } from '../lib/readers.ts';
 import { NODE_TTL_MS } from '../lib/redis-engine.ts';
+import { GENERATOR_BUSY_PCT, ramp, sendAtRate, settle, StepRecorder, timedText } from '../lib/steps.ts';
 
 export interface ClusterStep {
   rate: number;
@@ -29,16 +36,28 @@ export interface ClusterStep {
   node2UsPerDelivery: number;
   /** redis-server CPU over the step ÷ messages sent (one append each) */
   redisUsPerMessage: number;
+  /** the process that sends and times (senders and probes), % of one core */
   clientCpuPct: number;
+  /** each reader process, % of one core (in the order of `readerCores`) */
+  readerCpuPct: number[];
+  /** per core (0, 1): our processes pinned there, % of that core (core 1: the nodes and any reader there) */
+  coreCpuPct: [number, number];
+  /** a core that runs a load-generator process was at GENERATOR_BUSY_PCT or more: the latency is partly the generator's */
+  generatorBusy: boolean;
   clientLoopP99Ms: number;
   otherCpuPct: number;
   clean: boolean;
+  retries?: number;
 }
 
 export interface ClusterResult {
   nodes: 2;
   clients: number;
   senders: number;
+  /** sockets held by the sending and timing process (senders, probes) */
+  timingSockets: number;
+  /** the core each reader process was pinned to; empty: one process held every socket */
+  readerCores: number[];
   ttlMs: number;
   steps: ClusterStep[];
   maxCleanRate: number;
@@ -46,97 +65,90 @@ export interface ClusterResult {
   firstError: string | null;
 }
 
-const AT = 0x40; // '@'
-const COLON = 0x3a;
 const ERROR_MARK = Buffer.from('"error"');
-const PAD = 'x'.repeat(24);
+/** This process and the servers: pinned to these cores by the runner. */
+const GENERATOR_CORE = 0;
+const SERVER_CORE = 1;
 
 interface Rig {
   env: ScenarioEnv;
   nodes: [ServerProc, ServerProc];
   redisPid: number;
-  /** the sockets of node 1, then those of node 2 */
-  on: [RawWs[], RawWs[]];
+  /** this process's sockets on node 1 (the senders), then on node 2 (the probes); every socket without readers */
+  own: [RawWs[], RawWs[]];
+  readers: Reader[];
+  /** per reader, the group index of its sockets on node 1 and on node 2 */
+  groups: Array<[number, number]>;
+  clients: number;
   senders: RawWs[];
-  latencies: number[];
-  recording: boolean;
-  errors: number;
-  firstError: string | null;
+  recorder: StepRecorder;
 }
 
-/** Sends `rate` messages a second for `stepMs` from the senders in turn, paced every 5 ms (bounded: 3 × stepMs). */
-async function sendAtRate(rig: Rig, rate: number, step: number): Promise<number> {
-  const { stepMs } = rig.env.config.cluster;
-  const total = Math.max(1, Math.round((rate * stepMs) / 1000));
-  const started = performance.now();
-  let sent = 0;
-  await new Promise<void>((resolve) => {
-    const timer = setInterval(() => {
-      const elapsed = performance.now() - started;
-      const due = Math.min(total, Math.floor((rate * elapsed) / 1000));
-      for (const ws of rig.senders) ws.cork();
-      for (; sent < due; sent++) {
-        const ws = rig.senders[sent % rig.senders.length] as RawWs;
-        ws.send(rig.env.target.messageFrame(`@${performance.now().toFixed(3)}:${PAD}`, `k${step}-${sent}`));
-      }
-      for (const ws of rig.senders) ws.uncork();
-      if (sent >= total || elapsed > stepMs * 3 || rig.env.scope.aborted) {
-        clearInterval(timer);
-        resolve();
-      }
-    }, 5);
-  });
-  return sent;
+/** Frames received so far on node 1's and node 2's sockets, and how many sockets are closed. */
+async function counts(rig: Rig): Promise<{ frames: [number, number]; closed: number }> {
+  const frames: [number, number] = [totalFrames(rig.own[0]), totalFrames(rig.own[1])];
+  let closed = [...rig.own[0], ...rig.own[1]].filter((ws) => ws.isClosed).length;
+  const answers = await Promise.all(rig.readers.map((reader) => reader.counts()));
+  for (const [i, answer] of answers.entries()) {
+    const [g1, g2] = rig.groups[i] as [number, number];
+    frames[0] += answer.frames[g1] ?? 0;
+    frames[1] += answer.frames[g2] ?? 0;
+    closed += answer.closed;
+  }
+  return { frames, closed };
 }
 
 /** Until no frame arrived for 300 ms (bounded): a step never measures the previous one's backlog. */
 async function drained(rig: Rig, maxMs: number): Promise<void> {
-  const all = [...rig.on[0], ...rig.on[1]];
   const deadline = performance.now() + maxMs;
-  let frames = totalFrames(all);
+  let { frames } = await counts(rig);
   while (performance.now() < deadline && !rig.env.scope.aborted) {
     await sleep(300);
-    const now = totalFrames(all);
-    if (now === frames) return;
+    const now = (await counts(rig)).frames;
+    if (now[0] === frames[0] && now[1] === frames[1]) return;
     frames = now;
   }
 }
 
 async function runStep(rig: Rig, rate: number, index: number): Promise<ClusterStep> {
-  const { env, nodes, on } = rig;
-  const { p99LimitMs } = env.config.cluster;
-  await drained(rig, env.config.quick ? 1000 : 10_000);
-  await waitForQuiet(DISTURBED_PCT, env.config.quick ? 500 : 20_000, env.log);
-  const base = [totalFrames(on[0]), totalFrames(on[1])];
-  const errorsBefore = rig.errors;
-  rig.latencies.length = 0;
-  rig.recording = true;
-  const loop = monitorEventLoopDelay({ resolution: 5 });
-  loop.enable();
-  const cpu0 = [cpuMicros(nodes[0].pid), cpuMicros(nodes[1].pid), cpuMicros(rig.redisPid)];
+  const { env, nodes, readers } = rig;
+  const { p99LimitMs, stepMs } = env.config.cluster;
+  await settle(env, (maxMs) => drained(rig, maxMs));
+  const base = (await counts(rig)).frames;
+  rig.recorder.start();
+  const pids = [nodes[0].pid, nodes[1].pid, rig.redisPid, ...readers.map((reader) => reader.pid)];
+  const cpu0 = pids.map(cpuMicros);
   const machine0 = cpuTimes();
   const client0 = process.cpuUsage();
   const wall0 = performance.now();
-  const sent = await sendAtRate(rig, rate, index);
+  const { sent } = await sendAtRate(env.scope, rig.senders, rate, stepMs, (n) => env.target.messageFrame(timedText(), `k${index}-${n}`));
   const sendMs = performance.now() - wall0;
-  const expected = sent * (on[0].length + on[1].length);
-  const received = (): number => totalFrames(on[0]) - (base[0] as number) + totalFrames(on[1]) - (base[1] as number);
+  const expected = sent * rig.clients;
   const drainUntil = performance.now() + Math.max(1000, 5 * p99LimitMs);
-  while (received() < expected && performance.now() < drainUntil && !env.scope.aborted) await sleep(10);
+  let now = await counts(rig);
+  const received = (): number => now.frames[0] - (base[0] as number) + now.frames[1] - (base[1] as number);
+  while (received() < expected && performance.now() < drainUntil && !env.scope.aborted) {
+    await sleep(10);
+    now = await counts(rig);
+  }
   const wallMs = performance.now() - wall0;
-  const cpu = [cpuMicros(nodes[0].pid), cpuMicros(nodes[1].pid), cpuMicros(rig.redisPid)].map((v, i) => v - (cpu0[i] as number));
+  const cpu = pids.map((pid, i) => cpuMicros(pid) - (cpu0[i] as number));
   const client = process.cpuUsage(client0);
   const machineUs = ((cpuTimes().busy - machine0.busy) * 1e6) / CLK_TCK;
-  loop.disable();
-  rig.recording = false;
-  const got = [totalFrames(on[0]) - (base[0] as number), totalFrames(on[1]) - (base[1] as number)];
+  const { latencies: sorted, errors, loopP99Ms } = rig.recorder.stop();
+  const got = [now.frames[0] - (base[0] as number), now.frames[1] - (base[1] as number)];
   const total = (got[0] as number) + (got[1] as number);
-  const sorted = rig.latencies.slice().sort((a, b) => a - b);
-  const errors = rig.errors - errorsBefore;
-  const closed = [...on[0], ...on[1]].filter((ws) => ws.isClosed).length;
   const p99 = percentile(sorted, 99);
   const clientUs = client.user + client.system;
-  const ours = (cpu[0] as number) + (cpu[1] as number) + (cpu[2] as number) + clientUs;
+  const pct = (us: number): number => Math.round((us / 1000 / wallMs) * 100);
+  const readerUs = cpu.slice(3);
+  const onCore = (core: number): number => readerUs.filter((_, i) => readers[i]?.core === core).reduce((a, b) => a + b, 0);
+  const coreCpuPct: [number, number] = [
+    pct(clientUs + onCore(GENERATOR_CORE)),
+    pct((cpu[0] as number) + (cpu[1] as number) + onCore(SERVER_CORE)),
+  ];
+  const generatorCores = new Set([GENERATOR_CORE, ...readers.map((reader) => reader.core)]);
+  const ours = cpu.reduce((a, b) => a + b, 0) + clientUs;
   return {
     rate,
     sent,
@@ -151,98 +163,89 @@ async function runStep(rig: Rig, rate: number, index: number): Promise<ClusterSt
     node1UsPerDelivery: round((cpu[0] as number) / Math.max(1, got[0] as number), 3),
     node2UsPerDelivery: round((cpu[1] as number) / Math.max(1, got[1] as number), 3),
     redisUsPerMessage: round((cpu[2] as number) / Math.max(1, sent), 2),
-    clientCpuPct: Math.round((clientUs / 1000 / wallMs) * 100),
-    clientLoopP99Ms: round(loop.percentile(99) / 1e6, 1),
-    otherCpuPct: Math.max(0, Math.round(((machineUs - ours) / 1000 / wallMs) * 100)),
-    clean: total >= expected && closed === 0 && errors === 0 && p99 <= p99LimitMs && sorted.length > 0,
+    clientCpuPct: pct(clientUs),
+    readerCpuPct: readerUs.map(pct),
+    coreCpuPct,
+    generatorBusy: coreCpuPct.some((load, core) => generatorCores.has(core) && load >= GENERATOR_BUSY_PCT),
+    clientLoopP99Ms: loopP99Ms,
+    otherCpuPct: Math.max(0, pct(machineUs - ours)),
+    clean: total >= expected && now.closed === 0 && errors === 0 && p99 <= p99LimitMs && sorted.length > 0,
   };
 }
 
-function describe(step: ClusterStep): string {
-  return (
-    `rate ${step.rate}/s: ${step.received}/${step.expected}, p50 ${step.p50Ms} ms, p99 ${step.p99Ms} ms (node 1 → node 2), ` +
-    `node1 ${step.node1UsPerDelivery} µs/delivery, node2 ${step.node2UsPerDelivery}, redis ${step.redisUsPerMessage} µs/msg, ` +
-    `client cpu ${step.clientCpuPct}%, others ${step.otherCpuPct}%${step.clean ? '' : ' ✗'}`
-  );
+/** The load generator's CPU: the sending and timing process, then each reader with its core. */
+function generatorCpu(step: ClusterStep, readerCores: readonly number[]): string {
+  const readers = step.readerCpuPct.map((pct, i) => `reader ${pct}% (core ${readerCores[i]})`);
+  return [`senders+probes ${step.clientCpuPct}%`, ...readers].join(', ') + (step.generatorBusy ? ' — near saturation' : '');
+}
+
+/** `count` indices spread evenly over `0 … size − 1`, from 0. */
+function spread(size: number, count: number): Set<number> {
+  const every = Math.max(1, Math.floor(size / count));
+  const picked = new Set<number>();
+  for (let i = 0; picked.size < count && i < size; i += every) picked.add(i);
+  return picked;
 }
 
 async function buildRig(env: ScenarioEnv): Promise<Rig> {
-  const { clients, senders, probes } = env.config.cluster;
+  const { clients, senders: senderCount, probes, readerCores } = env.config.cluster;
   const redis = await env.startRedis();
   const nodes: [ServerProc, ServerProc] = [await env.start('all', {}, redis), await env.start('all', {}, redis)];
   for (const node of nodes) {
     const dropped = await warmUp(env.scope, env.target, node);
     if (dropped !== undefined) env.warn(dropped);
   }
+  const readers = await Promise.all(readerCores.map((core) => Reader.start(env.scope, core)));
   // A session from one node is good on the other (one CHAT_SESSION_SECRET): every client logs in on node 1.
   const tokens = await loginAll(env.scope, env.scope.pool(nodes[0], 16), userNames('k', clients));
   const half = Math.floor(clients / 2);
-  const on: [RawWs[], RawWs[]] = [
-    await connectAll(env.scope, env.target, nodes[0], tokens.slice(0, half), 64),
-    await connectAll(env.scope, env.target, nodes[1], tokens.slice(half), 64),
+  const byNode = [tokens.slice(0, half), tokens.slice(half)] as const;
+  // The senders are spread over node 1's clients, the probes over node 2's: this process holds them; the
+  // readers hold the rest, shared out in turn (without readers, this process holds every socket).
+  const timed = [spread(half, senderCount), spread(clients - half, probes)] as const;
+  const mine = (node: 0 | 1): string[] => byNode[node].filter((_, i) => readers.length === 0 || timed[node].has(i));
+  const rest = (node: 0 | 1, r: number): string[] =>
+    byNode[node].filter((_, i) => !timed[node].has(i)).filter((_, i) => i % readers.length === r);
+  const groups = await Promise.all(
+    readers.map(
+      async (reader, r) =>
+        [
+          await reader.connect(env.target.id, nodes[0].port, rest(0, r), 64),
+          await reader.connect(env.target.id, nodes[1].port, rest(1, r), 64),
+        ] as [number, number],
+    ),
+  );
+  const own: [RawWs[], RawWs[]] = [
+    await connectAll(env.scope, env.target, nodes[0], mine(0), 64),
+    await connectAll(env.scope, env.target, nodes[1], mine(1), 64),
   ];
-  const rig: Rig = { env, nodes, redisPid: redis.pid as number, on, senders: [], latencies: [], recording: false, errors: 0, firstError: null };
-  const probeEvery = Math.max(1, Math.floor(on[1].length / probes));
-  for (let i = 0; i < on[1].length; i += probeEvery) {
-    (on[1][i] as RawWs).onData = (buf, start, end) => {
-      if (!rig.recording) return;
-      const at = buf.indexOf(AT, start);
-      if (at < 0 || at >= end) return;
-      const colon = buf.indexOf(COLON, at);
-      if (colon < 0 || colon >= end) return;
-      rig.latencies.push(performance.now() - Number(buf.toString('latin1', at + 1, colon)));
-    };
-  }
-  const senderEvery = Math.max(1, Math.floor(on[0].length / senders));
-  for (let i = 0; rig.senders.length < senders && i < on[0].length; i += senderEvery) {
-    const ws = on[0][i] as RawWs;
-    ws.onData = (buf, start, end) => {
-      if (buf.subarray(start, end).indexOf(ERROR_MARK) < 0) return;
-      rig.errors++;
-      rig.firstError ??= buf.toString('utf8', start, Math.min(end, start + 300));
-    };
-    rig.senders.push(ws);
-  }
+  const timedOn = (node: 0 | 1): RawWs[] => (readers.length === 0 ? [...timed[node]].map((i) => own[node][i] as RawWs) : own[node]);
+  const recorder = new StepRecorder();
+  const senders = timedOn(0);
+  for (const ws of senders) ws.onData = recorder.errorWatch([ERROR_MARK]);
+  for (const ws of timedOn(1)) ws.onData = recorder.probe();
   await sleep(env.config.quick ? 300 : 1000); // join presence settles on both nodes before measuring
-  return rig;
+  return { env, nodes, redisPid: redis.pid as number, own, readers, groups, clients, senders, recorder };
 }
 
 export async function cluster(env: ScenarioEnv): Promise<ClusterResult> {
   const rig = await buildRig(env);
-  const steps: ClusterStep[] = [];
-  let maxClean = 0;
-  let failed = 0;
-  for (const rate of env.config.cluster.rates) {
-    const step = await runStep(rig, rate, steps.length);
-    env.log(describe(step));
-    steps.push(step);
-    if (!step.clean) {
-      failed = rate;
-      break;
-    }
-    maxClean = rate;
-  }
-  // One bisection step between the last clean rate and the first failed one.
-  const mid = Math.round((maxClean + failed) / 2 / 50) * 50;
-  if (failed > 0 && mid > maxClean && mid < failed) {
-    const step = await runStep(rig, mid, steps.length);
-    env.log(`refining: ${describe(step)}`);
-    steps.push(step);
-    if (step.clean) maxClean = mid;
-  }
-  let at80: ClusterStep | null = null;
-  if (maxClean > 0) {
-    at80 = await runStep(rig, Math.round(maxClean * 0.8), steps.length);
-    env.log(`at 80% of max: ${describe(at80)}`);
-  }
+  const { readerCores } = env.config.cluster;
+  const describe = (step: ClusterStep): string =>
+    `rate ${step.rate}/s: ${step.received}/${step.expected}, p50 ${step.p50Ms} ms, p99 ${step.p99Ms} ms (node 1 → node 2), ` +
+    `node1 ${step.node1UsPerDelivery} µs/delivery, node2 ${step.node2UsPerDelivery}, redis ${step.redisUsPerMessage} µs/msg, ` +
+    `load generator: ${generatorCpu(step, readerCores)}, others ${step.otherCpuPct}%${step.clean ? '' : ' ✗'}`;
+  const { steps, maxCleanRate, at80 } = await ramp(env, { rates: env.config.cluster.rates, refinements: 1, run: (rate, index) => runStep(rig, rate, index), describe });
   return {
     nodes: 2,
-    clients: rig.on[0].length + rig.on[1].length,
+    clients: rig.clients,
     senders: rig.senders.length,
+    timingSockets: rig.own[0].length + rig.own[1].length,
+    readerCores: [...readerCores],
     ttlMs: NODE_TTL_MS,
     steps,
-    maxCleanRate: maxClean,
+    maxCleanRate,
     at80,
-    firstError: rig.firstError,
+    firstError: rig.recorder.firstError,
   };
 }
