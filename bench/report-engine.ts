@@ -83,7 +83,7 @@ function generatorCells(step: ClusterStep, readerCores: readonly number[]): stri
   const busy = [...new Set([0, ...readerCores])]
     .filter((core) => (step.coreCpuPct?.[core] ?? 0) >= GENERATOR_BUSY_PCT)
     .map((core) => `core ${core} at ${step.coreCpuPct?.[core]} %`);
-  return `${step.clientCpuPct} %${readers}${step.generatorBusy ? ` — **near saturation**: ${busy.join(', ')}` : ''}`;
+  return `${step.clientCpuPct} % (its loop delay p99 ${n(step.clientLoopP99Ms)} ms)${readers}${step.generatorBusy ? ` — **near saturation**: ${busy.join(', ')}` : ''}`;
 }
 
 function clusterLines(result: ClusterResult | undefined, error: string | undefined, r: RunResult | undefined): string[] {

@@ -502,7 +502,10 @@ and the child servers are killed however the run ends.
 ## Method
 
 - **Separate cores.** Each server is a child process started with \`taskset -c 1\`; the load generator
-  (this process) pins itself to core 0. On a 2-core machine the load generator can still saturate
+  (this process) pins itself to core 0. In the two-node scenario (\`--engine=redis\`, "Scaling out") the load
+  generator is two processes on core 0: this one holds only the senders and the latency probes, a reader
+  process (\`bench/workers/reader.ts\`, forked, talking over IPC; \`--reader-cores\`) holds every other socket and
+  only counts frames; the table gives each one's CPU. On a 2-core machine the load generator can still saturate
   first, so the robust figure is the **server's CPU time per delivered message**: \`utime + stime\` of
   the server process (all its threads) from \`/proc/<pid>/stat\`, in clock ticks (1/${100} s), over the
   measured window. Memory is \`VmRSS\` from \`/proc/<pid>/status\`.
@@ -512,7 +515,8 @@ and the child servers are killed however the run ends.
   socket.io-client. Logins go through a small keep-alive HTTP client. Sockets use 8 loopback source
   addresses (127.0.0.1–8) so 50,000 connections do not run out of ephemeral ports.
 - **Latency** is measured by the load generator: each message carries its send time, probe sockets
-  compute receive − send. It includes the load generator's own queueing, so where its CPU column
+  compute receive − send, both \`performance.now()\` of the one process that sends and probes (a reader
+  process never times anything, so no clock crosses processes). It includes the load generator's own queueing, so where its CPU column
   nears 100 % the latency is partly the client's. On one core the load generator reads about
   1.2–1.5 M frames/s on a fast machine (from ≈ 2,400 msg/s × 500 clients on it runs at ~90 % CPU)
   and about 0.9 M on a 2-core AMD EPYC (95–99 % CPU from 1,200 msg/s). Near that edge the max clean

@@ -176,7 +176,7 @@ async function runStep(rig: Rig, rate: number, index: number): Promise<ClusterSt
 /** The load generator's CPU: the sending and timing process, then each reader with its core. */
 function generatorCpu(step: ClusterStep, readerCores: readonly number[]): string {
   const readers = step.readerCpuPct.map((pct, i) => `reader ${pct}% (core ${readerCores[i]})`);
-  return [`senders+probes ${step.clientCpuPct}%`, ...readers].join(', ') + (step.generatorBusy ? ' — near saturation' : '');
+  return [`senders+probes ${step.clientCpuPct}% (loop p99 ${step.clientLoopP99Ms} ms)`, ...readers].join(', ') + (step.generatorBusy ? ' — near saturation' : '');
 }
 
 /** `count` indices spread evenly over `0 … size − 1`, from 0. */
