@@ -94,7 +94,8 @@ function clusterLines(result: ClusterResult | undefined, error: string | undefin
     readerCores.length === 0
       ? 'the load generator one process on core 0'
       : `the load generator split: senders and probes (${result.timingSockets} sockets) in one process on core 0, ` +
-        `the other sockets in ${readerCores.length} reader process${readerCores.length === 1 ? '' : 'es'} on core ${readerCores.join(', ')}`;
+        `the other sockets in ${readerCores.length} reader process${readerCores.length === 1 ? '' : 'es'} on core ${readerCores.join(', ')}` +
+        (result.readerNice ? ` at nice +${result.readerNice}` : '');
   const busy = at80?.generatorBusy === true ? ', with a core of the load generator near saturation: part of that latency is the generator\'s own' : '';
   const lines = [
     `**Two nodes on one Redis** (${result.clients} clients split across them, ${result.senders} senders on node 1, latency probes on node 2; ${split}; load ${load(r)}): ` +

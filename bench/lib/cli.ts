@@ -20,6 +20,7 @@ export const USAGE = `npm run bench -- [flags]
   --failover-users=N --cluster-rates=200,400,… --cluster-clients=N  --timeout-s=N (each scenario's time-out)
   --reader-cores=0          cluster: one reader process per entry, pinned to that core, holds the sockets other than
                             the senders and probes (0,0: two on core 0; none: the load generator is one process)
+  --reader-nice=10          cluster: the readers' priority below the load generator's (0: the same)
   --scenarios=a,b           subset of ${SCENARIO_IDS.join(',')}
   --servers=a,b             subset of ${TARGET_IDS.join(',')}
   --out=FILE                markdown report (default docs/benchmarks.md; the chart goes next to it as .svg)
@@ -96,6 +97,7 @@ export function parseCli(): Cli {
       'cluster-rates': { type: 'string' },
       'cluster-clients': { type: 'string' },
       'reader-cores': { type: 'string' },
+      'reader-nice': { type: 'string' },
       'timeout-s': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -122,6 +124,11 @@ export function parseCli(): Cli {
   base.cluster.clients = numbers(values['cluster-clients'])?.[0] ?? base.cluster.clients;
   base.cluster.stepMs = numbers(values['step-ms'])?.[0] ?? base.cluster.stepMs;
   base.cluster.readerCores = cores(values['reader-cores']) ?? base.cluster.readerCores;
+  if (values['reader-nice'] !== undefined) {
+    const nice = Number(values['reader-nice']);
+    if (!Number.isInteger(nice) || nice < 0 || nice > 19) throw new Error(`--reader-nice is 0–19, not ${values['reader-nice']}`);
+    base.cluster.readerNice = nice;
+  }
   base.scenarioTimeoutMs = (numbers(values['timeout-s'])?.[0] ?? base.scenarioTimeoutMs / 1000) * 1000;
   const pick = <T extends string>(value: string | undefined, all: readonly T[], what: string, byDefault: readonly T[]): T[] => {
     if (value === undefined) return [...byDefault];

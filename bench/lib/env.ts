@@ -16,9 +16,19 @@ export interface BenchConfig {
   resume: { clients: number; missed: number };
   /**
    * two nodes on one Redis (`--engine=redis`): clients split, a short ramp, then 80 % of its max; the sockets
-   * other than senders and probes are held by one reader process per `readerCores` entry, pinned to that core
+   * other than senders and probes are held by one reader process per `readerCores` entry, pinned to that core, at
+   * `readerNice` below the load generator's priority
    */
-  cluster: { clients: number; senders: number; probes: number; rates: number[]; stepMs: number; p99LimitMs: number; readerCores: number[] };
+  cluster: {
+    clients: number;
+    senders: number;
+    probes: number;
+    rates: number[];
+    stepMs: number;
+    p99LimitMs: number;
+    readerCores: number[];
+    readerNice: number;
+  };
   /** kill -9 of the node holding `users`; they reconnect to the other with `after=` and `missed` messages to catch up */
   failover: { users: number; missed: number; timeoutMs: number };
   scenarioTimeoutMs: number;

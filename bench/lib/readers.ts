@@ -5,6 +5,7 @@
  * a core; its CPU is read from /proc like a server's.
  */
 import { type ChildProcess, fork } from 'node:child_process';
+import { getPriority, setPriority } from 'node:os';
 import type { Scope } from './clients.ts';
 import { adoptChild, pinToCore } from './proc.ts';
 import type { TargetId } from './targets.ts';
@@ -58,13 +59,18 @@ export class Reader {
     });
   }
 
-  /** Forks a reader (the tsx loader, like the servers), pins it, and waits until it is loaded; the scope stops it. */
-  static async start(scope: Scope, core: number | undefined): Promise<Reader> {
+  /**
+   * Forks a reader (the tsx loader, like the servers), pins it, lowers its priority by `nice` below this process's
+   * (so that on a shared core this process runs as soon as it wakes), and waits until it is loaded; the scope stops it.
+   */
+  static async start(scope: Scope, core: number | undefined, nice = 0): Promise<Reader> {
     const child = fork(WORKER, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     adoptChild(child);
     scope.defer(() => child.kill('SIGKILL'));
     if (child.pid === undefined) throw new Error('reader: fork failed');
     if (core !== undefined) pinToCore(child.pid, core);
+    // Its main thread, the one that reads the sockets (setpriority acts on one thread; raising niceness needs no privilege).
+    if (nice !== 0) setPriority(child.pid, Math.min(19, getPriority() + nice));
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`reader not loaded within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
       child.once('exit', (code, signal) => reject(new Error(`reader exited while loading (${signal ?? code})`)));

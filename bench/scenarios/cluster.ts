@@ -58,6 +58,8 @@ export interface ClusterResult {
   timingSockets: number;
   /** the core each reader process was pinned to; empty: one process held every socket */
   readerCores: number[];
+  /** the readers' niceness above the load generator's */
+  readerNice: number;
   ttlMs: number;
   steps: ClusterStep[];
   maxCleanRate: number;
@@ -188,14 +190,14 @@ function spread(size: number, count: number): Set<number> {
 }
 
 async function buildRig(env: ScenarioEnv): Promise<Rig> {
-  const { clients, senders: senderCount, probes, readerCores } = env.config.cluster;
+  const { clients, senders: senderCount, probes, readerCores, readerNice } = env.config.cluster;
   const redis = await env.startRedis();
   const nodes: [ServerProc, ServerProc] = [await env.start('all', {}, redis), await env.start('all', {}, redis)];
   for (const node of nodes) {
     const dropped = await warmUp(env.scope, env.target, node);
     if (dropped !== undefined) env.warn(dropped);
   }
-  const readers = await Promise.all(readerCores.map((core) => Reader.start(env.scope, core)));
+  const readers = await Promise.all(readerCores.map((core) => Reader.start(env.scope, core, readerNice)));
   // A session from one node is good on the other (one CHAT_SESSION_SECRET): every client logs in on node 1.
   const tokens = await loginAll(env.scope, env.scope.pool(nodes[0], 16), userNames('k', clients));
   const half = Math.floor(clients / 2);
@@ -242,6 +244,7 @@ export async function cluster(env: ScenarioEnv): Promise<ClusterResult> {
     senders: rig.senders.length,
     timingSockets: rig.own[0].length + rig.own[1].length,
     readerCores: [...readerCores],
+    readerNice: env.config.cluster.readerNice,
     ttlMs: NODE_TTL_MS,
     steps,
     maxCleanRate,
