@@ -29,7 +29,7 @@ import { actorVersion, exportCommit, ROOT } from './lib/source.ts';
 import { TARGETS, type TargetId } from './lib/targets.ts';
 import { writeReport } from './report.ts';
 import { writeEngineReport } from './report-engine.ts';
-import { CLUSTER_SCENARIOS, SCENARIOS, type ScenarioId } from './scenarios/index.ts';
+import { CLUSTER_SCENARIOS, SCENARIO_BUDGETS, SCENARIOS, type ScenarioId } from './scenarios/index.ts';
 
 const startedAt = Date.now();
 function log(message: string): void {
@@ -120,13 +120,14 @@ async function runOne(
   const busyBefore = await waitForQuiet(25, config.quick ? 1000 : 60_000, env.log);
   if (busyBefore > 25) warnings.push(`machine ${busyBefore}% busy with other work when this started`);
   let timer: NodeJS.Timeout | undefined;
+  const timeoutMs = Math.max(config.scenarioTimeoutMs, SCENARIO_BUDGETS[scenario]?.(config) ?? 0);
   const work = SCENARIOS[scenario](env);
   work.catch(() => undefined); // its outcome is read through the race below
   try {
     const result = await Promise.race([
       work,
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`timed out after ${config.scenarioTimeoutMs} ms`)), config.scenarioTimeoutMs);
+        timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
       }),
     ]);
     const loadAvg1m = [loadBefore, loadavg()[0] as number].map((load) => Math.round(load * 100) / 100);

@@ -7,7 +7,7 @@
  */
 import { type IntervalHistogram, monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type { Scope } from './clients.ts';
-import type { ScenarioEnv } from './env.ts';
+import type { BenchConfig, ScenarioEnv } from './env.ts';
 import { sleep } from './proc.ts';
 import { DISTURBED_PCT, waitForQuiet } from './quiet.ts';
 import type { RawWs } from './rawws.ts';
@@ -120,6 +120,21 @@ export async function sendAtRate(
 export async function settle(env: Pick<ScenarioEnv, 'config' | 'log'>, drained: (maxMs: number) => Promise<void>): Promise<void> {
   await drained(env.config.quick ? 1000 : 10_000);
   await waitForQuiet(DISTURBED_PCT, env.config.quick ? 500 : 20_000, env.log);
+}
+
+/**
+ * How long a ramp of `rates` takes when each step runs once within its bounds (settling, sending, the drain),
+ * plus `setupMs`: the runner's time-out must not cut a ramp that is only long (retries on a busy machine: `--timeout-s`).
+ */
+export function rampBudgetMs(
+  config: Pick<BenchConfig, 'quick'>,
+  ramp: { rates: readonly number[]; stepMs: number; p99LimitMs: number },
+  refinements: number,
+  setupMs: number,
+): number {
+  const settleMs = config.quick ? 1000 + 500 : 10_000 + 20_000;
+  const stepMs = settleMs + 1.5 * ramp.stepMs + Math.max(1000, 5 * ramp.p99LimitMs);
+  return setupMs + (ramp.rates.length + refinements + 1) * stepMs;
 }
 
 /** What the ramp needs of a step's result. */

@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { BenchConfig } from '../../bench/lib/env.ts';
-import { ramp, type RampStep, StepRecorder, timedText } from '../../bench/lib/steps.ts';
+import { ramp, rampBudgetMs, type RampStep, StepRecorder, timedText } from '../../bench/lib/steps.ts';
 
 afterEach(() => {
   vi.useRealTimers();
@@ -78,6 +78,15 @@ describe('the stepped ramp', () => {
     // the disturbed 800 counts as failed: the bisection runs 600, the max is 600
     expect(quick.runs.map(([rate]) => rate)).toEqual([400, 800, 600, 480]);
     expect(quick.result.maxCleanRate).toBe(600);
+  });
+});
+
+describe('the time a ramp may take', () => {
+  it('counts every step it can run (rates, bisections, the 80 % step) with its settling, sending and drain', () => {
+    const quick = { quick: true } as BenchConfig;
+    // 4 rates + 1 bisection + the 80 % step, each 1.5 s settling + 1.5 × 2 s sending + 1 s drain, and the setup
+    expect(rampBudgetMs(quick, { rates: [400, 800, 1600, 3200], stepMs: 2000, p99LimitMs: 200 }, 1, 30_000)).toBe(30_000 + 6 * 5500);
+    expect(rampBudgetMs({ quick: false } as BenchConfig, { rates: [400], stepMs: 2000, p99LimitMs: 400 }, 2, 0)).toBe(4 * (30_000 + 3000 + 2000));
   });
 });
 
