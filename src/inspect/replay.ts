@@ -82,6 +82,8 @@ export function replayJournal(records: Iterable<ReplayRecord>, options: ReplayOp
   let count = 0;
   let restarts = 0;
   let compactions = 0;
+  /** A restart's snapshot was just read: the recovery journaled after it is that same restart. */
+  let restartRead = false;
   let sessionsSince: number | undefined;
   /** Open sessions by id, counted from the records themselves for the report (the fold keeps none). */
   const sessions = new Map<string, { user: string; exp: number }>();
@@ -110,12 +112,14 @@ export function replayJournal(records: Iterable<ReplayRecord>, options: ReplayOp
 
   const snapshotRead = (record: SnapshotRecord): Supervisor => {
     if (!writtenOnline(record)) {
-      // Written offline (a repair) or by an older node: the state at a restart.
+      // Written offline (a repair), at start-up before the recovery, or by an older node: the state at a restart.
       restarts += 1;
+      restartRead = true;
       return start(fromSnapshot(record.state));
     }
     // The node went on running: its state, actors and grace timers continue from here.
     compactions += 1;
+    restartRead = false;
     sessionsSince = record.at;
     if (record.at > clock.now()) advanceTo(clock, record.at);
     const restored = restoreFromOnlineSnapshot(record, { graceMs: options.graceMs, shardSize: options.shardSize, now: () => clock.now() });
@@ -133,12 +137,14 @@ export function replayJournal(records: Iterable<ReplayRecord>, options: ReplayOp
     const recovery = (record.type === 'SocketClosed' && record.socket === 0) || (record.type === 'PresenceChanged' && record.status === 'offline');
     if (recovery) {
       // The recovery a restarted node journals for sockets the previous process left open.
-      restarts += 1;
+      if (!restartRead) restarts += 1;
+      restartRead = false;
       actor = start(cloneState(actor!.getSnapshot().context.chat));
       actor.send({ type: 'RECOVER' });
       if (!matchProduced(produced, record)) divergences.push(`journal: ${comparable(record)} — the replay's recovery did not produce it`);
       return;
     }
+    restartRead = false;
     const command = commandFor(record, actor!.getSnapshot().context.chat);
     if (command === undefined) {
       divergences.push(`journal: ${comparable(record)} — not produced by the machines at this point`);

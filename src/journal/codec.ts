@@ -14,7 +14,8 @@ export interface SnapshotRecord {
   /**
    * Set by a running node's online compaction (journal/compaction.ts): when it took the state (epoch ms). The node
    * went on running, so its actors did too: a replay continues from this snapshot, not from a restart. Snapshots
-   * written offline (`npm run journal -- repair`) and by nodes before this field have none: read as restarts.
+   * written offline (`npm run journal -- repair`), by a compaction before the node had started (recovered), and
+   * by nodes before this field have none: read as restarts.
    */
   at?: number;
   /** With `at`: the users whose grace timer was running (a user actor connecting or in grace) and when it was due (epoch ms). */

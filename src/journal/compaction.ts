@@ -30,8 +30,8 @@ export interface CompactionJob {
   path: string;
   /** The live state: the fold of everything appended until now. */
   state(): Readonly<ChatState>;
-  /** The grace timers running now: user → when due (epoch ms); written with the snapshot for replays. */
-  graces(): Array<[string, number]>;
+  /** The grace timers running now: user → when due (epoch ms), written with the snapshot for replays; undefined before the node started. */
+  graces(): Array<[string, number]> | undefined;
   /** The time now (epoch ms), written as the snapshot's `at`. */
   now(): number;
   window(): MessageEvent[];
@@ -157,10 +157,9 @@ export async function compactOnline(job: CompactionJob): Promise<CompactionRepor
 }
 
 /** The state's tables copied by reference (entries are replaced, never changed in place): O(entries), no serialising. */
-function captureState(state: Readonly<ChatState>, graces: Array<[string, number]>, at: number) {
+function captureState(state: Readonly<ChatState>, graces: Array<[string, number]> | undefined, at: number) {
   return {
-    at,
-    graces,
+    running: graces === undefined ? undefined : { at, graces },
     seq: state.seq,
     online: state.online,
     presence: state.presence.clone(),
@@ -172,8 +171,8 @@ function captureState(state: Readonly<ChatState>, graces: Array<[string, number]
 }
 
 /**
- * The snapshot record's JSON (the state in the shape of domain/snapshot.ts, unsorted, then `at` and `graces`:
- * journal/codec.ts), in pieces of about BATCH_BYTES.
+ * The snapshot record's JSON (the state in the shape of domain/snapshot.ts, unsorted, then — once the node runs —
+ * `at` and `graces`: journal/codec.ts), in pieces of about BATCH_BYTES.
  */
 function* snapshotPieces(state: ReturnType<typeof captureState>): Generator<Buffer> {
   yield Buffer.from(`{"type":"Snapshot","state":{"seq":${state.seq},"online":${state.online},"presence":`);
@@ -182,8 +181,11 @@ function* snapshotPieces(state: ReturnType<typeof captureState>): Generator<Buff
     yield Buffer.from(`,"${name}":`);
     yield* arrayPieces(state[name]);
   }
-  yield Buffer.from(`,"sessionsCutoff":${state.sessionsCutoff}},"at":${state.at},"graces":`);
-  yield* arrayPieces(state.graces);
+  yield Buffer.from(`,"sessionsCutoff":${state.sessionsCutoff}}`);
+  if (state.running) {
+    yield Buffer.from(`,"at":${state.running.at},"graces":`);
+    yield* arrayPieces(state.running.graces);
+  }
   yield Buffer.from('}');
 }
 

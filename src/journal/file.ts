@@ -108,7 +108,8 @@ export class FileJournal implements Journal {
   private readonly failureListeners: Array<(error: Error) => void> = [];
   private recovered: ChatState | undefined;
   private stateSource: (() => Readonly<ChatState>) | undefined;
-  private gracesSource: () => Array<[string, number]> = () => [];
+  /** The grace timers of the running node (undefined: not started, or no runtime attached its timers). */
+  private gracesSource: () => Array<[string, number]> | undefined = () => undefined;
   /** Lines appended while a compaction runs: copied into the new file before it replaces the old. */
   private pending: Buffer[] | undefined;
   private compactAbove: number;
@@ -167,7 +168,7 @@ export class FileJournal implements Journal {
   }
 
   /** The live state, which online compaction snapshots (it is the fold of everything appended), and the grace timers then running. */
-  attachState(source: () => Readonly<ChatState>, graces?: () => Array<[string, number]>): void {
+  attachState(source: () => Readonly<ChatState>, graces?: () => Array<[string, number]> | undefined): void {
     this.stateSource = source;
     if (graces) this.gracesSource = graces;
     this.compactIfDue();

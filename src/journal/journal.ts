@@ -45,9 +45,10 @@ export interface Journal {
   /**
    * The live state (the fold of everything appended), for journals that snapshot it while running, and the grace
    * timers running then (`graces`: each user connecting or in grace and when its timer is due, epoch ms), which
-   * such a snapshot records so that a replay continues from it with the same timers.
+   * such a snapshot records so that a replay continues from it with the same timers. `graces` answers undefined
+   * until the node has started (recovered): a snapshot taken before that is the state at a restart.
    */
-  attachState?(source: () => Readonly<ChatState>, graces?: () => Array<[string, number]>): void;
+  attachState?(source: () => Readonly<ChatState>, graces?: () => Array<[string, number]> | undefined): void;
 }
 
 export interface HistoryLimits {

@@ -48,6 +48,7 @@ export class ChatRuntime extends SupervisorHost implements Runtime {
   protected readonly messages: Journal;
   private readonly timers: GraceTimers;
   private appendedCount = 0;
+  private started = false;
 
   constructor(private readonly options: ChatRuntimeOptions) {
     super();
@@ -79,7 +80,8 @@ export class ChatRuntime extends SupervisorHost implements Runtime {
         options.onFatal?.(error instanceof Error ? error : new Error(String(error)));
       },
     });
-    journal.attachState?.(() => this.state, () => this.timers.deadlines());
+    // Until `start` has recovered, the state is the previous process's: a snapshot of it is a restart's, with no timers.
+    journal.attachState?.(() => this.state, () => (this.started ? this.timers.deadlines() : undefined));
     this.actor.on('committed', ({ event }) => {
       const pending = this.inFlight;
       if (!pending || pending.settled || (event.type !== 'GroupMessagePosted' && event.type !== 'DirectMessagePosted')) return;
@@ -98,6 +100,7 @@ export class ChatRuntime extends SupervisorHost implements Runtime {
   async start(): Promise<void> {
     this.actor.start();
     this.actor.send({ type: 'RECOVER' });
+    this.started = true;
   }
 
   async stop(): Promise<void> {

@@ -67,25 +67,39 @@ const after: Array<SupervisorEvent | number> = [
   { type: 'EXPIRE_SESSIONS' },
 ];
 
-/** Runs the history on the real runtime and file journal; with `compact`, the journal compacts online between the two halves. */
-async function journalHistory(name: string, compact: boolean) {
-  const path = join(dir, name);
-  const clock = new SimulatedClock();
-  clock.set(T);
+const silent = pino({ level: 'silent' });
+
+/** A logger for the journal, and the log line of its next finished compaction. */
+function compactionLog() {
   let compacted: (line: Record<string, unknown>) => void = () => {};
   const done = new Promise<Record<string, unknown>>((resolve) => (compacted = resolve));
   const logger = pino({ level: 'info' }, { write: (line: string) => JSON.parse(line).msg === 'journal compacted online' && compacted(JSON.parse(line)) });
+  return { logger, done };
+}
+
+/** The real file journal and runtime on `clock`; the journal compacts past `maxBytes`. */
+function openNode(path: string, clock: SimulatedClock, maxBytes: number, logger = silent) {
   const now = () => clock.now();
-  // maxBytes 1: the first append asks for a compaction, which runs once the first half (all in one turn) is in.
-  const journal = new FileJournal({ path, fsync: 'never', fsyncMs: 1000, maxBytes: compact ? 1 : 1 << 30, maxMessages: 100, maxAgeMs: 3_600_000, logger, now });
-  const runtime = new ChatRuntime({ journal, graceMs: GRACE_MS, shardSize: 4, logger: pino({ level: 'silent' }), now, clock });
-  await runtime.start();
+  const journal = new FileJournal({ path, fsync: 'never', fsyncMs: 1000, maxBytes, maxMessages: 100, maxAgeMs: 3_600_000, logger, now });
+  const runtime = new ChatRuntime({ journal, graceMs: GRACE_MS, shardSize: 4, logger: silent, now, clock });
   const run = (steps: Array<SupervisorEvent | number>) => {
     for (const step of steps) {
       if (typeof step === 'number') clock.increment(step);
       else runtime.send(step);
     }
   };
+  return { journal, runtime, run };
+}
+
+/** Runs the history on the real runtime and file journal; with `compact`, the journal compacts online between the two halves. */
+async function journalHistory(name: string, compact: boolean) {
+  const path = join(dir, name);
+  const clock = new SimulatedClock();
+  clock.set(T);
+  const { logger, done } = compactionLog();
+  // maxBytes 1: the first append asks for a compaction, which runs once the first half (all in one turn) is in.
+  const { journal, runtime, run } = openNode(path, clock, compact ? 1 : 1 << 30, logger);
+  await runtime.start();
   run(before);
   if (compact) expect(await done).toMatchObject({ appendsDuring: 0 });
   run(after);
@@ -142,9 +156,37 @@ describe('replay of a journal compacted online', () => {
     ]);
     expect([fromPlain.sessionsSince, fromCompacted.sessionsSince]).toEqual([undefined, T + 3000]);
     // The node starts on the compacted file as on the plain one.
-    const reopened = new FileJournal({ path: compacted.path, fsync: 'never', fsyncMs: 1000, maxBytes: 1 << 30, maxMessages: 100, maxAgeMs: 1e13, logger: pino({ level: 'silent' }) });
+    const reopened = new FileJournal({ path: compacted.path, fsync: 'never', fsyncMs: 1000, maxBytes: 1 << 30, maxMessages: 100, maxAgeMs: 1e13, logger: silent });
     expect(describeState(reopened.rebuild())).toEqual(plain.live.state);
     await reopened.close();
+  });
+
+  it('a compaction before the node started (recovered) writes a restart snapshot: one restart, no divergence', async () => {
+    const path = join(dir, 'events.log');
+    const clock = new SimulatedClock();
+    clock.set(T);
+    // The previous process: alice online, gina in grace; then it dies (nothing drained).
+    const previous = openNode(path, clock, 1 << 30);
+    await previous.runtime.start();
+    previous.run(before.slice(0, 9));
+    await previous.runtime.stop();
+    await previous.journal.close();
+    clock.increment(60_000);
+    // The next one compacts in the turn after its journal opens, before `start` recovers what the old one left.
+    const { logger, done } = compactionLog();
+    const next = openNode(path, clock, 1, logger);
+    await done;
+    await next.runtime.start();
+    await next.runtime.stop();
+    await next.journal.close();
+    const records = readJournalFile(path).events as ReplayRecord[];
+    const snapshot = records.find((record): record is SnapshotRecord => record.type === 'Snapshot');
+    expect(snapshot).toBeDefined();
+    expect(snapshot).not.toHaveProperty('at');
+    expect(snapshot!.state.presence).toEqual([['alice', 'online'], ['bob', 'online'], ['gina', 'grace']]);
+    const result = replay(records);
+    expect([result.restarts, result.compactions, result.divergences]).toEqual([1, 0, []]);
+    expect(result.supervisor).toMatchObject({ listed: 0, liveUserActors: 0 });
   });
 
   const online: SnapshotRecord = {
