@@ -3,10 +3,10 @@
  * A node's heartbeat and its watch over the others. Every TTL/3 it renews its heartbeat key
  * (`SET … PX ttl`) and publishes the id it has applied (the log's trim stays below it); a heartbeat
  * or a tail read left unanswered for half a TTL means the link is stalled (a partition, a paused
- * proxy), so the generation is dropped — the node turns
- * `unavailable` before the others may declare it down. A node that has itself been connected for
- * 2 × TTL proposes `NodeDown` for every node listed up whose heartbeat key is gone; the append
- * script checks that again atomically, so a node that is alive is never declared down.
+ * proxy), so the generation is dropped — the node turns `unavailable` before the others may declare
+ * it down. A node that has itself been connected for 2 × TTL proposes `NodeDown` for every node
+ * listed up whose heartbeat key is gone; the append script checks that again atomically, so a node
+ * that is alive is never declared down.
  */
 import type { Logger } from 'pino';
 import type { NodeId } from '../events.ts';
