@@ -91,7 +91,8 @@ export class Snapshots {
   private since = 0;
   private saving = false;
   private retry: NodeJS.Timeout | undefined;
-  private stopped = false;
+  /** Raised by every save and by stop(): a retry of an older trim that is still on its way ends there. */
+  private trims = 0;
 
   constructor(
     private readonly store: SnapshotStore,
@@ -125,7 +126,7 @@ export class Snapshots {
 
   /** No more trims (the node stops). */
   stop(): void {
-    this.stopped = true;
+    this.trims = Number.POSITIVE_INFINITY;
     clearTimeout(this.retry);
   }
 
@@ -133,6 +134,7 @@ export class Snapshots {
     this.saving = true;
     this.since = 0;
     clearTimeout(this.retry);
+    const trim = ++this.trims;
     try {
       const { data, oldest } = this.write();
       if (await this.store.saveSnapshot(id, data)) {
@@ -140,7 +142,7 @@ export class Snapshots {
         const windowFloor = oldest === undefined || compareIds(id, `${oldest}-0`) < 0 ? id : `${oldest}-0`;
         const { removed, heldBy } = await this.store.trim(windowFloor);
         this.logger.info({ id, bytes: data.length, trimmed: removed, heldBy: heldBy?.node, heldAt: heldBy?.at }, 'saved the log snapshot and trimmed the log below it');
-        if (heldBy) this.trimLater(windowFloor, TRIM_RETRIES);
+        if (heldBy) this.trimLater(trim, windowFloor, TRIM_RETRIES);
       }
     } catch (error) {
       this.logger.warn({ err: error }, 'could not save the log snapshot; trying again later');
@@ -150,13 +152,14 @@ export class Snapshots {
   }
 
   /** A node behind held the trim back: again once the nodes have heartbeated (published their ids) again. */
-  private trimLater(windowFloor: string, tries: number): void {
-    if (this.stopped) return;
+  private trimLater(trim: number, windowFloor: string, tries: number): void {
+    if (trim !== this.trims) return;
     this.retry = setTimeout(() => {
+      if (trim !== this.trims) return;
       this.store.trim(windowFloor).then(
         ({ removed, heldBy }) => {
           if (removed > 0) this.logger.info({ trimmed: removed, heldBy: heldBy?.node, heldAt: heldBy?.at }, 'trimmed the log further: the nodes behind moved on');
-          if (heldBy && tries > 1) this.trimLater(windowFloor, tries - 1);
+          if (heldBy && tries > 1) this.trimLater(trim, windowFloor, tries - 1);
         },
         (error: unknown) => this.logger.debug({ err: error }, 'could not trim the log again; the next snapshot will'),
       );
