@@ -1,8 +1,9 @@
 /**
  * `npm run bench`: runs the scenarios against bare uWebSockets.js, Socket.IO 4.8 and actor-chat,
  * each server a child process pinned to core 1 while this process (the load generator) is pinned to
- * core 0 (the cluster scenario's reader processes: `--reader-cores`), then writes the table (docs/benchmarks.md), the chart (docs/benchmarks.svg) and the JSON
- * (bench/results/latest.json). `--quick` is the ~40-second smoke run; `--help` lists the flags.
+ * core 0 (the cluster scenario's reader processes: `--reader-cores`), then writes the table
+ * (docs/benchmarks.md), the chart (docs/benchmarks.svg) and the JSON (bench/results/latest.json).
+ * `--quick` is the ~40-second smoke run; `--help` lists the flags.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
