@@ -79,8 +79,8 @@ interface Rig {
   /** this process's sockets on node 1 (the senders), then on node 2 (the probes); every socket without readers */
   own: [RawWs[], RawWs[]];
   readers: Reader[];
-  /** per reader, the group index of its sockets on node 1 and on node 2 */
-  groups: Array<[number, number]>;
+  /** per reader, the node (0: node 1, 1: node 2) of each group of sockets it opened */
+  nodeOfGroup: Array<Array<0 | 1>>;
   clients: number;
   senders: RawWs[];
   recorder: StepRecorder;
@@ -91,10 +91,8 @@ async function counts(rig: Rig): Promise<{ frames: [number, number]; closed: num
   const frames: [number, number] = [totalFrames(rig.own[0]), totalFrames(rig.own[1])];
   let closed = [...rig.own[0], ...rig.own[1]].filter((ws) => ws.isClosed).length;
   const answers = await Promise.all(rig.readers.map((reader) => reader.counts()));
-  for (const [i, answer] of answers.entries()) {
-    const [g1, g2] = rig.groups[i] as [number, number];
-    frames[0] += answer.frames[g1] ?? 0;
-    frames[1] += answer.frames[g2] ?? 0;
+  for (const [r, answer] of answers.entries()) {
+    for (const [group, count] of answer.frames.entries()) frames[rig.nodeOfGroup[r]?.[group] ?? 0] += count;
     closed += answer.closed;
   }
   return { frames, closed };
@@ -189,6 +187,46 @@ function spread(size: number, count: number): Set<number> {
   return picked;
 }
 
+/**
+ * Opens each node's sockets: the `timed` ones (by index) in this process, the others in the readers, shared in
+ * turn; without readers, all of them here. Returns this process's sockets per node and each reader's groups' node.
+ */
+async function openSockets(
+  env: ScenarioEnv,
+  nodes: readonly [ServerProc, ServerProc],
+  readers: readonly Reader[],
+  byNode: readonly [string[], string[]],
+  timed: readonly [Set<number>, Set<number>],
+): Promise<{ own: [RawWs[], RawWs[]]; nodeOfGroup: Array<Array<0 | 1>> }> {
+  const own: [RawWs[], RawWs[]] = [[], []];
+  const nodeOfGroup: Array<Array<0 | 1>> = readers.map(() => []);
+  for (const node of [0, 1] as const) {
+    if (readers.length === 0) {
+      own[node] = await connectAll(env.scope, env.target, nodes[node], byNode[node], 64);
+      continue;
+    }
+    // In index order, a segment at a time (the readers' share of the others, then one timed socket), so that the
+    // probes sit spread among node 2's sockets as when one process opened them all: uWS delivers a topic's message
+    // to its subscribers ordered by their address, which mostly follows the order they were opened (allocation).
+    let from = 0;
+    for (const mark of [...[...timed[node]].sort((a, b) => a - b), byNode[node].length]) {
+      const segment = byNode[node].slice(from, mark);
+      await Promise.all(
+        readers.map(async (reader, r) => {
+          const share = segment.filter((_, i) => i % readers.length === r);
+          if (share.length === 0) return;
+          const group = await reader.connect(env.target.id, nodes[node].port, share, 64);
+          (nodeOfGroup[r] as Array<0 | 1>)[group] = node;
+        }),
+      );
+      const token = byNode[node][mark];
+      if (token !== undefined) own[node].push(...(await connectAll(env.scope, env.target, nodes[node], [token], 1)));
+      from = mark + 1;
+    }
+  }
+  return { own, nodeOfGroup };
+}
+
 async function buildRig(env: ScenarioEnv): Promise<Rig> {
   const { clients, senders: senderCount, probes, readerCores, readerNice } = env.config.cluster;
   const redis = await env.startRedis();
@@ -201,33 +239,18 @@ async function buildRig(env: ScenarioEnv): Promise<Rig> {
   // A session from one node is good on the other (one CHAT_SESSION_SECRET): every client logs in on node 1.
   const tokens = await loginAll(env.scope, env.scope.pool(nodes[0], 16), userNames('k', clients));
   const half = Math.floor(clients / 2);
-  const byNode = [tokens.slice(0, half), tokens.slice(half)] as const;
+  const byNode: [string[], string[]] = [tokens.slice(0, half), tokens.slice(half)];
   // The senders are spread over node 1's clients, the probes over node 2's: this process holds them; the
   // readers hold the rest, shared out in turn (without readers, this process holds every socket).
-  const timed = [spread(half, senderCount), spread(clients - half, probes)] as const;
-  const mine = (node: 0 | 1): string[] => byNode[node].filter((_, i) => readers.length === 0 || timed[node].has(i));
-  const rest = (node: 0 | 1, r: number): string[] =>
-    byNode[node].filter((_, i) => !timed[node].has(i)).filter((_, i) => i % readers.length === r);
-  const groups = await Promise.all(
-    readers.map(
-      async (reader, r) =>
-        [
-          await reader.connect(env.target.id, nodes[0].port, rest(0, r), 64),
-          await reader.connect(env.target.id, nodes[1].port, rest(1, r), 64),
-        ] as [number, number],
-    ),
-  );
-  const own: [RawWs[], RawWs[]] = [
-    await connectAll(env.scope, env.target, nodes[0], mine(0), 64),
-    await connectAll(env.scope, env.target, nodes[1], mine(1), 64),
-  ];
+  const timed: [Set<number>, Set<number>] = [spread(half, senderCount), spread(clients - half, probes)];
+  const { own, nodeOfGroup } = await openSockets(env, nodes, readers, byNode, timed);
   const timedOn = (node: 0 | 1): RawWs[] => (readers.length === 0 ? [...timed[node]].map((i) => own[node][i] as RawWs) : own[node]);
   const recorder = new StepRecorder();
   const senders = timedOn(0);
   for (const ws of senders) ws.onData = recorder.errorWatch([ERROR_MARK]);
   for (const ws of timedOn(1)) ws.onData = recorder.probe();
   await sleep(env.config.quick ? 300 : 1000); // join presence settles on both nodes before measuring
-  return { env, nodes, redisPid: redis.pid as number, own, readers, groups, clients, senders, recorder };
+  return { env, nodes, redisPid: redis.pid as number, own, readers, nodeOfGroup, clients, senders, recorder };
 }
 
 export async function cluster(env: ScenarioEnv): Promise<ClusterResult> {
