@@ -38,6 +38,21 @@ describe('RedisLog', () => {
     expect(new Set(texts).size).toBe(300);
   });
 
+  it('delivers a burst of appends proposed in one turn as one batch, though the blocked read wakes on the first', async () => {
+    const [writer, reader] = await cluster(2);
+    const batches: number[][] = [];
+    reader!.log.onCommitted((batch) => batches.push(messageIds(batch)));
+    // Ten bursts, each of five appends proposed in one turn (one pipeline), each burst committed before the next.
+    for (let burst = 0; burst < 10; burst++) {
+      const verdicts = Array.from({ length: 5 }, (_, index) => writer!.log.propose(group('ann', `b${burst}-${index}`)).verdict);
+      const last = committedId((await Promise.all(verdicts))[4]!);
+      await reader!.until((entries) => entries.some((entry) => entry.id === last));
+    }
+    // Without the read-ahead each burst arrives as two batches (the first entry, then the other four).
+    expect(batches).toHaveLength(10);
+    expect(batches.flat()).toEqual(Array.from({ length: 50 }, (_, index) => index + 1));
+  });
+
   it('lands a retried append once and answers the retry with the first verdict', async () => {
     const [node] = await cluster(1);
     const event = group('ann', 'once');
