@@ -22,6 +22,8 @@ import type { Grace } from './cluster-presence.ts';
 export interface SnapshotStore {
   loadSnapshot(): Promise<{ id: string; data: string } | undefined>;
   saveSnapshot(id: string, data: string): Promise<boolean>;
+  /** The stored snapshot's id, without its data. */
+  snapshotId(): Promise<string | undefined>;
   /** Trims below the newest snapshot, `windowFloor` and every live node's applied id; `heldBy`: the node behind that set the floor. */
   trim(windowFloor: string): Promise<{ removed: number; heldBy: { node: NodeId; at: string } | undefined }>;
 }
@@ -75,6 +77,9 @@ export function replaySnapshot(snapshot: ClusterSnapshot, presence: ClusterPrese
   }
 }
 
+/** Where in an interval the stored snapshot's id is read (`Snapshots.peek`). */
+const PEEKS = [1 / 2, 3 / 4, 7 / 8];
+
 /** How many times a trim held back by a node behind is tried again (every `retryMs`, TTL/3) before the next snapshot's. */
 const TRIM_RETRIES = 12;
 
@@ -90,6 +95,12 @@ const TRIM_RETRIES = 12;
 export class Snapshots {
   private since = 0;
   private saving = false;
+  /** The stored snapshot's id when this node last knew it (loaded, saved or skipped for it). */
+  private seen: string | undefined;
+  /** The stored snapshot's id as read in the background during this interval (`peek`), if it came back. */
+  private peeked: string | undefined;
+  /** Counts intervals (one per save or skip), so a late answer to an older `peek` is dropped. */
+  private interval = 0;
   private retry: NodeJS.Timeout | undefined;
   /** Raised by every save and by stop(): a retry of an older trim that is still on its way ends there. */
   private trims = 0;
@@ -108,6 +119,7 @@ export class Snapshots {
       try {
         const found = await this.store.loadSnapshot();
         if (!found) return undefined;
+        this.seen = found.id;
         this.logger.info({ id: found.id, bytes: found.data.length }, 'read the log snapshot');
         return { id: found.id, snapshot: readSnapshot(found.data) };
       } catch (error) {
@@ -120,6 +132,8 @@ export class Snapshots {
 
   /** `count` entries were applied, the last one `id`: saves a snapshot once `every` of them went by. */
   applied(count: number, id: string): void {
+    // The stored snapshot's id is read at 1/2, 3/4 and 7/8 of the interval: the latest answer before its end counts.
+    for (const share of PEEKS) if (this.since < this.every * share && this.since + count >= this.every * share) this.peek();
     this.since += count;
     if (this.since >= this.every && !this.saving) void this.save(id);
   }
@@ -130,7 +144,30 @@ export class Snapshots {
     clearTimeout(this.retry);
   }
 
+  /** The stored snapshot's id, read in the background during each interval (the fold must be written in the turn of `id`). */
+  private peek(): void {
+    const interval = this.interval;
+    this.store.snapshotId().then(
+      (stored) => {
+        if (interval === this.interval) this.peeked = stored; // an answer after this interval's end is stale
+      },
+      () => undefined, // unreachable Redis: this node saves, as before
+    );
+  }
+
   private async save(id: string): Promise<void> {
+    // One saver per interval: if another node saved since this one last knew, this one's count starts again
+    // from here instead (each save is a pause to serialize the history window and a large write for Redis).
+    // Not known yet (the read still on its way): it saves, as every node did before.
+    const stored = this.peeked;
+    this.peeked = undefined;
+    this.interval += 1;
+    if (stored !== undefined && stored !== this.seen) {
+      this.logger.debug({ id, stored }, 'another node saved a log snapshot in this interval: not saving this one');
+      this.seen = stored;
+      this.since = 0;
+      return;
+    }
     this.saving = true;
     this.since = 0;
     clearTimeout(this.retry);
@@ -138,6 +175,7 @@ export class Snapshots {
     try {
       const { data, oldest } = this.write();
       if (await this.store.saveSnapshot(id, data)) {
+        this.seen = id;
         // Below this snapshot and the history window's first message; the script also stops at the slowest live node.
         const windowFloor = oldest === undefined || compareIds(id, `${oldest}-0`) < 0 ? id : `${oldest}-0`;
         const { removed, heldBy } = await this.store.trim(windowFloor);

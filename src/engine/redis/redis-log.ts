@@ -18,7 +18,7 @@ import { SCRIPTS } from './scripts.ts';
 import type { EngineErrorKind, EngineStats } from '../engine-stats.ts';
 import { LogCounters, readStreamTop } from './counters.ts';
 import { resumeGeneration } from './resume.ts';
-import { readSnapshot, registerThenRead, saveSnapshot, trimLog, type Snapshot, type TrimResult } from './snapshot.ts';
+import { readSnapshot, readSnapshotId, registerThenRead, saveSnapshot, trimLog, type Snapshot, type TrimResult } from './snapshot.ts';
 import { tail } from './tailer.ts';
 
 export interface RedisLogOptions {
@@ -73,18 +73,10 @@ export class RedisLog implements Log {
   /** What operators watch (read-only, cheap; bound, so `log.stats` can be handed on as is). */
   readonly stats = (): EngineStats => this.counters.stats(this.currentState, this.applied.id);
 
-  get state(): LogState {
-    return this.currentState;
-  }
+  get state(): LogState { return this.currentState; }
+  get appliedId(): string { return this.applied.id; }
 
-  get appliedId(): string {
-    return this.applied.id;
-  }
-
-  /**
-   * Opens the first connection generation; state goes `starting` → `ready` when caught up. `after`
-   * (a snapshot's id, see `loadSnapshot`) makes the tail start after that entry.
-   */
+  /** Opens the first generation (`starting` → `ready` once caught up); `after` (a snapshot's id) starts the tail there. */
   start(after?: string): void {
     if (after !== undefined) this.applied = { id: after, origin: undefined };
     this.counters.startAt(this.applied.id);
@@ -130,6 +122,9 @@ export class RedisLog implements Log {
   async saveSnapshot(id: string, data: string): Promise<boolean> {
     return saveSnapshot(this.live(), this.keys, { id, data });
   }
+
+  /** The id of the stored snapshot, without its data. */
+  readonly snapshotId = (): Promise<string | undefined> => readSnapshotId(this.live().commands, this.keys);
 
   /**
    * The newest snapshot; before `start()` read over a short connection of its own, then `start(snapshot.id)`.
@@ -188,13 +183,8 @@ export class RedisLog implements Log {
     this.retryTimer = setTimeout(() => void this.open(), delay);
   }
 
-  get currentGeneration(): number {
-    return this.generation;
-  }
-
-  get currentConnection(): Connection | undefined {
-    return this.connection;
-  }
+  get currentGeneration(): number { return this.generation; }
+  get currentConnection(): Connection | undefined { return this.connection; }
 
   private async open(): Promise<void> {
     const generation = ++this.generation;

@@ -32,6 +32,11 @@ export async function saveSnapshot(connection: Connection, keys: Keys, snapshot:
   return (await runScript<number>(connection, SCRIPTS.snapshot, [keys.snapshot], [snapshot.id, snapshot.data])) === 1;
 }
 
+/** The stored snapshot's id only (its data is large: the fold and the history window). */
+export async function readSnapshotId(client: RawClient, keys: Keys): Promise<string | undefined> {
+  return (await client.sendCommand<string | null>(['HGET', keys.snapshot, 'id'])) ?? undefined;
+}
+
 export async function readSnapshot(client: RawClient, keys: Keys): Promise<Snapshot | undefined> {
   const [id, data] = await client.sendCommand<Array<string | null>>(['HMGET', keys.snapshot, 'id', 'data']);
   return id && typeof data === 'string' ? { id, data } : undefined;
