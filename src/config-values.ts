@@ -112,7 +112,7 @@ export function journal(env: Env): JournalConfig {
 export function engine(env: Env): EngineConfig {
   const raw = (env.CHAT_ENGINE ?? '').trim();
   const nodeTtlMs = int(env, 'CHAT_NODE_TTL_MS', 3000, 100, 600_000);
-  const snapshotEvery = int(env, 'CHAT_SNAPSHOT_EVERY', 10_000, 10, 100_000_000);
+  const snapshotEvery = int(env, 'CHAT_SNAPSHOT_EVERY', 50_000, 10, 100_000_000);
   if (raw === '' || raw === 'embedded') return { kind: 'embedded' };
   const expected = 'expected redis://host:port[/db], rediss://host:port[/db] or unix:/path';
   if (raw.startsWith('unix:')) {

@@ -26,7 +26,7 @@ describe('CHAT_ENGINE', () => {
     ['rediss://user:secret@redis.example:6380/0', { url: 'rediss://user:secret@redis.example:6380/0' }],
     ['unix:/run/redis/redis.sock', { socketPath: '/run/redis/redis.sock' }],
   ])('accepts %s', (value, target) => {
-    expect(loadConfig({ CHAT_ENGINE: value, ...SECRET }).engine).toEqual({ kind: 'redis', target, nodeTtlMs: 3000, snapshotEvery: 10_000 });
+    expect(loadConfig({ CHAT_ENGINE: value, ...SECRET }).engine).toEqual({ kind: 'redis', target, nodeTtlMs: 3000, snapshotEvery: 50_000 });
   });
 
   it.each(['http://127.0.0.1:6379', 'redis://', 'redis://host:6379/x', 'redis://host:6379/1?x=1', 'unix:', 'unix:relative.sock', 'nats://x'])(
