@@ -1,17 +1,14 @@
 /**
  * @module machines/supervisor
- * The root actor. Owns the presence list, the session table and the one message sequence
- * (all inside `context.chat`, a fold over domain events), validates commands, records each
- * fact through the provided `record` action (the journal) before applying it, emits what
- * was committed for the transport to deliver, and spawns user actors in bounded shards.
- *
- * Read it as a spec: every transition lists its effects as named actions, in the order they run.
- * A transition that commits a fact starts with the action named after that fact (`sessionStarted`,
- * `socketOpened`, …); the domain event is built once per step — its time, its message id — by that
- * fact's builder (supervisor-facts.ts), and `record`, `apply` and `emitCommitted` all read that same event.
- *
- * `context.chat` and the placement table are updated in place by named actions: copying a
- * 50k-entry map per event would make every message O(users). Only this machine writes them.
+ * The root actor. Owns the presence list, the revocations and name bindings and the one message sequence
+ * (all in `context.chat`, a fold over domain events), validates commands, records each fact through the
+ * provided `record` action (the journal) before applying it, emits what was committed for the transport
+ * to deliver, and spawns user actors in bounded shards. Read it as a spec: every transition lists its
+ * effects as named actions, in the order they run. A transition that commits a fact starts with the action
+ * named after that fact (`sessionStarted`, `socketOpened`, …); its domain event is built once per step by
+ * that fact's builder (supervisor-facts.ts), and `record`, `apply` and `emitCommitted` all read that event.
+ * `context.chat` and the placement table are updated in place by named actions (copying a 50k-entry map
+ * per event would make every message O(users)); only this machine writes them.
  */
 import { assertEvent, emit, enqueueActions, setup } from 'xstate';
 import type { ErrorCode } from '../domain/errors.ts';
